@@ -1,0 +1,114 @@
+// The backend interface: what every compute device (CPU, CUDA, HIP) implements so the engine
+// can run a Llama-family forward pass on it. The engine owns the model's structure and the KV
+// cache's bookkeeping; a backend owns device memory, streams and the layer kernels.
+//
+// Pointers named `*_dev` are device pointers from this backend's allocate(); on the CPU they
+// are ordinary host pointers. Kernels are enqueued on the backend's current stream and may run
+// asynchronously; synchronize() waits for them. Host-side arrays (positions, block tables) are
+// passed as spans valid only during the call: a device backend copies what it needs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "hearth/tensor_type.h"
+
+namespace hearth::backend {
+
+// A block of device memory (ggml: ggml_backend_buffer). Freed by its destructor.
+class DeviceBuffer {
+ public:
+  virtual ~DeviceBuffer() = default;
+  virtual void* data() = 0;   // device pointer to the first byte
+  virtual size_t size() const = 0;
+};
+
+// A weight matrix resident on the device, in whatever layout the device's kernels prefer.
+class DeviceMatrix {
+ public:
+  virtual ~DeviceMatrix() = default;
+  virtual TensorType type() const = 0;
+  virtual int64_t rows() const = 0;       // output features
+  virtual int64_t cols() const = 0;       // input features
+  virtual size_t byte_size() const = 0;   // device memory it occupies
+};
+
+// Geometry of the paged KV cache as the attention kernels see it. A block holds
+// `block_tokens` positions for every layer: for layer l, keys start at
+// block_base + layer_offset[l] as [kv_heads[l]][block_tokens][head_dim] floats, and values
+// follow the keys.
+struct KvGeometry {
+  int32_t block_tokens = 16;
+  int32_t head_dim = 0;
+  size_t block_bytes = 0;
+  std::span<const size_t> layer_offsets;   // bytes, one per layer
+  std::span<const int32_t> layer_kv_heads; // one per layer
+};
+
+// Which cache slots a batch reads and writes, one entry per token of the batch.
+struct KvBatchView {
+  std::span<const int32_t> positions;      // logical position of each token
+  std::span<const int32_t> slots;          // physical slot written: block * block_tokens + offset
+  std::span<const int32_t> table_offsets;  // where each token's sequence table starts in tables
+  std::span<const int32_t> tables;         // concatenated block tables of the batch's sequences
+};
+
+enum class RopeStyle { interleaved, neox };  // Llama GGUF (pairs 2i,2i+1) vs Qwen2 (i, i+d/2)
+
+struct DeviceInfo {
+  std::string name;         // "cpu", "cuda:0"
+  std::string description;  // model name of the processor
+  size_t memory_bytes = 0;  // total device memory (0 = unknown)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual DeviceInfo info() const = 0;
+
+  // Memory and transfers.
+  virtual std::unique_ptr<DeviceBuffer> allocate(size_t bytes) = 0;
+  virtual void upload(void* dst_dev, const void* src_host, size_t bytes) = 0;
+  virtual void download(void* dst_host, const void* src_dev, size_t bytes) = 0;
+  virtual void copy(void* dst_dev, const void* src_dev, size_t bytes) = 0;
+  virtual void synchronize() = 0;
+
+  // Weights: the backend may repack or copy; `host_data` (GGUF layout) stays valid until the
+  // model is unloaded, so a host backend may use it in place.
+  virtual std::unique_ptr<DeviceMatrix> load_matrix(TensorType type, const void* host_data,
+                                                    int64_t rows, int64_t cols) = 0;
+
+  // y[t] = W · x[t] for `tokens` rows of x (stride = W.cols()) into y (stride = W.rows()).
+  virtual void matmul(const DeviceMatrix& w, const float* x_dev, int64_t tokens,
+                      float* y_dev) = 0;
+  // out[t] = table row ids[t] as f32 (embedding lookup); ids are host values.
+  virtual void embed(const DeviceMatrix& table, std::span<const int32_t> ids, float* out_dev) = 0;
+  // out[t] = x[t] / rms(x[t]) * weight, rows of `dim`; out may alias x.
+  virtual void rms_norm(const float* x_dev, const float* weight_dev, int64_t tokens, int64_t dim,
+                        float eps, float* out_dev) = 0;
+  // x += bias per row (Qwen2 QKV bias).
+  virtual void add_bias(float* x_dev, const float* bias_dev, int64_t tokens, int64_t dim) = 0;
+  // x += y elementwise (residual connections).
+  virtual void add(float* x_dev, const float* y_dev, int64_t count) = 0;
+  // out = silu(gate) * up over `count` values; out may alias gate.
+  virtual void swiglu(const float* gate_dev, const float* up_dev, int64_t count,
+                      float* out_dev) = 0;
+  // Rotates the first rope_dims of each head of q and k in place by each token's position.
+  virtual void rope(float* q_dev, int32_t q_heads, float* k_dev, int32_t k_heads,
+                    int32_t head_dim, int32_t rope_dims, float theta, RopeStyle style,
+                    std::span<const int32_t> positions) = 0;
+  // Writes this batch's k and v rows ([tokens][kv_heads*head_dim]) into the cache slots.
+  virtual void kv_store(void* cache_dev, const KvGeometry& geometry, int32_t layer,
+                        const float* k_dev, const float* v_dev, const KvBatchView& batch) = 0;
+  // Causal attention: token t attends to positions [0, positions[t]] of its own sequence,
+  // read through its block table. q: [tokens][q_heads*head_dim]; out likewise.
+  virtual void attention(const void* cache_dev, const KvGeometry& geometry, int32_t layer,
+                         const float* q_dev, int32_t q_heads, const KvBatchView& batch,
+                         float* out_dev) = 0;
+};
+
+}  // namespace hearth::backend

@@ -1,0 +1,140 @@
+#include "cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <string>
+
+#include "hearth/error.h"
+
+namespace hearth::cpu {
+namespace {
+
+// Host memory aligned for AVX-512 loads and cache lines.
+class HostBuffer final : public backend::DeviceBuffer {
+ public:
+  explicit HostBuffer(size_t bytes) : size_(bytes) {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (!data_) throw Error("cpu: cannot allocate " + std::to_string(bytes) + " bytes");
+  }
+  ~HostBuffer() override { std::free(data_); }
+  void* data() override { return data_; }
+  size_t size() const override { return size_; }
+
+ private:
+  void* data_;
+  size_t size_;
+};
+
+class HostMatrix final : public backend::DeviceMatrix {
+ public:
+  HostMatrix(PackedWeights packed, const void* source)
+      : packed_(std::move(packed)), source_(static_cast<const std::byte*>(source)) {}
+  TensorType type() const override { return packed_.type(); }
+  int64_t rows() const override { return packed_.rows(); }
+  int64_t cols() const override { return packed_.cols(); }
+  size_t byte_size() const override { return packed_.byte_size(); }
+  const PackedWeights& packed() const { return packed_; }
+  // The GGUF-layout rows, for embedding lookups whatever layout the kernels repacked into.
+  const std::byte* source_row(int64_t row) const {
+    auto traits = *tensor_type_traits(static_cast<uint32_t>(packed_.type()));
+    return source_ + static_cast<size_t>(row) *
+                         static_cast<size_t>(packed_.cols() / traits.block_values) *
+                         traits.block_bytes;
+  }
+
+ private:
+  PackedWeights packed_;
+  const std::byte* source_;
+};
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown processor";
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(const CpuBackendOptions& options)
+    : pool_(options.threads > 0 ? options.threads : physical_core_count()),
+      isa_(options.forced_isa.value_or(best_isa())),
+      scratch_(pool_.size()) {
+  if (!isa_supported(isa_)) {
+    throw Error(std::string("cpu: kernel path ") + isa_name(isa_) + " is not supported here");
+  }
+}
+
+CpuBackend::~CpuBackend() = default;
+
+backend::DeviceInfo CpuBackend::info() const {
+  return {"cpu", cpu_model_name() + " (" + std::to_string(pool_.size()) + " threads, " +
+                     isa_name(isa_) + " kernels)",
+          0};
+}
+
+std::unique_ptr<backend::DeviceBuffer> CpuBackend::allocate(size_t bytes) {
+  return std::make_unique<HostBuffer>(bytes);
+}
+
+void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::download(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+
+std::unique_ptr<backend::DeviceMatrix> CpuBackend::load_matrix(TensorType type,
+                                                               const void* host_data,
+                                                               int64_t rows, int64_t cols) {
+  return std::make_unique<HostMatrix>(PackedWeights::pack(type, host_data, rows, cols),
+                                      host_data);
+}
+
+void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens,
+                        float* y) {
+  const auto& packed = static_cast<const HostMatrix&>(w).packed();
+  activations_.reserve(packed.type(), tokens, packed.cols());
+  // Small products finish before a second thread would wake up: keep them on this one.
+  constexpr int64_t kParallelMacs = 1 << 18;
+  if (packed.rows() * packed.cols() * tokens < kParallelMacs) {
+    prepare_activations(isa_, packed, x, packed.cols(), activations_, 0, tokens);
+    cpu::matmul(isa_, packed, activations_, tokens, y, packed.rows(), 0, packed.rows());
+    return;
+  }
+  pool_.parallel_for(tokens, 1, [&](int64_t begin, int64_t end) {
+    prepare_activations(isa_, packed, x, packed.cols(), activations_, begin, end);
+  });
+  pool_.parallel_for(packed.rows(), kMatmulRowAlign, [&](int64_t begin, int64_t end) {
+    cpu::matmul(isa_, packed, activations_, tokens, y, packed.rows(), begin, end);
+  });
+}
+
+void CpuBackend::embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids,
+                       float* out) {
+  const auto& matrix = static_cast<const HostMatrix&>(table);
+  const auto& packed = matrix.packed();
+  int64_t cols = packed.cols();
+  for (size_t t = 0; t < ids.size(); ++t) {
+    if (ids[t] < 0 || ids[t] >= packed.rows()) {
+      throw Error("embedding: token id " + std::to_string(ids[t]) + " is outside the vocabulary of " +
+                  std::to_string(packed.rows()));
+    }
+    dequantize_row(packed.type(), matrix.source_row(ids[t]), cols, out + t * cols);
+  }
+}
+
+float* CpuBackend::attention_scratch(int thread, size_t floats) {
+  auto& s = scratch_[thread];
+  if (s.size() < floats) s.resize(floats);
+  return s.data();
+}
+
+}  // namespace hearth::cpu

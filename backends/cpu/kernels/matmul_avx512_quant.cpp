@@ -1,0 +1,131 @@
+// AVX-512 VNNI kernels for q8_0 and q4_0 weights.
+//
+// Activations are int8 blocks (one float scale each); weights are stored unsigned (q8_0 as
+// q + 128, q4_0 as its 0..15 nibbles), so vpdpbusd (u8 x s8) multiplies them directly.
+// Each block's int32 accumulator starts at the activation's bias (-offset * sum(x)), which
+// removes the weight offset exactly; the block result is then scaled in f32.
+#include "cpu/kernels/avx512_common.h"
+#include "cpu/kernels/matmul_paths.h"
+#include "cpu/kernels/tile_loop.h"
+
+namespace hearth::cpu::avx512 {
+namespace {
+
+using layout::kGroupRows;
+
+template <TensorType kType>
+struct QuantKernel {
+  using Job = MatmulJob;
+  static constexpr bool kQ4 = kType == TensorType::q4_0;
+  static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
+
+  template <int G, int T>
+  static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
+    const int64_t blocks = layout::block_count(job.cols);
+    const size_t scales_at = layout::scales_offset(kType, job.cols);
+    const std::byte* weights[G];
+    layout::QuantActivationRow x[T];
+    __m512 sum[G][T];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) weights[g] = group_weights(job, group0 + g);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      x[t] = layout::quant_activation_row(token_activations(job, token0 + t), job.cols);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) sum[g][t] = _mm512_setzero_ps();
+
+    for (int64_t b = 0; b < blocks; ++b) {
+      __m512i dot[G][T];
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512i bias = _mm512_set1_epi32(x[t].biases[b]);
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) dot[g][t] = bias;
+      }
+      if constexpr (kQ4) {
+        const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 4
+        for (int quad = 0; quad < 4; ++quad) {
+          __m512i low[G], high[G];
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            const __m512i packed = _mm512_loadu_si512(weights[g] + b * kBlockBytes + quad * 64);
+            low[g] = _mm512_and_si512(packed, low_nibbles);
+            high[g] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
+          }
+#pragma GCC unroll 16
+          for (int t = 0; t < T; ++t) {
+            const int8_t* xq = x[t].quants + b * kQuantBlock;
+            const __m512i x_low = broadcast_u32(xq + quad * 4);
+            const __m512i x_high = broadcast_u32(xq + quad * 4 + 16);
+#pragma GCC unroll 4
+            for (int g = 0; g < G; ++g) {
+              dot[g][t] = _mm512_dpbusd_epi32(dot[g][t], low[g], x_low);
+              dot[g][t] = _mm512_dpbusd_epi32(dot[g][t], high[g], x_high);
+            }
+          }
+        }
+      } else {
+#pragma GCC unroll 8
+        for (int quad = 0; quad < 8; ++quad) {
+          __m512i w[G];
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            w[g] = _mm512_loadu_si512(weights[g] + b * kBlockBytes + quad * 64);
+          }
+#pragma GCC unroll 16
+          for (int t = 0; t < T; ++t) {
+            const __m512i xv = broadcast_u32(x[t].quants + b * kQuantBlock + quad * 4);
+#pragma GCC unroll 4
+            for (int g = 0; g < G; ++g) dot[g][t] = _mm512_dpbusd_epi32(dot[g][t], w[g], xv);
+          }
+        }
+      }
+      __m512 weight_scale[G];
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        weight_scale[g] = _mm512_cvtph_ps(_mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(weights[g] + scales_at) + b));
+      }
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512 x_scale = _mm512_set1_ps(x[t].scales[b]);
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+          const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(dot[g][t]), weight_scale[g]);
+          sum[g][t] = _mm512_fmadd_ps(scaled, x_scale, sum[g][t]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) store_outputs(job, group0 + g, token0 + t, sum[g][t]);
+  }
+};
+
+template <TensorType kType>
+void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end,
+                   int64_t tokens) {
+  if (tokens == 1) {
+    run_tiles<QuantKernel<kType>, 4, 1>(job, group_begin, group_end, tokens);
+  } else {
+    run_tiles<QuantKernel<kType>, 2, 5>(job, group_begin, group_end, tokens);
+  }
+}
+
+}  // namespace
+
+void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t tokens) {
+  const int64_t group_begin = first_group(job), group_end = end_group(job);
+  if (w.type() == TensorType::q8_0) {
+    run_quantized<TensorType::q8_0>(job, group_begin, group_end, tokens);
+  } else {
+    run_quantized<TensorType::q4_0>(job, group_begin, group_end, tokens);
+  }
+}
+
+}  // namespace hearth::cpu::avx512

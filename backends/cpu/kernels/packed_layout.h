@@ -1,0 +1,180 @@
+// Byte layouts shared by pack(), prepare_activations() and every kernel path.
+//
+// Weights are stored in groups of kGroupRows consecutive rows (the last group padded with
+// zero rows), so one 64-byte vector load covers the same column(s) of 16 rows and each
+// kernel step produces 16 outputs at once without horizontal sums:
+//   f32   [group][k][16 rows] floats
+//   f16   [group][k][16 rows] halves
+//   bf16  [group][k/2][16 rows][2]: the two values of a column pair sit in one 32-bit lane,
+//         which is what vdpbf16ps multiplies.
+//   q8_0  [group]{ quants [block][k/4][16 rows][4] as q+128 (unsigned, for vpdpbusd),
+//                  scales [block][16 rows] f16 }
+//   q4_0  [group]{ quants [block][k/4 % 4][16 rows][4]: low nibble = column quad k/4,
+//                  high nibble = quad k/4 + 4, nibbles as stored in GGUF (0..15),
+//                  scales [block][16 rows] f16 }
+// f32/f16/bf16 matrices are padded to an even column count (zeros), so kernels may step
+// over column pairs.
+//
+// Prepared activations, one row per token:
+//   f32         f32[padded cols]
+//   f16, bf16   f32[padded cols], then bf16[padded cols] (for the vdpbf16ps prefill path)
+//   q8_0, q4_0  int8 quants[cols], then f32 scale[blocks], then int32 bias[blocks] where
+//               bias = -offset * sum(quants) and offset is what the weight quants carry
+//               (128 for q8_0, 8 for q4_0): starting an accumulator at the bias turns
+//               dot(unsigned weight, x) into the signed dot product.
+#pragma once
+
+#include "cpu/kernels/kernel_isa.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu/kernels/fp16.h"
+#include "cpu/kernels/matmul.h"
+
+namespace hearth::cpu::layout {
+inline namespace HEARTH_KERNEL_ISA {
+
+inline constexpr int64_t kGroupRows = 16;
+inline constexpr size_t kAlign = 64;
+
+inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+inline bool is_quantized(TensorType type) {
+  return type == TensorType::q8_0 || type == TensorType::q4_0;
+}
+
+inline int64_t group_count(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
+
+// Columns as stored: quantized types keep theirs (whole blocks), float types round up to even.
+inline int64_t padded_cols(TensorType type, int64_t cols) {
+  return is_quantized(type) ? cols : (cols + 1) / 2 * 2;
+}
+
+inline int64_t block_count(int64_t cols) { return cols / kQuantBlock; }
+
+// Quant bytes of one block of one group (16 rows x 32 values).
+inline size_t quant_block_bytes(TensorType type) {
+  return type == TensorType::q4_0 ? kGroupRows * kQuantBlock / 2 : kGroupRows * kQuantBlock;
+}
+
+// Offset of the f16 scale array inside a quantized group.
+inline size_t scales_offset(TensorType type, int64_t cols) {
+  return align_up(static_cast<size_t>(block_count(cols)) * quant_block_bytes(type));
+}
+
+inline size_t group_bytes(TensorType type, int64_t cols) {
+  const auto k = static_cast<size_t>(padded_cols(type, cols));
+  switch (type) {
+    case TensorType::f32:
+      return k * kGroupRows * sizeof(float);
+    case TensorType::f16:
+    case TensorType::bf16:
+      return k * kGroupRows * sizeof(uint16_t);
+    case TensorType::q8_0:
+    case TensorType::q4_0:
+      return scales_offset(type, cols) +
+             align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
+  }
+  return 0;
+}
+
+// Byte offset of weight (row % 16, k) inside its group, for the one-element accessors below.
+inline size_t float_element_offset(TensorType type, int64_t lane, int64_t k) {
+  switch (type) {
+    case TensorType::f32:
+      return static_cast<size_t>(k * kGroupRows + lane) * sizeof(float);
+    case TensorType::f16:
+      return static_cast<size_t>(k * kGroupRows + lane) * sizeof(uint16_t);
+    default:  // bf16 column pairs
+      return static_cast<size_t>((k / 2) * kGroupRows * 2 + lane * 2 + k % 2) * sizeof(uint16_t);
+  }
+}
+
+inline size_t quant_byte_offset(TensorType type, int64_t lane, int64_t k) {
+  const int64_t block = k / kQuantBlock, quad = (k % kQuantBlock) / 4, within = k % 4;
+  const int64_t slot = type == TensorType::q4_0 ? quad % 4 : quad;
+  return static_cast<size_t>(block) * quant_block_bytes(type) +
+         static_cast<size_t>((slot * kGroupRows + lane) * 4 + within);
+}
+
+inline size_t scale_offset(TensorType type, int64_t cols, int64_t lane, int64_t block) {
+  return scales_offset(type, cols) +
+         static_cast<size_t>(block * kGroupRows + lane) * sizeof(uint16_t);
+}
+
+inline const std::byte* group_data(const PackedWeights& w, int64_t group) {
+  return w.data() + static_cast<size_t>(group) * w.group_stride();
+}
+
+// Weight (row, k) of a packed f32/f16/bf16 matrix.
+inline float float_weight(const PackedWeights& w, int64_t row, int64_t k) {
+  const std::byte* p =
+      group_data(w, row / kGroupRows) + float_element_offset(w.type(), row % kGroupRows, k);
+  if (w.type() == TensorType::f32) return *reinterpret_cast<const float*>(p);
+  const uint16_t bits = *reinterpret_cast<const uint16_t*>(p);
+  return w.type() == TensorType::f16 ? f16_to_f32(bits) : bf16_to_f32(bits);
+}
+
+// Signed quant (row, k) of a packed q8_0 (-128..127) or q4_0 (-8..7) matrix.
+inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
+  const auto byte = static_cast<uint8_t>(
+      group_data(w, row / kGroupRows)[quant_byte_offset(w.type(), row % kGroupRows, k)]);
+  if (w.type() == TensorType::q8_0) return static_cast<int>(byte) - 128;
+  const bool high = (k % kQuantBlock) / 4 >= 4;
+  return static_cast<int>(high ? byte >> 4 : byte & 0x0f) - 8;
+}
+
+inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
+  const std::byte* p = group_data(w, row / kGroupRows) +
+                       scale_offset(w.type(), w.cols(), row % kGroupRows, block);
+  return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
+}
+
+// Offset the packed quants carry relative to the signed value.
+inline int quant_offset(TensorType type) { return type == TensorType::q8_0 ? 128 : 8; }
+
+// --- prepared activations ---
+
+inline size_t float_activation_bytes(TensorType type, int64_t cols) {
+  return align_up(static_cast<size_t>(padded_cols(type, cols)) * sizeof(float));
+}
+
+inline size_t activation_row_bytes(TensorType type, int64_t cols) {
+  const auto k = static_cast<size_t>(padded_cols(type, cols));
+  switch (type) {
+    case TensorType::f32:
+      return float_activation_bytes(type, cols);
+    case TensorType::f16:
+    case TensorType::bf16:
+      return float_activation_bytes(type, cols) + align_up(k * sizeof(uint16_t));
+    case TensorType::q8_0:
+    case TensorType::q4_0: {
+      const auto blocks = static_cast<size_t>(block_count(cols));
+      return align_up(k) + 2 * align_up(blocks * sizeof(float));
+    }
+  }
+  return 0;
+}
+
+// Views of one prepared token row.
+struct QuantActivationRow {
+  const int8_t* quants;
+  const float* scales;
+  const int32_t* biases;
+};
+
+inline QuantActivationRow quant_activation_row(const std::byte* row, int64_t cols) {
+  const size_t scales_at = align_up(static_cast<size_t>(cols));
+  const size_t biases_at =
+      scales_at + align_up(static_cast<size_t>(block_count(cols)) * sizeof(float));
+  return {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + scales_at),
+          reinterpret_cast<const int32_t*>(row + biases_at)};
+}
+
+inline const uint16_t* bf16_activations(const std::byte* row, TensorType type, int64_t cols) {
+  return reinterpret_cast<const uint16_t*>(row + float_activation_bytes(type, cols));
+}
+
+}  // namespace HEARTH_KERNEL_ISA
+}  // namespace hearth::cpu::layout

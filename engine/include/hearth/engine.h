@@ -1,0 +1,88 @@
+// hearth: the C++ API. An Engine holds one model on one device, its tokenizer and its KV
+// cache. Sequences are handles into the cache; a forward pass takes a batch mixing any of
+// them. generate() runs the built-in sampling loop on top.
+//
+// Errors are thrown as hearth::Error with a message naming what and where. An Engine is not
+// thread-safe: one thread drives it (a server serialises requests into batches).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/batch.h"
+#include "hearth/generation.h"
+#include "hearth/kv_cache_stats.h"
+
+namespace hearth {
+
+struct EngineOptions {
+  std::string model_path;
+  std::string device = "cpu";       // cpu (more with the GPU backends)
+  int32_t threads = 0;              // 0 = all physical cores
+  int32_t context_size = 0;         // 0 = the model's training context, at least 4096
+  size_t kv_cache_bytes = 0;        // 0 = room for one full context
+  int32_t kv_block_tokens = 16;     // positions per KV cache block
+  int32_t max_batch_tokens = 512;   // prompts are fed in chunks of this many tokens
+  std::string cpu_kernels;          // "" = best for this CPU; reference | avx2 | avx512
+  std::function<void(float)> on_load_progress;  // fraction in [0, 1]
+};
+
+struct ModelInfo {
+  std::string path, name, architecture;
+  int32_t vocab_size = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0,
+          ffn_dim = 0, context_train = 0, context_size = 0;
+  size_t weight_bytes = 0;
+  std::string device_description;
+};
+
+class Engine {
+ public:
+  static std::unique_ptr<Engine> load(const EngineOptions& options);
+  ~Engine();
+
+  const ModelInfo& model_info() const;
+
+  // Tokenizer.
+  std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special) const;
+  std::string detokenize(std::span<const int32_t> tokens) const;
+  std::string token_piece(int32_t token) const;
+  int32_t bos_token() const;  // -1 when the vocabulary has none
+  bool is_end_of_generation(int32_t token) const;
+
+  // Sequences in the KV cache.
+  SequenceId create_sequence();
+  SequenceId fork_sequence(SequenceId parent);  // shares the parent's cache blocks
+  void truncate_sequence(SequenceId sequence, int32_t length);
+  void drop_sequence(SequenceId sequence);
+  int32_t sequence_length(SequenceId sequence) const;
+  KvCacheStats kv_cache_stats() const;
+
+  // One forward pass; `logits` receives vocab_size floats per entry with wants_logits.
+  void decode(std::span<const BatchToken> batch, std::vector<float>& logits);
+  // Feeds `tokens` to the end of `sequence` in chunks; returns the last token's logits.
+  std::vector<float> prefill(SequenceId sequence, std::span<const int32_t> tokens);
+
+  // Generates text after `prompt` in a fresh sequence (dropped afterwards). `on_text`
+  // receives the text as it becomes final (stop strings are never emitted); returning false
+  // stops generation.
+  using TextCallback = std::function<bool(std::string_view)>;
+  GenerationResult generate(std::string_view prompt, const GenerationOptions& options,
+                            const TextCallback& on_text = {});
+  // The same from prompt tokens (an empty list starts from BOS alone).
+  GenerationResult generate_tokens(std::vector<int32_t> prompt, const GenerationOptions& options,
+                                   const TextCallback& on_text = {});
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hearth

@@ -1,0 +1,35 @@
+// hearth: element types of model tensors (numbered as in the GGUF format).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hearth {
+
+enum class TensorType : uint32_t {
+  f32 = 0,
+  f16 = 1,
+  q4_0 = 2,
+  q8_0 = 8,
+  bf16 = 30,
+};
+
+// Q8_0 and Q4_0 store blocks of 32 values, each with one f16 scale.
+inline constexpr int64_t kQuantBlock = 32;
+
+struct TensorTypeTraits {
+  std::string_view name;
+  int64_t block_values;  // values per storage block
+  size_t block_bytes;    // bytes per storage block
+};
+
+// Returns the traits of a supported type, or nullopt for any other GGUF type id.
+std::optional<TensorTypeTraits> tensor_type_traits(uint32_t type_id);
+
+// Name of any GGUF type id, supported or not ("q4_K", "type 99").
+std::string tensor_type_name(uint32_t type_id);
+
+}  // namespace hearth

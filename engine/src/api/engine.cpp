@@ -1,0 +1,138 @@
+#include <algorithm>
+#include <chrono>
+
+#include "api/engine_impl.h"
+#include "cpu/cpu_backend.h"
+#include "hearth/error.h"
+
+namespace hearth {
+
+std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options) {
+  if (options.device != "cpu" && options.device != "auto") {
+    throw Error("device '" + options.device + "' is not available in this build (built: cpu)");
+  }
+  cpu::CpuBackendOptions cpu_options;
+  cpu_options.threads = options.threads;
+  if (!options.cpu_kernels.empty()) {
+    bool known = false;
+    for (auto isa : {cpu::Isa::reference, cpu::Isa::avx2, cpu::Isa::avx512}) {
+      if (options.cpu_kernels == cpu::isa_name(isa)) {
+        cpu_options.forced_isa = isa;
+        known = true;
+      }
+    }
+    if (!known) {
+      throw Error("cpu kernels '" + options.cpu_kernels + "' unknown (reference, avx2, avx512)");
+    }
+  }
+  return std::make_unique<cpu::CpuBackend>(cpu_options);
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (options.threads < 0) throw Error("threads must be >= 0");
+  if (options.context_size < 0) throw Error("context size must be >= 0");
+  if (options.max_batch_tokens <= 0) throw Error("max batch tokens must be > 0");
+  if (options.kv_block_tokens <= 0 || options.kv_block_tokens > 1024) {
+    throw Error("kv block tokens must be in 1..1024");
+  }
+  impl->file = gguf::File::open(options.model_path);
+  impl->config = read_model_config(*impl->file);
+  impl->tokenizer = std::make_unique<Tokenizer>(load_vocabulary(*impl->file));
+  if (impl->tokenizer->n_vocab() != impl->config.vocab_size) {
+    throw Error(options.model_path + ": vocabulary has " +
+                std::to_string(impl->tokenizer->n_vocab()) + " tokens but token_embd.weight has " +
+                std::to_string(impl->config.vocab_size) + " rows");
+  }
+  impl->backend = create_backend(options);
+  impl->weights =
+      load_llama_weights(*impl->file, impl->config, *impl->backend, options.on_load_progress);
+
+  const ModelConfig& c = impl->config;
+  int32_t context = options.context_size > 0 ? options.context_size
+                                             : std::max(c.context_train, 4096);
+  KvCacheLayout layout{c.layer_kv_heads, c.head_dim, options.kv_block_tokens};
+  size_t per_token = 0;
+  for (int32_t h : c.layer_kv_heads) per_token += 2 * size_t(h) * c.head_dim * sizeof(float);
+  size_t budget = options.kv_cache_bytes > 0
+                      ? options.kv_cache_bytes
+                      : per_token * (size_t(context) + options.kv_block_tokens);
+  impl->cache = std::make_unique<KvCache>(*impl->backend, layout, budget);
+  impl->forward =
+      std::make_unique<ForwardPass>(c, impl->weights, *impl->backend, *impl->cache, context);
+
+  ModelInfo& info = impl->info;
+  info.path = options.model_path;
+  info.name = c.name;
+  info.architecture = c.architecture;
+  info.vocab_size = c.vocab_size;
+  info.dim = c.dim;
+  info.layers = c.layers;
+  info.heads = c.heads;
+  info.kv_heads = c.layer_kv_heads.front();
+  info.head_dim = c.head_dim;
+  info.ffn_dim = c.ffn_dim;
+  info.context_train = c.context_train;
+  info.context_size = context;
+  info.weight_bytes = impl->weights.byte_size();
+  info.device_description = impl->backend->info().description;
+  impl->load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const ModelInfo& Engine::model_info() const { return impl_->info; }
+
+std::vector<int32_t> Engine::tokenize(std::string_view text, bool add_bos,
+                                      bool parse_special) const {
+  return impl_->tokenizer->encode(text, add_bos, parse_special);
+}
+
+std::string Engine::detokenize(std::span<const int32_t> tokens) const {
+  return impl_->tokenizer->decode(tokens);
+}
+
+std::string Engine::token_piece(int32_t token) const {
+  return impl_->tokenizer->token_to_piece(token);
+}
+
+int32_t Engine::bos_token() const { return impl_->tokenizer->bos(); }
+
+bool Engine::is_end_of_generation(int32_t token) const {
+  return impl_->tokenizer->is_end_of_generation(token);
+}
+
+SequenceId Engine::create_sequence() { return impl_->cache->create(); }
+SequenceId Engine::fork_sequence(SequenceId parent) { return impl_->cache->fork(parent); }
+void Engine::truncate_sequence(SequenceId s, int32_t length) { impl_->cache->truncate(s, length); }
+void Engine::drop_sequence(SequenceId s) { impl_->cache->drop(s); }
+int32_t Engine::sequence_length(SequenceId s) const { return impl_->cache->length(s); }
+KvCacheStats Engine::kv_cache_stats() const { return impl_->cache->stats(); }
+
+void Engine::decode(std::span<const BatchToken> batch, std::vector<float>& logits) {
+  impl_->forward->run(batch, logits);
+}
+
+std::vector<float> Engine::prefill(SequenceId sequence, std::span<const int32_t> tokens) {
+  if (tokens.empty()) throw Error("prefill: no tokens");
+  std::vector<BatchToken> batch;
+  std::vector<float> logits;
+  const size_t chunk = static_cast<size_t>(impl_->options.max_batch_tokens);
+  for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
+    size_t end = std::min(tokens.size(), begin + chunk);
+    int32_t position = sequence_length(sequence);
+    batch.clear();
+    for (size_t i = begin; i < end; ++i) {
+      batch.push_back({tokens[i], position++, sequence, i + 1 == tokens.size()});
+    }
+    decode(batch, logits);
+  }
+  return logits;
+}
+
+}  // namespace hearth

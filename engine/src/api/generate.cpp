@@ -1,0 +1,150 @@
+// The built-in generation loop: prefill, then sample and decode one token at a time until
+// end of generation, a stop string, the token limit or a full context.
+#include <chrono>
+#include <random>
+#include <utility>
+
+#include "api/engine_impl.h"
+#include "hearth/error.h"
+#include "sampling/sampler.h"
+
+namespace hearth {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Holds back text that might be the start of a stop string, so a stop string is never shown.
+class StopStringFilter {
+ public:
+  explicit StopStringFilter(const std::vector<std::string>& stops) : stops_(stops) {}
+
+  // Adds text; returns what is safe to emit. Sets `stopped` when a stop string appeared.
+  std::string push(std::string_view text, bool& stopped) {
+    pending_ += text;
+    size_t cut = std::string::npos;
+    for (const auto& s : stops_) {
+      if (s.empty()) continue;
+      cut = std::min(cut, pending_.find(s));
+    }
+    if (cut != std::string::npos) {
+      stopped = true;
+      std::string out = pending_.substr(0, cut);
+      pending_.clear();
+      return out;
+    }
+    size_t hold = 0;
+    for (const auto& s : stops_) {
+      for (size_t n = std::min(s.size() - (s.empty() ? 0 : 1), pending_.size()); n > hold; --n) {
+        if (pending_.compare(pending_.size() - n, n, s, 0, n) == 0) {
+          hold = n;
+          break;
+        }
+      }
+    }
+    std::string out = pending_.substr(0, pending_.size() - hold);
+    pending_.erase(0, pending_.size() - hold);
+    return out;
+  }
+  std::string flush() { return std::exchange(pending_, {}); }
+
+ private:
+  const std::vector<std::string>& stops_;
+  std::string pending_;
+};
+
+}  // namespace
+
+GenerationResult Engine::generate(std::string_view prompt, const GenerationOptions& options,
+                                  const TextCallback& on_text) {
+  bool add_bos = options.add_bos && impl_->tokenizer->wants_bos();
+  return generate_tokens(tokenize(prompt, add_bos, options.parse_special), options, on_text);
+}
+
+GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
+                                         const GenerationOptions& options,
+                                         const TextCallback& on_text) {
+  if (prompt.empty()) {
+    if (bos_token() < 0) throw Error("empty prompt and the vocabulary has no BOS token");
+    prompt.push_back(bos_token());
+  }
+  GenerationResult result;
+  result.seed = options.sampling.seed.value_or(std::random_device{}());
+  result.stats.prompt_tokens = static_cast<int32_t>(prompt.size());
+  result.stats.load_seconds = impl_->load_seconds;
+  const int32_t context = impl_->info.context_size;
+  if (static_cast<int32_t>(prompt.size()) >= context) {
+    throw Error("prompt of " + std::to_string(prompt.size()) +
+                " tokens does not fit the context size " + std::to_string(context));
+  }
+
+  Sampler sampler(options.sampling, result.seed);
+  StreamDecoder decoder(*impl_->tokenizer);
+  for (int32_t t : prompt) decoder.push(t);  // so the first generated piece keeps its space
+  StopStringFilter filter(options.stop);
+  std::vector<int32_t> history = prompt;
+
+  SequenceId sequence = create_sequence();
+  struct DropOnExit {
+    Engine& engine;
+    SequenceId id;
+    ~DropOnExit() { engine.drop_sequence(id); }
+  } drop{*this, sequence};
+
+  auto start = Clock::now();
+  std::vector<float> logits = prefill(sequence, prompt);
+  result.stats.prompt_seconds = seconds_since(start);
+  auto decode_start = Clock::now();
+
+  auto emit = [&](const std::string& text) {
+    result.text += text;
+    return text.empty() || !on_text || on_text(text);
+  };
+  bool keep_going = true;
+  for (;;) {
+    if (options.max_tokens >= 0 &&
+        static_cast<int32_t>(result.tokens.size()) >= options.max_tokens) {
+      result.stop_reason = StopReason::max_tokens;
+      break;
+    }
+    int32_t token = sampler.sample(logits, history);
+    if (!options.ignore_eos && is_end_of_generation(token)) {
+      result.stop_reason = StopReason::end_of_generation;
+      break;
+    }
+    result.tokens.push_back(token);
+    history.push_back(token);
+    bool stopped = false;
+    keep_going = emit(filter.push(decoder.push(token), stopped));
+    if (stopped) {
+      result.stop_reason = StopReason::stop_string;
+      break;
+    }
+    if (!keep_going) break;
+    if (sequence_length(sequence) >= context) {
+      result.stop_reason = StopReason::context_full;
+      break;
+    }
+    if (options.max_tokens >= 0 &&
+        static_cast<int32_t>(result.tokens.size()) >= options.max_tokens) {
+      result.stop_reason = StopReason::max_tokens;
+      break;
+    }
+    BatchToken next{token, sequence_length(sequence), sequence, true};
+    decode({&next, 1}, logits);
+  }
+  if (result.stop_reason != StopReason::stop_string) {
+    bool stopped = false;
+    std::string tail = filter.push(decoder.flush(), stopped);
+    if (!stopped) tail += filter.flush();
+    if (keep_going) emit(tail); else result.text += tail;
+  }
+  result.stats.generated_tokens = static_cast<int32_t>(result.tokens.size());
+  result.stats.generate_seconds = seconds_since(decode_start);
+  return result;
+}
+
+}  // namespace hearth

@@ -1,0 +1,51 @@
+// A small command-line parser: each option binds to a variable, --help prints the usage.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace hearth::cli {
+
+class ArgParser {
+ public:
+  ArgParser(std::string usage, std::string summary);
+
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              std::string* target);
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              int32_t* target);
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              float* target);
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              std::optional<uint64_t>* target);
+  void flag(std::vector<std::string> names, std::string help, bool* target);
+  // Collects non-option arguments (at most `max`).
+  void positional(std::string metavar, std::vector<std::string>* target, size_t max);
+
+  // Returns false when --help was printed. Throws hearth::Error on bad usage.
+  bool parse(int argc, char** argv);
+  // Whether an option was given on the command line (by any of its names).
+  bool given(const std::string& name) const;
+  std::string help() const;
+
+ private:
+  using Target = std::variant<std::string*, int32_t*, float*, std::optional<uint64_t>*, bool*>;
+  struct Option {
+    std::vector<std::string> names;
+    std::string metavar, help;
+    Target target;
+    bool seen = false;
+  };
+  Option* find(const std::string& name);
+
+  std::string usage_, summary_;
+  std::vector<Option> options_;
+  std::string positional_name_;
+  std::vector<std::string>* positional_ = nullptr;
+  size_t positional_max_ = 0;
+};
+
+}  // namespace hearth::cli

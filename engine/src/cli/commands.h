@@ -1,0 +1,13 @@
+// The subcommands of the `hearth` program. Each takes the arguments after its name and
+// returns the process exit code.
+#pragma once
+
+namespace hearth::cli {
+
+int generate_command(int argc, char** argv);
+int tokenize_command(int argc, char** argv);
+int info_command(int argc, char** argv);
+int bench_command(int argc, char** argv);
+int run_command(int argc, char** argv);
+
+}  // namespace hearth::cli

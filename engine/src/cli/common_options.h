@@ -1,0 +1,28 @@
+// Options shared by the subcommands that load a model or sample text.
+#pragma once
+
+#include <string>
+
+#include "cli/arg_parser.h"
+#include "hearth/engine.h"
+#include "hearth/generation.h"
+
+namespace hearth::cli {
+
+struct PromptOptions {
+  std::string text, file, stop;
+  bool no_bos = false;
+};
+
+void add_engine_options(ArgParser& parser, EngineOptions& options);
+void add_sampling_options(ArgParser& parser, GenerationOptions& options);
+void add_prompt_options(ArgParser& parser, PromptOptions& options);
+
+// The prompt text from -p or -f (exactly one of them, or neither when `allow_none`).
+std::string read_prompt(const PromptOptions& options, bool allow_none);
+std::string read_text_file(const std::string& path);
+
+// Prints a one-paragraph timing summary to stderr, in the spirit of llama.cpp's.
+void print_generation_stats(const ModelInfo& info, const GenerationResult& result);
+
+}  // namespace hearth::cli

@@ -1,0 +1,47 @@
+// hearth: command-line entry point.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hearth <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  generate   generate text from a prompt\n"
+    "  tokenize   print the token ids of a text\n"
+    "  info       print a model file's metadata and tensors\n"
+    "  bench      measure prefill and decode speed\n"
+    "  run        generate as described by a deployment TOML file\n"
+    "\n"
+    "Run 'hearth <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string command = argv[1];
+  int (*handler)(int, char**) = nullptr;
+  if (command == "generate") handler = hearth::cli::generate_command;
+  if (command == "tokenize") handler = hearth::cli::tokenize_command;
+  if (command == "info") handler = hearth::cli::info_command;
+  if (command == "bench") handler = hearth::cli::bench_command;
+  if (command == "run") handler = hearth::cli::run_command;
+  if (!handler) {
+    std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  }
+  try {
+    return handler(argc - 2, argv + 2);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hearth %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,207 @@
+#include "hearth/deploy_config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "hearth/error.h"
+
+namespace hearth {
+namespace {
+
+std::string where(const std::string& path, const toml::source_region& r) {
+  return path + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+// Reads one table's keys into typed targets and refuses anything it does not know.
+class TableReader {
+ public:
+  TableReader(const std::string& path, const std::string& name, const toml::table& table)
+      : path_(path), name_(name), table_(table) {}
+  ~TableReader() noexcept(false) {
+    if (std::uncaught_exceptions()) return;
+    for (const auto& [key, node] : table_) {
+      if (!known_.count(std::string(key.str()))) {
+        throw Error(where(path_, key.source()) + ": unknown key '" + std::string(key.str()) +
+                    "' in [" + name_ + "]");
+      }
+    }
+  }
+
+  const toml::node* get(const std::string& key) {
+    known_.insert(key);
+    return table_.get(key);
+  }
+
+  void string(const std::string& key, std::string& out) {
+    if (auto* n = get(key)) out = typed<std::string>(key, *n, "a string");
+  }
+  void boolean(const std::string& key, bool& out) {
+    if (auto* n = get(key)) out = typed<bool>(key, *n, "a boolean");
+  }
+  template <typename Int>
+  void integer(const std::string& key, Int& out, int64_t min, int64_t max) {
+    if (auto* n = get(key)) {
+      int64_t v = typed<int64_t>(key, *n, "an integer");
+      if (v < min || v > max) {
+        fail(*n, "'" + key + "' = " + std::to_string(v) + " is outside " + std::to_string(min) +
+                     ".." + std::to_string(max));
+      }
+      out = static_cast<Int>(v);
+    }
+  }
+  void number(const std::string& key, float& out, double min, double max) {
+    if (auto* n = get(key)) {
+      double v = n->is_integer() ? static_cast<double>(*n->value<int64_t>())
+                                 : typed<double>(key, *n, "a number");
+      if (!(v >= min && v <= max)) {
+        std::ostringstream msg;
+        msg << "'" << key << "' = " << v << " is outside " << min << ".." << max;
+        fail(*n, msg.str());
+      }
+      out = static_cast<float>(v);
+    }
+  }
+  void strings(const std::string& key, std::vector<std::string>& out) {
+    if (auto* n = get(key)) {
+      auto* array = n->as_array();
+      if (!array) fail(*n, "'" + key + "' must be an array of strings");
+      out.clear();
+      for (const auto& item : *array) out.push_back(typed<std::string>(key, item, "a string"));
+    }
+  }
+
+  [[noreturn]] void fail(const toml::node& n, const std::string& what) {
+    throw Error(where(path_, n.source()) + ": [" + name_ + "] " + what);
+  }
+
+ private:
+  template <typename T>
+  T typed(const std::string& key, const toml::node& n, const char* wanted) {
+    auto v = n.value_exact<T>();
+    if (!v) fail(n, "'" + key + "' must be " + wanted);
+    return *v;
+  }
+
+  const std::string& path_;
+  std::string name_;
+  const toml::table& table_;
+  std::set<std::string> known_;
+};
+
+const toml::table& section(const std::string& path, const toml::table& root, const char* name) {
+  static const toml::table empty;
+  auto* node = root.get(name);
+  if (!node) return empty;
+  if (!node->is_table()) {
+    throw Error(where(path, node->source()) + ": '" + name + "' must be a table ([" + name + "])");
+  }
+  return *node->as_table();
+}
+
+std::string resolve(const std::string& config_path, const std::string& relative) {
+  if (relative.empty()) return relative;
+  std::filesystem::path p(relative);
+  if (p.is_absolute()) return relative;
+  return (std::filesystem::path(config_path).parent_path() / p).lexically_normal().string();
+}
+
+void apply_environment(DeployConfig& c) {
+  if (const char* model = std::getenv("HEARTH_MODEL"); model && *model) c.engine.model_path = model;
+  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device) c.engine.device = device;
+  if (const char* threads = std::getenv("HEARTH_THREADS"); threads && *threads) {
+    char* end = nullptr;
+    long n = std::strtol(threads, &end, 10);
+    if (*end != '\0' || n < 0 || n > 1024) {
+      throw Error(std::string("HEARTH_THREADS='") + threads + "' is not a thread count");
+    }
+    c.engine.threads = static_cast<int32_t>(n);
+  }
+}
+
+}  // namespace
+
+DeployConfig parse_deploy_config(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw Error(where(path, e.source()) + ": " + std::string(e.description()));
+  }
+  static const std::set<std::string> kSections = {"model", "runtime", "sampling", "prompt"};
+  for (const auto& [key, node] : root) {
+    if (!kSections.count(std::string(key.str()))) {
+      throw Error(where(path, key.source()) + ": unknown section or key '" +
+                  std::string(key.str()) + "' (known: model, runtime, sampling, prompt)");
+    }
+  }
+  DeployConfig c;
+  {
+    TableReader model(path, "model", section(path, root, "model"));
+    model.string("path", c.engine.model_path);
+    c.engine.model_path = resolve(path, c.engine.model_path);
+  }
+  {
+    TableReader runtime(path, "runtime", section(path, root, "runtime"));
+    runtime.string("device", c.engine.device);
+    runtime.integer("threads", c.engine.threads, 0, 1024);
+    runtime.integer("context_size", c.engine.context_size, 0, 1 << 24);
+    runtime.integer("batch_size", c.engine.max_batch_tokens, 1, 1 << 16);
+    int64_t kv_mib = 0;
+    runtime.integer("kv_cache_mib", kv_mib, 0, int64_t{1} << 30);
+    c.engine.kv_cache_bytes = static_cast<size_t>(kv_mib) << 20;
+    runtime.integer("kv_block_tokens", c.engine.kv_block_tokens, 1, 1024);
+    runtime.string("cpu_kernels", c.engine.cpu_kernels);
+  }
+  {
+    SamplingOptions& s = c.generation.sampling;
+    TableReader sampling(path, "sampling", section(path, root, "sampling"));
+    sampling.number("temperature", s.temperature, 0, 100);
+    sampling.integer("top_k", s.top_k, 0, 1 << 24);
+    sampling.number("top_p", s.top_p, 0, 1);
+    sampling.number("min_p", s.min_p, 0, 1);
+    sampling.number("repeat_penalty", s.repeat_penalty, 0, 100);
+    sampling.integer("repeat_last_n", s.repeat_last_n, -1, 1 << 24);
+    if (sampling.get("seed")) {
+      uint64_t seed = 0;
+      sampling.integer("seed", seed, 0, std::numeric_limits<int64_t>::max());
+      s.seed = seed;
+    }
+    sampling.integer("max_tokens", c.generation.max_tokens, -1, 1 << 24);
+    sampling.strings("stop", c.generation.stop);
+    sampling.boolean("ignore_eos", c.generation.ignore_eos);
+  }
+  {
+    TableReader prompt(path, "prompt", section(path, root, "prompt"));
+    std::string file;
+    prompt.string("text", c.prompt);
+    prompt.string("file", file);
+    prompt.boolean("add_bos", c.generation.add_bos);
+    prompt.boolean("parse_special", c.generation.parse_special);
+    if (!file.empty()) {
+      if (!c.prompt.empty()) throw Error(path + ": [prompt] give either 'text' or 'file'");
+      std::ifstream in(resolve(path, file), std::ios::binary);
+      if (!in) throw Error(path + ": [prompt] file '" + file + "' cannot be read");
+      std::ostringstream contents;
+      contents << in.rdbuf();
+      c.prompt = contents.str();
+    }
+  }
+  apply_environment(c);
+  if (c.engine.model_path.empty()) throw Error(path + ": [model] path is required");
+  return c;
+}
+
+DeployConfig load_deploy_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_deploy_config(text.str(), path);
+}
+
+}  // namespace hearth

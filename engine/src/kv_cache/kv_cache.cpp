@@ -1,0 +1,147 @@
+#include "kv_cache/kv_cache.h"
+
+#include <algorithm>
+#include <string>
+
+#include "hearth/error.h"
+
+namespace hearth {
+
+KvCache::KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_bytes)
+    : backend_(backend), layout_(std::move(layout)) {
+  if (layout_.head_dim <= 0 || layout_.block_tokens <= 0 || layout_.layer_kv_heads.empty()) {
+    throw Error("kv cache: invalid layout");
+  }
+  size_t offset = 0;
+  for (int32_t heads : layout_.layer_kv_heads) {
+    layer_offsets_.push_back(offset);
+    offset += 2 * static_cast<size_t>(heads) * layout_.block_tokens * layout_.head_dim *
+              sizeof(float);
+  }
+  size_t block_bytes = offset;
+  size_t blocks = std::max<size_t>(1, budget_bytes / block_bytes);
+  if (blocks > INT32_MAX / layout_.block_tokens) blocks = INT32_MAX / layout_.block_tokens;
+  storage_ = backend_.allocate(blocks * block_bytes);
+  ref_counts_.assign(blocks, 0);
+  free_blocks_.reserve(blocks);
+  for (size_t b = blocks; b-- > 0;) free_blocks_.push_back(static_cast<int32_t>(b));
+  geometry_ = {layout_.block_tokens, layout_.head_dim, block_bytes, layer_offsets_,
+               layout_.layer_kv_heads};
+}
+
+KvCache::Sequence& KvCache::get(int32_t sequence) {
+  auto it = sequences_.find(sequence);
+  if (it == sequences_.end()) throw Error("kv cache: unknown sequence " + std::to_string(sequence));
+  return it->second;
+}
+
+const KvCache::Sequence& KvCache::get(int32_t sequence) const {
+  return const_cast<KvCache*>(this)->get(sequence);
+}
+
+int32_t KvCache::create() {
+  int32_t id = next_sequence_++;
+  sequences_.emplace(id, Sequence{});
+  return id;
+}
+
+int32_t KvCache::fork(int32_t parent) {
+  Sequence copy = get(parent);
+  for (int32_t b : copy.blocks) ++ref_counts_[b];
+  int32_t id = next_sequence_++;
+  sequences_.emplace(id, std::move(copy));
+  return id;
+}
+
+void KvCache::truncate(int32_t sequence, int32_t length) {
+  Sequence& s = get(sequence);
+  if (length < 0 || length > s.length) {
+    throw Error("kv cache: cannot truncate sequence " + std::to_string(sequence) + " of length " +
+                std::to_string(s.length) + " to " + std::to_string(length));
+  }
+  size_t keep = (static_cast<size_t>(length) + layout_.block_tokens - 1) / layout_.block_tokens;
+  while (s.blocks.size() > keep) {
+    release(s.blocks.back());
+    s.blocks.pop_back();
+  }
+  s.length = length;
+}
+
+void KvCache::drop(int32_t sequence) {
+  Sequence& s = get(sequence);
+  for (int32_t b : s.blocks) release(b);
+  sequences_.erase(sequence);
+}
+
+int32_t KvCache::length(int32_t sequence) const { return get(sequence).length; }
+
+std::span<const int32_t> KvCache::block_table(int32_t sequence) const {
+  return get(sequence).blocks;
+}
+
+int32_t KvCache::blocks_needed(int32_t sequence, int32_t count) const {
+  const Sequence& s = get(sequence);
+  const int32_t bt = layout_.block_tokens;
+  int32_t have = static_cast<int32_t>(s.blocks.size());
+  int32_t want = (s.length + count + bt - 1) / bt;
+  int32_t needed = std::max(0, want - have);
+  bool partial_shared = count > 0 && s.length % bt != 0 && ref_counts_[s.blocks.back()] > 1;
+  return needed + (partial_shared ? 1 : 0);
+}
+
+void KvCache::append(int32_t sequence, int32_t count, std::vector<int32_t>& slots) {
+  if (count <= 0) return;
+  int32_t needed = blocks_needed(sequence, count);
+  if (needed > static_cast<int32_t>(free_blocks_.size())) {
+    throw Error("kv cache: out of memory: sequence " + std::to_string(sequence) + " needs " +
+                std::to_string(needed) + " more blocks, " + std::to_string(free_blocks_.size()) +
+                " of " + std::to_string(ref_counts_.size()) +
+                " are free (raise runtime.kv_cache_mib)");
+  }
+  Sequence& s = get(sequence);
+  const int32_t bt = layout_.block_tokens;
+  if (s.length % bt != 0 && ref_counts_[s.blocks.back()] > 1) {
+    int32_t copy = take_block();
+    auto* base = static_cast<std::byte*>(storage_->data());
+    backend_.copy(base + static_cast<size_t>(copy) * geometry_.block_bytes,
+                  base + static_cast<size_t>(s.blocks.back()) * geometry_.block_bytes,
+                  geometry_.block_bytes);
+    release(s.blocks.back());
+    s.blocks.back() = copy;
+  }
+  for (int32_t i = 0; i < count; ++i) {
+    int32_t position = s.length + i;
+    if (position / bt >= static_cast<int32_t>(s.blocks.size())) s.blocks.push_back(take_block());
+    slots.push_back(s.blocks[position / bt] * bt + position % bt);
+  }
+  s.length += count;
+}
+
+int32_t KvCache::take_block() {
+  int32_t b = free_blocks_.back();
+  free_blocks_.pop_back();
+  ref_counts_[b] = 1;
+  return b;
+}
+
+void KvCache::release(int32_t block) {
+  if (--ref_counts_[block] == 0) free_blocks_.push_back(block);
+}
+
+KvCacheStats KvCache::stats() const {
+  KvCacheStats st;
+  st.block_bytes = geometry_.block_bytes;
+  st.block_tokens = layout_.block_tokens;
+  st.total_blocks = static_cast<int32_t>(ref_counts_.size());
+  st.capacity_bytes = ref_counts_.size() * geometry_.block_bytes;
+  for (int32_t rc : ref_counts_) {
+    st.used_blocks += rc > 0;
+    st.shared_blocks += rc > 1;
+  }
+  st.live_bytes = static_cast<size_t>(st.used_blocks) * geometry_.block_bytes;
+  st.shared_bytes = static_cast<size_t>(st.shared_blocks) * geometry_.block_bytes;
+  st.sequences = static_cast<int32_t>(sequences_.size());
+  return st;
+}
+
+}  // namespace hearth

@@ -1,0 +1,69 @@
+// The paged KV cache's bookkeeping: a pool of fixed-size blocks with reference counts, and
+// sequences as block tables. Forks share blocks; the first write into a shared, partly filled
+// block copies it (copy-on-write). The block memory itself lives on the backend's device.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "backend.h"
+#include "hearth/kv_cache_stats.h"
+
+namespace hearth {
+
+struct KvCacheLayout {
+  std::vector<int32_t> layer_kv_heads;  // may differ per layer
+  int32_t head_dim = 0;
+  int32_t block_tokens = 16;
+};
+
+class KvCache {
+ public:
+  // Allocates as many blocks as fit in `budget_bytes` (at least one) on the backend.
+  KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_bytes);
+
+  int32_t create();
+  int32_t fork(int32_t parent);
+  void truncate(int32_t sequence, int32_t length);
+  void drop(int32_t sequence);
+  bool contains(int32_t sequence) const { return sequences_.count(sequence) != 0; }
+  int32_t length(int32_t sequence) const;
+  std::span<const int32_t> block_table(int32_t sequence) const;
+
+  // Makes room for `count` more tokens at the end of `sequence` (allocating blocks and
+  // copying a shared partial block first) and appends their physical slots to `slots`.
+  // Throws hearth::Error when the budget is exhausted, leaving the cache unchanged.
+  void append(int32_t sequence, int32_t count, std::vector<int32_t>& slots);
+  // Blocks `append(sequence, count)` would take from the free pool.
+  int32_t blocks_needed(int32_t sequence, int32_t count) const;
+
+  KvCacheStats stats() const;
+  const backend::KvGeometry& geometry() const { return geometry_; }
+  void* device_data() { return storage_->data(); }
+
+ private:
+  struct Sequence {
+    std::vector<int32_t> blocks;
+    int32_t length = 0;
+  };
+  Sequence& get(int32_t sequence);
+  const Sequence& get(int32_t sequence) const;
+  int32_t take_block();
+  void release(int32_t block);
+
+  backend::Backend& backend_;
+  KvCacheLayout layout_;
+  std::vector<size_t> layer_offsets_;
+  backend::KvGeometry geometry_;
+  std::unique_ptr<backend::DeviceBuffer> storage_;
+  std::vector<int32_t> ref_counts_;
+  std::vector<int32_t> free_blocks_;
+  std::unordered_map<int32_t, Sequence> sequences_;
+  int32_t next_sequence_ = 0;
+};
+
+}  // namespace hearth

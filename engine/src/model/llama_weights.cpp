@@ -1,0 +1,99 @@
+#include "model/llama_weights.h"
+
+#include <string>
+#include <vector>
+
+#include "cpu/kernels/matmul.h"
+#include "hearth/error.h"
+
+namespace hearth {
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+class Loader {
+ public:
+  Loader(const gguf::File& file, backend::Backend& backend) : file_(file), backend_(backend) {}
+
+  const gguf::TensorInfo& require(const std::string& name, std::vector<int64_t> dims) {
+    const gguf::TensorInfo* t = file_.find_tensor(name);
+    if (!t) throw Error(file_.path() + ": missing tensor '" + name + "'");
+    gguf::File::require_supported(file_, *t);
+    if (t->dims != dims) {
+      throw Error(file_.path() + ": tensor '" + name + "' has shape " + shape_string(t->dims) +
+                  ", expected " + shape_string(dims));
+    }
+    return *t;
+  }
+
+  std::unique_ptr<backend::DeviceMatrix> matrix(const std::string& name, int64_t rows,
+                                                int64_t cols) {
+    const auto& t = require(name, {cols, rows});
+    return backend_.load_matrix(t.type(), t.data, rows, cols);
+  }
+
+  // Norm weights and biases are small vectors, used as f32 by every kernel.
+  std::unique_ptr<backend::DeviceBuffer> vector(const std::string& name, int64_t size) {
+    const auto& t = require(name, {size});
+    std::vector<float> host(size);
+    cpu::dequantize_row(t.type(), t.data, size, host.data());
+    auto buffer = backend_.allocate(size * sizeof(float));
+    backend_.upload(buffer->data(), host.data(), size * sizeof(float));
+    return buffer;
+  }
+
+ private:
+  const gguf::File& file_;
+  backend::Backend& backend_;
+};
+
+}  // namespace
+
+size_t LlamaWeights::byte_size() const {
+  size_t total = embedding->byte_size() + (output ? output->byte_size() : 0) + output_norm->size();
+  for (const auto& l : layers) {
+    for (const auto* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      total += (*m)->byte_size();
+    }
+    total += l.attn_norm->size() + l.ffn_norm->size();
+  }
+  return total;
+}
+
+LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
+                                backend::Backend& backend, const ProgressCallback& progress) {
+  Loader load(file, backend);
+  LlamaWeights w;
+  w.embedding = load.matrix("token_embd.weight", c.vocab_size, c.dim);
+  if (!c.tied_output) w.output = load.matrix("output.weight", c.vocab_size, c.dim);
+  w.output_norm = load.vector("output_norm.weight", c.dim);
+  const int64_t q_dim = static_cast<int64_t>(c.heads) * c.head_dim;
+  for (int32_t i = 0; i < c.layers; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    const int64_t kv_dim = static_cast<int64_t>(c.layer_kv_heads[i]) * c.head_dim;
+    LayerWeights l;
+    l.attn_norm = load.vector(p + "attn_norm.weight", c.dim);
+    l.ffn_norm = load.vector(p + "ffn_norm.weight", c.dim);
+    l.wq = load.matrix(p + "attn_q.weight", q_dim, c.dim);
+    l.wk = load.matrix(p + "attn_k.weight", kv_dim, c.dim);
+    l.wv = load.matrix(p + "attn_v.weight", kv_dim, c.dim);
+    l.wo = load.matrix(p + "attn_output.weight", c.dim, q_dim);
+    if (c.qkv_bias) {
+      l.q_bias = load.vector(p + "attn_q.bias", q_dim);
+      l.k_bias = load.vector(p + "attn_k.bias", kv_dim);
+      l.v_bias = load.vector(p + "attn_v.bias", kv_dim);
+    }
+    l.w_gate = load.matrix(p + "ffn_gate.weight", c.ffn_dim, c.dim);
+    l.w_up = load.matrix(p + "ffn_up.weight", c.ffn_dim, c.dim);
+    l.w_down = load.matrix(p + "ffn_down.weight", c.dim, c.ffn_dim);
+    w.layers.push_back(std::move(l));
+    if (progress) progress(static_cast<float>(i + 1) / c.layers);
+  }
+  return w;
+}
+
+}  // namespace hearth

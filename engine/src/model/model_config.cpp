@@ -1,0 +1,86 @@
+#include "model/model_config.h"
+
+#include <string>
+
+#include "hearth/error.h"
+
+namespace hearth {
+namespace {
+
+int32_t required_int(const gguf::File& f, const std::string& key, int64_t max_value) {
+  auto v = f.get_uint(key);
+  if (!v) throw Error(f.path() + ": missing metadata '" + key + "'");
+  if (*v == 0 || *v > static_cast<uint64_t>(max_value)) {
+    throw Error(f.path() + ": metadata '" + key + "' = " + std::to_string(*v) +
+                " is outside 1.." + std::to_string(max_value));
+  }
+  return static_cast<int32_t>(*v);
+}
+
+}  // namespace
+
+ModelConfig read_model_config(const gguf::File& f) {
+  ModelConfig c;
+  auto arch = f.get_string("general.architecture");
+  if (!arch) throw Error(f.path() + ": missing metadata 'general.architecture'");
+  c.architecture = *arch;
+  if (c.architecture == "qwen2") {
+    c.rope_style = backend::RopeStyle::neox;
+    c.qkv_bias = true;
+  } else if (c.architecture != "llama" && c.architecture != "mistral") {
+    throw Error(f.path() + ": unsupported architecture '" + c.architecture +
+                "' (supported: llama, mistral, qwen2)");
+  }
+  c.name = f.get_string("general.name").value_or(c.architecture);
+  const std::string p = c.architecture + ".";
+  c.dim = required_int(f, p + "embedding_length", 1 << 16);
+  c.layers = required_int(f, p + "block_count", 1024);
+  c.heads = required_int(f, p + "attention.head_count", 1024);
+  c.ffn_dim = required_int(f, p + "feed_forward_length", 1 << 20);
+  int32_t kv_heads = f.find(p + "attention.head_count_kv")
+                         ? required_int(f, p + "attention.head_count_kv", 1024)
+                         : c.heads;
+  if (c.dim % c.heads != 0) {
+    throw Error(f.path() + ": embedding_length " + std::to_string(c.dim) +
+                " is not divisible by head_count " + std::to_string(c.heads));
+  }
+  c.head_dim = c.dim / c.heads;
+  if (f.find(p + "attention.key_length")) {
+    c.head_dim = required_int(f, p + "attention.key_length", 1024);
+  }
+  if (c.heads % kv_heads != 0) {
+    throw Error(f.path() + ": head_count " + std::to_string(c.heads) +
+                " is not a multiple of head_count_kv " + std::to_string(kv_heads));
+  }
+  c.layer_kv_heads.assign(c.layers, kv_heads);
+  c.rope_dims = f.find(p + "rope.dimension_count")
+                    ? required_int(f, p + "rope.dimension_count", 1024)
+                    : c.head_dim;
+  if (c.rope_dims > c.head_dim || c.rope_dims % 2 != 0 || c.head_dim > 256) {
+    throw Error(f.path() + ": rope.dimension_count " + std::to_string(c.rope_dims) +
+                " / head size " + std::to_string(c.head_dim) +
+                " unsupported (need an even rope size <= head size <= 256)");
+  }
+  c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base").value_or(10000.0));
+  c.rms_eps = static_cast<float>(
+      f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+  if (!(c.rope_theta > 0) || !(c.rms_eps > 0)) {
+    throw Error(f.path() + ": rope.freq_base and layer_norm_rms_epsilon must be positive");
+  }
+  c.context_train = static_cast<int32_t>(f.get_uint(p + "context_length").value_or(2048));
+  if (auto tokens = f.find("tokenizer.ggml.tokens")) {
+    if (auto* items = std::get_if<std::vector<gguf::Value>>(&tokens->data)) {
+      c.vocab_size = static_cast<int32_t>(items->size());
+    }
+  }
+  auto* embedding = f.find_tensor("token_embd.weight");
+  if (!embedding) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
+  if (embedding->dims.size() != 2) {
+    throw Error(f.path() + ": tensor 'token_embd.weight' must have 2 dimensions");
+  }
+  if (c.vocab_size == 0) c.vocab_size = static_cast<int32_t>(embedding->dims[1]);
+  c.tied_output = f.find_tensor("output.weight") == nullptr;
+  return c;
+}
+
+}  // namespace hearth

@@ -1,0 +1,35 @@
+// Hyperparameters of a Llama-family model, read from GGUF metadata and validated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "gguf/gguf_file.h"
+
+namespace hearth {
+
+struct ModelConfig {
+  std::string architecture;  // "llama", "qwen2", "mistral"
+  std::string name;
+  int32_t vocab_size = 0;
+  int32_t dim = 0;
+  int32_t layers = 0;
+  int32_t heads = 0;
+  std::vector<int32_t> layer_kv_heads;  // per layer; plugins may change them at load time
+  int32_t head_dim = 0;
+  int32_t ffn_dim = 0;
+  int32_t rope_dims = 0;
+  float rope_theta = 10000.0f;
+  float rms_eps = 1e-5f;
+  int32_t context_train = 0;
+  backend::RopeStyle rope_style = backend::RopeStyle::interleaved;
+  bool qkv_bias = false;
+  bool tied_output = false;
+};
+
+// Throws hearth::Error naming the file and the key for missing or inconsistent values.
+ModelConfig read_model_config(const gguf::File& file);
+
+}  // namespace hearth

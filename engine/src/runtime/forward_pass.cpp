@@ -1,0 +1,148 @@
+#include "runtime/forward_pass.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+#include "hearth/error.h"
+
+namespace hearth {
+
+ForwardPass::ForwardPass(const ModelConfig& config, const LlamaWeights& weights,
+                         backend::Backend& backend, KvCache& cache, int32_t context_size)
+    : config_(config), weights_(weights), backend_(backend), cache_(cache),
+      context_size_(context_size) {}
+
+void ForwardPass::plan(std::span<const BatchToken> batch) {
+  if (batch.empty()) throw Error("forward: empty batch");
+  // Per sequence: how many tokens this batch appends, checked against the positions.
+  std::unordered_map<SequenceId, int32_t> appended;
+  int32_t blocks = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const BatchToken& b = batch[i];
+    if (!cache_.contains(b.sequence)) {
+      throw Error("forward: batch entry " + std::to_string(i) + " names unknown sequence " +
+                  std::to_string(b.sequence));
+    }
+    if (b.token < 0 || b.token >= config_.vocab_size) {
+      throw Error("forward: batch entry " + std::to_string(i) + " has token " +
+                  std::to_string(b.token) + " outside the vocabulary of " +
+                  std::to_string(config_.vocab_size));
+    }
+    int32_t expected = cache_.length(b.sequence) + appended[b.sequence]++;
+    if (b.position != expected) {
+      throw Error("forward: batch entry " + std::to_string(i) + " of sequence " +
+                  std::to_string(b.sequence) + " has position " + std::to_string(b.position) +
+                  ", expected " + std::to_string(expected));
+    }
+    if (b.position >= context_size_) {
+      throw Error("forward: sequence " + std::to_string(b.sequence) + " reached the context size " +
+                  std::to_string(context_size_));
+    }
+  }
+  for (auto [sequence, count] : appended) blocks += cache_.blocks_needed(sequence, count);
+  if (blocks > cache_.stats().total_blocks - cache_.stats().used_blocks) {
+    throw Error("kv cache: out of memory: this batch needs " + std::to_string(blocks) +
+                " more blocks than are free (raise runtime.kv_cache_mib)");
+  }
+
+  tokens_.clear(), positions_.clear(), slots_.clear(), table_offsets_.clear(), tables_.clear();
+  logit_rows_.clear();
+  // Slots are assigned per sequence in batch order, then mapped back to entries.
+  std::unordered_map<SequenceId, std::pair<std::vector<int32_t>, size_t>> sequence_slots;
+  for (auto [sequence, count] : appended) {
+    cache_.append(sequence, count, sequence_slots[sequence].first);
+  }
+  std::unordered_map<SequenceId, int32_t> table_start;
+  for (auto& [sequence, unused] : sequence_slots) {
+    table_start[sequence] = static_cast<int32_t>(tables_.size());
+    auto table = cache_.block_table(sequence);
+    tables_.insert(tables_.end(), table.begin(), table.end());
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const BatchToken& b = batch[i];
+    auto& [slots, next] = sequence_slots[b.sequence];
+    tokens_.push_back(b.token);
+    positions_.push_back(b.position);
+    slots_.push_back(slots[next++]);
+    table_offsets_.push_back(table_start[b.sequence]);
+    if (b.wants_logits) logit_rows_.push_back(static_cast<int32_t>(i));
+  }
+  view_ = {positions_, slots_, table_offsets_, tables_};
+}
+
+void ForwardPass::ensure_capacity(int64_t tokens) {
+  if (tokens <= capacity_) return;
+  capacity_ = std::max<int64_t>(tokens, 8);
+  const int64_t dim = config_.dim, q_dim = int64_t{config_.heads} * config_.head_dim;
+  int32_t max_kv_heads = *std::max_element(config_.layer_kv_heads.begin(), config_.layer_kv_heads.end());
+  const int64_t kv_dim = int64_t{max_kv_heads} * config_.head_dim, ffn = config_.ffn_dim;
+  // One allocation, carved into the activations of one layer (each aligned to 64 bytes).
+  const int64_t sizes[] = {dim, std::max(dim, q_dim), q_dim, kv_dim, kv_dim, q_dim, ffn, ffn,
+                           config_.vocab_size};
+  float** slots[] = {&x_, &h_, &q_, &k_, &v_, &att_, &gate_, &up_, &logits_};
+  size_t total = 0, offsets[9];
+  for (int i = 0; i < 9; ++i) {
+    offsets[i] = total;
+    total += (static_cast<size_t>(sizes[i] * capacity_) + 15) / 16 * 16;
+  }
+  scratch_.buffer = backend_.allocate(total * sizeof(float));
+  for (int i = 0; i < 9; ++i) *slots[i] = scratch_.at(offsets[i]);
+}
+
+void ForwardPass::run_layer(int32_t layer, int64_t n) {
+  const ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[layer];
+  const int32_t kv_heads = c.layer_kv_heads[layer];
+  const int64_t dim = c.dim, q_dim = int64_t{c.heads} * c.head_dim,
+                kv_dim = int64_t{kv_heads} * c.head_dim;
+  auto f32 = [](const std::unique_ptr<backend::DeviceBuffer>& b) {
+    return static_cast<const float*>(b->data());
+  };
+
+  backend_.rms_norm(x_, f32(w.attn_norm), n, dim, c.rms_eps, h_);
+  backend_.matmul(*w.wq, h_, n, q_);
+  backend_.matmul(*w.wk, h_, n, k_);
+  backend_.matmul(*w.wv, h_, n, v_);
+  if (c.qkv_bias) {
+    backend_.add_bias(q_, f32(w.q_bias), n, q_dim);
+    backend_.add_bias(k_, f32(w.k_bias), n, kv_dim);
+    backend_.add_bias(v_, f32(w.v_bias), n, kv_dim);
+  }
+  backend_.rope(q_, c.heads, k_, kv_heads, c.head_dim, c.rope_dims, c.rope_theta, c.rope_style,
+                positions_);
+  backend_.kv_store(cache_.device_data(), cache_.geometry(), layer, k_, v_, view_);
+  backend_.attention(cache_.device_data(), cache_.geometry(), layer, q_, c.heads, view_, att_);
+  backend_.matmul(*w.wo, att_, n, h_);
+  backend_.add(x_, h_, n * dim);
+
+  backend_.rms_norm(x_, f32(w.ffn_norm), n, dim, c.rms_eps, h_);
+  backend_.matmul(*w.w_gate, h_, n, gate_);
+  backend_.matmul(*w.w_up, h_, n, up_);
+  backend_.swiglu(gate_, up_, n * c.ffn_dim, gate_);
+  backend_.matmul(*w.w_down, gate_, n, h_);
+  backend_.add(x_, h_, n * dim);
+}
+
+void ForwardPass::run(std::span<const BatchToken> batch, std::vector<float>& logits) {
+  plan(batch);
+  const int64_t n = static_cast<int64_t>(batch.size());
+  ensure_capacity(n);
+  backend_.embed(*weights_.embedding, tokens_, x_);
+  for (int32_t layer = 0; layer < config_.layers; ++layer) run_layer(layer, n);
+
+  // Only rows that want logits go through the final norm and the (large) output matrix.
+  const int64_t dim = config_.dim, rows = static_cast<int64_t>(logit_rows_.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    if (logit_rows_[r] != r) backend_.copy(x_ + r * dim, x_ + logit_rows_[r] * dim, dim * sizeof(float));
+  }
+  logits.resize(static_cast<size_t>(rows) * config_.vocab_size);
+  if (rows == 0) return;
+  backend_.rms_norm(x_, static_cast<const float*>(weights_.output_norm->data()), rows, dim,
+                    config_.rms_eps, h_);
+  backend_.matmul(weights_.output_matrix(), h_, rows, logits_);
+  backend_.download(logits.data(), logits_, logits.size() * sizeof(float));
+  backend_.synchronize();
+}
+
+}  // namespace hearth

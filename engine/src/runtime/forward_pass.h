@@ -1,0 +1,53 @@
+// One forward pass of a Llama-family model over a mixed batch, on any backend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "backend.h"
+#include "hearth/batch.h"
+#include "kv_cache/kv_cache.h"
+#include "model/llama_weights.h"
+#include "model/model_config.h"
+
+namespace hearth {
+
+class ForwardPass {
+ public:
+  ForwardPass(const ModelConfig& config, const LlamaWeights& weights, backend::Backend& backend,
+              KvCache& cache, int32_t context_size);
+
+  // Appends the batch's tokens to their sequences' KV cache and writes the logits of every
+  // entry with wants_logits, in batch order, to `logits` (rows of vocab_size). Invalid input
+  // (unknown sequence, bad position or token, full cache) throws before anything changes.
+  void run(std::span<const BatchToken> batch, std::vector<float>& logits);
+
+ private:
+  struct Scratch {
+    std::unique_ptr<backend::DeviceBuffer> buffer;
+    float* at(size_t offset) { return static_cast<float*>(buffer->data()) + offset; }
+  };
+  void plan(std::span<const BatchToken> batch);
+  void ensure_capacity(int64_t tokens);
+  void run_layer(int32_t layer, int64_t tokens);
+
+  const ModelConfig& config_;
+  const LlamaWeights& weights_;
+  backend::Backend& backend_;
+  KvCache& cache_;
+  int32_t context_size_;
+
+  // Host-side description of the current batch (reused, grows only).
+  std::vector<int32_t> tokens_, positions_, slots_, table_offsets_, tables_, logit_rows_;
+  backend::KvBatchView view_;
+
+  // Device activations for up to capacity_ tokens.
+  int64_t capacity_ = 0;
+  Scratch scratch_;
+  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr,
+        *att_ = nullptr, *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
+};
+
+}  // namespace hearth
