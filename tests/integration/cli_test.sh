@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# End-to-end checks of the hearth command line. usage: cli_test.sh HEARTH SOURCE_DIR
+set -u
+hearth=$1
+src=$2
+model=$src/examples/models/stories260K.gguf
+expected=$src/examples/models/expected-greedy-from-bos.txt
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+
+# Greedy generation from BOS reproduces the reference text byte for byte on stdout.
+"$hearth" generate -m "$model" -p "" -n 200 --temp 0 >"$work/out.txt" 2>"$work/err.txt"
+check "generate matches the reference" cmp "$work/out.txt" "$expected"
+check "statistics go to stderr" grep -q "tok/s" "$work/err.txt"
+"$hearth" generate -m "$src/examples/models/stories260K-mha.gguf" -p "" -n 200 --temp 0 \
+  >"$work/mha.txt" 2>/dev/null
+check "the MHA twin matches too" cmp "$work/mha.txt" "$expected"
+
+# The deployment file drives the same generation.
+"$hearth" run --config "$src/examples/deploy/stories.toml" >"$work/run.txt" 2>/dev/null
+check "run --config matches the reference" cmp "$work/run.txt" "$expected"
+printf '[model]\npath = "m.gguf"\n[runtime]\nthreads = "many"\n' >"$work/bad.toml"
+"$hearth" run --config "$work/bad.toml" >/dev/null 2>"$work/bad.txt"
+check "a bad config fails" test $? -ne 0
+check "and names line and column" grep -q "bad.toml:4:" "$work/bad.txt"
+
+# Tokenize prints ids on one line.
+ids=$("$hearth" tokenize -m "$model" -p "Once upon a time")
+check "tokenize starts with BOS" test "${ids%% *}" = "1"
+ids_no_bos=$("$hearth" tokenize -m "$model" -p "Once upon a time" --no-bos)
+check "tokenize --no-bos drops it" test "1 $ids_no_bos" = "$ids"
+special=$("$hearth" tokenize -m "$model" -p "<s>" --no-bos --parse-special)
+check "tokenize --parse-special reads <s> as BOS" test "$special" = "1"
+
+# info on a good and a bad file.
+check "info describes the model" bash -c "'$hearth' info '$model' | grep -q 'blk.4.ffn_up.weight'"
+head -c 5000 "$model" >"$work/truncated.gguf"
+"$hearth" info "$work/truncated.gguf" >/dev/null 2>"$work/info_err.txt"
+check "info on a truncated file fails" test $? -ne 0
+check "and names the file" grep -q "truncated.gguf" "$work/info_err.txt"
+echo "not a model" >"$work/junk.gguf"
+"$hearth" generate -m "$work/junk.gguf" -p hi >/dev/null 2>"$work/junk_err.txt"
+check "generate on junk fails clearly" grep -q "not a GGUF file" "$work/junk_err.txt"
+
+# bench --json prints one object with both rates.
+"$hearth" bench -m "$model" -p 32 -n 16 -r 2 --json >"$work/bench.json" 2>/dev/null
+check "bench --json is valid JSON with both rates" python3 -c "
+import json,sys
+d = json.load(open('$work/bench.json'))
+sys.exit(0 if d['prefill_tok_s'] > 0 and d['decode_tok_s'] > 0 else 1)"
+
+# Every command answers --help, unknown options are refused.
+for c in generate tokenize info bench run; do
+  check "$c --help" bash -c "'$hearth' $c --help | grep -q usage"
+done
+"$hearth" generate --bogus >/dev/null 2>&1
+check "unknown option fails" test $? -ne 0
+
+exit $((failures > 0))
