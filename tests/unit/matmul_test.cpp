@@ -53,20 +53,20 @@ struct Shape {
   int64_t rows, cols, row_begin, row_end;
 };
 
-// Largest allowed |error| as a fraction of sum |w * x| for one output (observed errors on
-// these shapes are about 5x smaller).
+// Largest allowed |error| as a fraction of sum |w * x| for one output (about twice the
+// worst error seen on these shapes; the narrowest rows, 32 values, average out least).
 double tolerance(TensorType type, Isa isa, int64_t tokens) {
   switch (type) {
     case TensorType::q8_0:
     case TensorType::q4_0:
       // Activations are rounded to int8 per 32-value block (step max|x| / 127 of the block);
       // the rounding errors have random signs and mostly cancel.
-      return 3e-3;
+      return 1e-2;
     case TensorType::f16:
     case TensorType::bf16:
       // The AVX-512 prefill path rounds activations (and f16 weights) to bf16, a relative
       // error of up to 2^-9 per factor.
-      if (isa == Isa::avx512 && tokens >= kBf16MinTokens) return 1.5e-3;
+      if (isa == Isa::avx512 && tokens >= kBf16MinTokens) return 4e-3;
       return 2e-6;
     default:
       return 2e-6;  // f32 sums of exact products

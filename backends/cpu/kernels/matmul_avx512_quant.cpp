@@ -111,7 +111,7 @@ template <TensorType kType>
 void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end,
                    int64_t tokens) {
   if (tokens == 1) {
-    run_tiles<QuantKernel<kType>, 4, 1>(job, group_begin, group_end, tokens);
+    run_tiles<QuantKernel<kType>, 1, 1>(job, group_begin, group_end, tokens);
   } else {
     run_tiles<QuantKernel<kType>, 2, 5>(job, group_begin, group_end, tokens);
   }
