@@ -1,8 +1,9 @@
 // Tokenizer tests: llama.cpp's reference vectors for a SentencePiece and a GPT-2 vocabulary,
 // the stories260K model's vocabulary, pre-tokenizer splits, streaming detokenization and
 // errors for malformed vocabulary metadata.
-#include <catch2/catch.hpp>
+#include "tokenizer/tokenizer.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -17,7 +18,6 @@
 #include "hearth/error.h"
 #include "test_paths.h"
 #include "tokenizer/pre_tokenizer.h"
-#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -248,7 +248,7 @@ TEST_CASE("stream decoder holds back incomplete UTF-8", "[tokenizer][stream]") {
   SECTION("leading space is stripped only for the first piece, BOS or not") {
     hearth::StreamDecoder after_bos(tokenizer);
     CHECK(after_bos.push(1).empty());
-    CHECK(after_bos.push(15043) == "Hello");   // "▁Hello"
+    CHECK(after_bos.push(15043) == "Hello");  // "▁Hello"
     CHECK(after_bos.push(15043) == " Hello");
     after_bos.reset();
     CHECK(after_bos.push(15043) == "Hello");
@@ -265,9 +265,9 @@ TEST_CASE("stream decoder holds back incomplete UTF-8", "[tokenizer][stream]") {
 
 TEST_CASE("malformed UTF-8 input is tokenized without loss", "[tokenizer]") {
   const std::vector<std::string> inputs = {
-      std::string("\xff\xfe abc"), std::string("abc \xc3"), std::string("\xe2\x82 x \x80\x80"),
-      std::string("caf\xc3\xa9 \xed\xa0\x80 surrogate"), std::string("\xf0\x9f\x99", 3),
-      std::string("a\0b", 3)};
+      std::string("\xff\xfe abc"),        std::string("abc \xc3"),
+      std::string("\xe2\x82 x \x80\x80"), std::string("caf\xc3\xa9 \xed\xa0\x80 surrogate"),
+      std::string("\xf0\x9f\x99", 3),     std::string("a\0b", 3)};
   for (const std::string& input : inputs) {
     INFO("input bytes: " << input.size());
     for (const Tokenizer* tokenizer : {&spm(), &gpt2()}) {
@@ -283,7 +283,8 @@ TEST_CASE("random byte strings round-trip", "[tokenizer]") {
   // well-formed and malformed sequences occur. (SentencePiece cannot round-trip a literal
   // "▁" in the input, which it reads as a space; these strings cannot form one.)
   std::mt19937 random(1234);
-  const std::string alphabet = std::string("ab Z9'\n\t.") + "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x80\xBF\xFF";
+  const std::string alphabet =
+      std::string("ab Z9'\n\t.") + "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x80\xBF\xFF";
   for (int round = 0; round < 300; ++round) {
     std::string input;
     const size_t length = random() % 40;
@@ -301,7 +302,8 @@ TEST_CASE("random byte strings round-trip", "[tokenizer]") {
 TEST_CASE("long inputs tokenize quickly", "[tokenizer][performance]") {
   std::string text;
   while (text.size() < 64 * 1024) {
-    text += "The quick brown fox jumps over the lazy dog 1234567, naïve café — ünïcödé 🙂!\n";
+    text +=
+        "The quick brown fox jumps over the lazy dog 1234567, naïve café — ünïcödé 🙂!\n";
   }
   // Pathological words: one huge run of letters, digits and spaces.
   const std::string long_word(20000, 'a');
@@ -331,9 +333,13 @@ TEST_CASE("GPT-2 pre-tokenizer splits like the original regex", "[tokenizer][pre
   CHECK(split("gpt2", "end  ") == Words{"end", "  "});
   CHECK(split("default", "x") == Words{"x"});
   // U+180E is no longer whitespace in Unicode (PCRE2's \s still matches it).
-  CHECK(split("gpt2", "DE \xE1\xA0\x8E" "D\xC3\xA9") == Words{"DE", " \xE1\xA0\x8E", "D\xC3\xA9"});
+  CHECK(split("gpt2",
+              "DE \xE1\xA0\x8E"
+              "D\xC3\xA9") == Words{"DE", " \xE1\xA0\x8E", "D\xC3\xA9"});
   // U+3000 (ideographic space) is whitespace.
-  CHECK(split("gpt2", "a\xE3\x80\x80" "b") == Words{"a", "\xE3\x80\x80", "b"});
+  CHECK(split("gpt2",
+              "a\xE3\x80\x80"
+              "b") == Words{"a", "\xE3\x80\x80", "b"});
 }
 
 TEST_CASE("Llama-3 pre-tokenizer splits like the original regex", "[tokenizer][pre]") {
@@ -362,7 +368,8 @@ TEST_CASE("Qwen2 pre-tokenizer splits like the original regex", "[tokenizer][pre
 }
 
 TEST_CASE("pre-tokenizer keeps malformed bytes as words of their own", "[tokenizer][pre]") {
-  CHECK(split("llama3", std::string("ab\xff" "cd")) == Words{"ab", "\xff", "cd"});
+  CHECK(split("llama3", std::string("ab\xff"
+                                    "cd")) == Words{"ab", "\xff", "cd"});
   CHECK(split("gpt2", std::string("a \x80\x81 b")) == Words{"a", " ", "\x80\x81", " b"});
   CHECK_THROWS_WITH(PreTokenizer("nonexistent"), Catch::Contains("nonexistent"));
 }
@@ -456,7 +463,9 @@ class GgufBuilder {
 GgufBuilder tiny_spm() {
   GgufBuilder builder;
   builder.string("tokenizer.ggml.model", "llama")
-      .strings("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "\xE2\x96\x81" "a"});
+      .strings("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>",
+                                         "\xE2\x96\x81"
+                                         "a"});
   return builder;
 }
 
@@ -498,8 +507,9 @@ TEST_CASE("malformed vocabulary metadata is rejected with clear errors", "[token
   SECTION("scores length mismatch") {
     auto builder = tiny_spm();
     builder.floats("tokenizer.ggml.scores", {0, 0});
-    CHECK_THROWS_WITH(load(builder),
-                      Contains("tiny.gguf") && Contains("tokenizer.ggml.scores has 2 entries, expected 4"));
+    CHECK_THROWS_WITH(
+        load(builder),
+        Contains("tiny.gguf") && Contains("tokenizer.ggml.scores has 2 entries, expected 4"));
   }
   SECTION("missing scores for SentencePiece") {
     CHECK_THROWS_WITH(load(tiny_spm()), Contains("tokenizer.ggml.scores is missing"));
@@ -507,7 +517,8 @@ TEST_CASE("malformed vocabulary metadata is rejected with clear errors", "[token
   SECTION("token_type length mismatch") {
     auto builder = tiny_spm();
     builder.floats("tokenizer.ggml.scores", {0, 0, 0, 0}).ints("tokenizer.ggml.token_type", {1});
-    CHECK_THROWS_WITH(load(builder), Contains("tokenizer.ggml.token_type has 1 entries, expected 4"));
+    CHECK_THROWS_WITH(load(builder),
+                      Contains("tokenizer.ggml.token_type has 1 entries, expected 4"));
   }
   SECTION("token type out of range") {
     auto builder = tiny_spm();
@@ -529,12 +540,14 @@ TEST_CASE("malformed vocabulary metadata is rejected with clear errors", "[token
   SECTION("token id out of range") {
     auto builder = tiny_spm();
     builder.floats("tokenizer.ggml.scores", {0, 0, 0, 0}).u32("tokenizer.ggml.bos_token_id", 7);
-    CHECK_THROWS_WITH(load(builder),
-                      Contains("tokenizer.ggml.bos_token_id is 7, but the vocabulary has 4 tokens"));
+    CHECK_THROWS_WITH(
+        load(builder),
+        Contains("tokenizer.ggml.bos_token_id is 7, but the vocabulary has 4 tokens"));
   }
   SECTION("token id of the wrong type") {
     auto builder = tiny_spm();
-    builder.floats("tokenizer.ggml.scores", {0, 0, 0, 0}).string("tokenizer.ggml.eos_token_id", "2");
+    builder.floats("tokenizer.ggml.scores", {0, 0, 0, 0})
+        .string("tokenizer.ggml.eos_token_id", "2");
     CHECK_THROWS_WITH(load(builder), Contains("tokenizer.ggml.eos_token_id has type"));
   }
   SECTION("tokens of the wrong type") {
@@ -586,7 +599,9 @@ TEST_CASE("a tiny BPE vocabulary merges by rank", "[tokenizer][bpe]") {
   GgufBuilder builder;
   // Byte-level spelling: "Ġ" is the space.
   builder.string("tokenizer.ggml.model", "gpt2")
-      .strings("tokenizer.ggml.tokens", {"a", "b", "c", "\xC4\xA0", "ab", "bc", "abc", "\xC4\xA0" "a"})
+      .strings("tokenizer.ggml.tokens", {"a", "b", "c", "\xC4\xA0", "ab", "bc", "abc",
+                                         "\xC4\xA0"
+                                         "a"})
       .strings("tokenizer.ggml.merges", {"b c", "a b", "a bc", "\xC4\xA0 a"});
   const Tokenizer tokenizer(load(builder));
   CHECK_FALSE(tokenizer.wants_bos());

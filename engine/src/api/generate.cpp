@@ -84,6 +84,7 @@ GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
   Sampler sampler(options.sampling, result.seed);
   StreamDecoder decoder(*impl_->tokenizer);
   for (int32_t t : prompt) decoder.push(t);  // so the first generated piece keeps its space
+  decoder.flush();                           // a prompt's broken UTF-8 tail is not output
   StopStringFilter filter(options.stop);
   std::vector<int32_t> history = prompt;
 

@@ -11,7 +11,7 @@ namespace {
 struct Symbol {
   int32_t token;  // kNoToken for a byte the vocabulary cannot spell
   int32_t prev;
-  int32_t next;   // -1 at the end
+  int32_t next;  // -1 at the end
   bool alive;
 };
 
@@ -19,7 +19,7 @@ struct Bigram {
   int32_t rank;
   int32_t left;
   int32_t right;
-  int32_t left_token;   // the pair as queued; stale once either side changed
+  int32_t left_token;  // the pair as queued; stale once either side changed
   int32_t right_token;
   int32_t result;
 };
@@ -102,7 +102,8 @@ void BytePairEncoder::encode_word(std::string_view word, std::vector<int32_t>& o
     if (left < 0 || right < 0) return;
     const Merge* merge = find_merge(symbols[left].token, symbols[right].token);
     if (merge == nullptr) return;
-    queue.push({merge->rank, left, right, symbols[left].token, symbols[right].token, merge->result});
+    queue.push(
+        {merge->rank, left, right, symbols[left].token, symbols[right].token, merge->result});
   };
   for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) try_add_bigram(i - 1, i);
 
@@ -125,8 +126,11 @@ void BytePairEncoder::encode_word(std::string_view word, std::vector<int32_t>& o
   }
 
   for (int32_t i = 0; i != -1; i = symbols[i].next) {
-    if (symbols[i].token != kNoToken) out.push_back(symbols[i].token);
-    else if (unk_ != kNoToken) out.push_back(unk_);
+    if (symbols[i].token != kNoToken) {
+      out.push_back(symbols[i].token);
+    } else if (unk_ != kNoToken) {
+      out.push_back(unk_);
+    }
   }
 }
 

@@ -27,7 +27,8 @@ class BytePairEncoder final : public Encoder {
     int32_t result;  // the token the pair becomes
   };
   static uint64_t pair_key(int32_t left, int32_t right) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
+           static_cast<uint32_t>(right);
   }
   const Merge* find_merge(int32_t left, int32_t right) const;
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;

@@ -57,11 +57,16 @@ struct Scheme {
 };
 
 constexpr std::array kSchemes = {
-    Scheme{"default", kGpt2Pattern, false},    Scheme{"gpt2", kGpt2Pattern, false},
-    Scheme{"gpt-2", kGpt2Pattern, false},      Scheme{"phi-2", kGpt2Pattern, false},
-    Scheme{"llama3", kLlama3Pattern, true},    Scheme{"llama-v3", kLlama3Pattern, true},
-    Scheme{"llama-bpe", kLlama3Pattern, true}, Scheme{"falcon3", kLlama3Pattern, true},
-    Scheme{"pixtral", kLlama3Pattern, true},   Scheme{"qwen2", kQwen2Pattern, false},
+    Scheme{"default", kGpt2Pattern, false},
+    Scheme{"gpt2", kGpt2Pattern, false},
+    Scheme{"gpt-2", kGpt2Pattern, false},
+    Scheme{"phi-2", kGpt2Pattern, false},
+    Scheme{"llama3", kLlama3Pattern, true},
+    Scheme{"llama-v3", kLlama3Pattern, true},
+    Scheme{"llama-bpe", kLlama3Pattern, true},
+    Scheme{"falcon3", kLlama3Pattern, true},
+    Scheme{"pixtral", kLlama3Pattern, true},
+    Scheme{"qwen2", kQwen2Pattern, false},
     Scheme{"deepseek-r1-qwen", kQwen2Pattern, false},
 };
 

@@ -16,8 +16,9 @@ SpecialTokenMatcher::SpecialTokenMatcher(const Vocabulary& vocab) {
     any_always_ = any_always_ || !control;
   }
   for (auto& candidates : by_first_byte_) {
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [](const Candidate& a, const Candidate& b) { return a.text.size() > b.text.size(); });
+    std::stable_sort(
+        candidates.begin(), candidates.end(),
+        [](const Candidate& a, const Candidate& b) { return a.text.size() > b.text.size(); });
   }
 }
 
@@ -43,7 +44,9 @@ std::vector<Fragment> SpecialTokenMatcher::split(std::string_view text, bool par
       ++pos;
       continue;
     }
-    if (pos > plain_start) fragments.push_back({text.substr(plain_start, pos - plain_start), kNoToken});
+    if (pos > plain_start) {
+      fragments.push_back({text.substr(plain_start, pos - plain_start), kNoToken});
+    }
     fragments.push_back({{}, found->id});
     pos += found->text.size();
     plain_start = pos;

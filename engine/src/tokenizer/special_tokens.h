@@ -12,8 +12,8 @@
 namespace hearth::tokenizer {
 
 struct Fragment {
-  std::string_view text;      // plain text, never empty, when token == kNoToken
-  int32_t token = kNoToken;   // a matched special token
+  std::string_view text;     // plain text, never empty, when token == kNoToken
+  int32_t token = kNoToken;  // a matched special token
 };
 
 class SpecialTokenMatcher {

@@ -16,7 +16,7 @@ struct Symbol {
   size_t start;
   size_t length;  // 0 once merged into its left neighbour
   int32_t prev;
-  int32_t next;   // -1 at the end
+  int32_t next;  // -1 at the end
 };
 
 struct Bigram {
@@ -39,10 +39,15 @@ int parse_byte_token(std::string_view text) {
   int value = 0;
   for (char c : text.substr(3, 2)) {
     value <<= 4;
-    if (c >= '0' && c <= '9') value |= c - '0';
-    else if (c >= 'A' && c <= 'F') value |= c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
-    else return -1;
+    if (c >= '0' && c <= '9') {
+      value |= c - '0';
+    } else if (c >= 'A' && c <= 'F') {
+      value |= c - 'A' + 10;
+    } else if (c >= 'a' && c <= 'f') {
+      value |= c - 'a' + 10;
+    } else {
+      return -1;
+    }
   }
   return value;
 }
@@ -72,8 +77,11 @@ void SentencePieceEncoder::encode(std::string_view text, bool starts_text,
   escaped.reserve(text.size() + kSpaceMarker.size());
   if (add_space_prefix_ && starts_text) escaped += kSpaceMarker;
   for (char c : text) {
-    if (c == ' ') escaped += kSpaceMarker;
-    else escaped += c;
+    if (c == ' ') {
+      escaped += kSpaceMarker;
+    } else {
+      escaped += c;
+    }
   }
   if (escaped.empty()) return;
 
@@ -117,18 +125,25 @@ void SentencePieceEncoder::encode(std::string_view text, bool starts_text,
   }
 
   for (int32_t i = 0; i != -1; i = symbols[i].next) {
-    const std::string_view symbol = std::string_view(escaped).substr(symbols[i].start, symbols[i].length);
+    const std::string_view symbol =
+        std::string_view(escaped).substr(symbols[i].start, symbols[i].length);
     const int32_t id = index_.find(symbol);
-    if (id != kNoToken) out.push_back(id);
-    else append_bytes(symbol, out);
+    if (id != kNoToken) {
+      out.push_back(id);
+    } else {
+      append_bytes(symbol, out);
+    }
   }
 }
 
 void SentencePieceEncoder::append_bytes(std::string_view text, std::vector<int32_t>& out) const {
   for (char c : text) {
     const int32_t id = byte_tokens_[static_cast<uint8_t>(c)];
-    if (id != kNoToken) out.push_back(id);
-    else if (unk_ != kNoToken) out.push_back(unk_);
+    if (id != kNoToken) {
+      out.push_back(id);
+    } else if (unk_ != kNoToken) {
+      out.push_back(unk_);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 
 #include "hearth/error.h"
 #include "tokenizer/encoder.h"
@@ -13,8 +14,8 @@ namespace {
 // Control tokens that end a turn in common chat formats; models often stop on these
 // rather than on their EOS token, and not every file names them in tokenizer.ggml.*.
 constexpr std::array<std::string_view, 9> kEndOfTurnTexts = {
-    "<|eot_id|>", "<|eom_id|>",   "<|im_end|>", "<|end|>",         "<end_of_turn>",
-    "<|endoftext|>", "<|end_of_text|>", "<EOT>", "<|return|>",
+    "<|eot_id|>",    "<|eom_id|>",      "<|im_end|>", "<|end|>",    "<end_of_turn>",
+    "<|endoftext|>", "<|end_of_text|>", "<EOT>",      "<|return|>",
 };
 
 }  // namespace

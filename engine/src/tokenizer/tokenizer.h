@@ -29,13 +29,13 @@ enum class TokenType : int32_t {
 inline constexpr int32_t kNoToken = -1;
 
 struct Vocabulary {
-  std::string origin;         // file name, used in error messages
-  std::string model;          // "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+  std::string origin;           // file name, used in error messages
+  std::string model;            // "llama" (SentencePiece) or "gpt2" (byte-level BPE)
   std::string pre = "default";  // pre-tokenizer name (tokenizer.ggml.pre)
   std::vector<std::string> tokens;
-  std::vector<float> scores;          // one per token; zeros when the file has none
+  std::vector<float> scores;           // one per token; zeros when the file has none
   std::vector<TokenType> token_types;  // one per token; normal when the file has none
-  std::vector<std::string> merges;    // "left right", highest priority first (gpt2 only)
+  std::vector<std::string> merges;     // "left right", highest priority first (gpt2 only)
   int32_t bos = kNoToken;
   int32_t eos = kNoToken;
   int32_t unk = kNoToken;
@@ -106,8 +106,7 @@ class Tokenizer {
   bool strips_leading_space(int32_t id) const;
   // Appends what `id` contributes to decode(); returns false when it contributes nothing
   // (so it does not count as the first piece).
-  bool append_decoded(int32_t id, bool first_piece, bool render_special,
-                      std::string& out) const;
+  bool append_decoded(int32_t id, bool first_piece, bool render_special, std::string& out) const;
 
   Vocabulary vocab_;
   std::vector<std::string> pieces_;  // decoded bytes of every token

@@ -62,9 +62,9 @@ void check_id(const Vocabulary& vocab, std::string_view name, int32_t id) {
 
 void validate_vocabulary(const Vocabulary& vocab) {
   if (vocab.model != "llama" && vocab.model != "gpt2") {
-    throw Error(key_error(vocab.origin, kModelKey,
-                          "\"" + vocab.model +
-                              "\" is not a supported tokenizer (expected \"llama\" or \"gpt2\")"));
+    throw Error(key_error(
+        vocab.origin, kModelKey,
+        "\"" + vocab.model + "\" is not a supported tokenizer (expected \"llama\" or \"gpt2\")"));
   }
   if (vocab.tokens.empty()) throw Error(key_error(vocab.origin, kTokensKey, "is empty"));
   if (vocab.tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
@@ -76,16 +76,16 @@ void validate_vocabulary(const Vocabulary& vocab) {
                           "has " + std::to_string(vocab.scores.size()) + " entries" + expected));
   }
   if (vocab.token_types.size() != vocab.tokens.size()) {
-    throw Error(key_error(vocab.origin, kTokenTypeKey,
-                          "has " + std::to_string(vocab.token_types.size()) + " entries" +
-                              expected));
+    throw Error(
+        key_error(vocab.origin, kTokenTypeKey,
+                  "has " + std::to_string(vocab.token_types.size()) + " entries" + expected));
   }
   for (size_t id = 0; id < vocab.token_types.size(); ++id) {
     const auto type = static_cast<int32_t>(vocab.token_types[id]);
     if (type < 0 || type > static_cast<int32_t>(TokenType::byte)) {
-      throw Error(key_error(vocab.origin, kTokenTypeKey,
-                            "[" + std::to_string(id) + "] is " + std::to_string(type) +
-                                ", expected 0..6"));
+      throw Error(
+          key_error(vocab.origin, kTokenTypeKey,
+                    "[" + std::to_string(id) + "] is " + std::to_string(type) + ", expected 0..6"));
     }
   }
   check_id(vocab, "BOS", vocab.bos);
@@ -103,9 +103,9 @@ Vocabulary load_vocabulary(const gguf::File& file) {
   if (!model) throw Error(key_error(vocab.origin, kModelKey, "is missing"));
   vocab.model = *model;
   if (vocab.model != "llama" && vocab.model != "gpt2") {
-    throw Error(key_error(vocab.origin, kModelKey,
-                          "\"" + vocab.model +
-                              "\" is not a supported tokenizer (expected \"llama\" or \"gpt2\")"));
+    throw Error(key_error(
+        vocab.origin, kModelKey,
+        "\"" + vocab.model + "\" is not a supported tokenizer (expected \"llama\" or \"gpt2\")"));
   }
   const bool sentencepiece = vocab.model == "llama";
   if (auto pre = file.get_string(kPreKey)) vocab.pre = *pre;
@@ -128,7 +128,8 @@ Vocabulary load_vocabulary(const gguf::File& file) {
     vocab.scores = std::move(*scores);
   } else if (sentencepiece) {
     // The merge order of a SentencePiece vocabulary lives entirely in its scores.
-    throw Error(key_error(vocab.origin, kScoresKey, "is missing (required by \"llama\" tokenizers)"));
+    throw Error(
+        key_error(vocab.origin, kScoresKey, "is missing (required by \"llama\" tokenizers)"));
   } else {
     vocab.scores.assign(n_tokens, 0.0f);
   }
@@ -142,9 +143,9 @@ Vocabulary load_vocabulary(const gguf::File& file) {
     for (size_t id = 0; id < n_tokens; ++id) {
       const int64_t type = (*types)[id];
       if (type < 0 || type > static_cast<int64_t>(TokenType::byte)) {
-        throw Error(key_error(vocab.origin, kTokenTypeKey,
-                              "[" + std::to_string(id) + "] is " + std::to_string(type) +
-                                  ", expected 0..6"));
+        throw Error(key_error(
+            vocab.origin, kTokenTypeKey,
+            "[" + std::to_string(id) + "] is " + std::to_string(type) + ", expected 0..6"));
       }
       vocab.token_types.push_back(static_cast<TokenType>(type));
     }
@@ -155,7 +156,8 @@ Vocabulary load_vocabulary(const gguf::File& file) {
   if (auto merges = file.get_string_array(kMergesKey)) {
     vocab.merges = std::move(*merges);
   } else if (!sentencepiece) {
-    throw Error(key_error(vocab.origin, kMergesKey, "is missing (required by \"gpt2\" tokenizers)"));
+    throw Error(
+        key_error(vocab.origin, kMergesKey, "is missing (required by \"gpt2\" tokenizers)"));
   }
 
   const auto n = static_cast<int32_t>(n_tokens);
@@ -170,8 +172,7 @@ Vocabulary load_vocabulary(const gguf::File& file) {
 
   vocab.add_bos = file.get_bool("tokenizer.ggml.add_bos_token").value_or(sentencepiece);
   vocab.add_eos = file.get_bool("tokenizer.ggml.add_eos_token").value_or(false);
-  vocab.add_space_prefix =
-      file.get_bool("tokenizer.ggml.add_space_prefix").value_or(sentencepiece);
+  vocab.add_space_prefix = file.get_bool("tokenizer.ggml.add_space_prefix").value_or(sentencepiece);
 
   validate_vocabulary(vocab);
   return vocab;
