@@ -136,7 +136,8 @@ std::unique_ptr<File> File::open(const std::string& path) {
 std::unique_ptr<File> File::parse(std::span<const std::byte> bytes, std::string name) {
   std::unique_ptr<File> file(new File());
   file->path_ = std::move(name);
-  file->bytes_ = bytes;
+  file->owned_.assign(bytes.begin(), bytes.end());
+  file->bytes_ = file->owned_;
   file->parse_all();
   return file;
 }

@@ -51,7 +51,7 @@ class File {
   // Throws hearth::Error naming the file and the field on any malformed or hostile input.
   // Tensors of unsupported types are listed; using one is an error (see require_supported).
   static std::unique_ptr<File> open(const std::string& path);
-  // Parses an in-memory image (used by the fuzz target); `name` appears in errors.
+  // Parses a copy of an in-memory image (tests, the fuzz target); `name` appears in errors.
   static std::unique_ptr<File> parse(std::span<const std::byte> bytes, std::string name);
 
   const std::string& path() const { return path_; }
@@ -84,6 +84,7 @@ class File {
 
   std::string path_;
   util::MappedFile mapping_;
+  std::vector<std::byte> owned_;  // the image given to parse()
   std::span<const std::byte> bytes_;
   uint32_t version_ = 0;
   size_t alignment_ = 32;
