@@ -5,12 +5,14 @@
 // Each thread computes its share of the rows, as the engine's thread pool does.
 //
 // usage: matmul_bench [threads=1] [isa=best|avx512|avx2|reference] [type=all|f32|f16|...]
+//                     [tokens=all|N]   (all: 1 and 128)
 #include <algorithm>
 #include <barrier>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <thread>
@@ -51,7 +53,8 @@ std::vector<uint8_t> random_gguf(TensorType type, int64_t rows, int64_t cols, ui
     case TensorType::bf16:
       out.resize(n * 2);
       for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = type == TensorType::f16 ? f32_to_f16(value(rng)) : f32_to_bf16(value(rng));
+        const uint16_t h =
+            type == TensorType::f16 ? f32_to_f16(value(rng)) : f32_to_bf16(value(rng));
         std::memcpy(&out[i * 2], &h, 2);
       }
       break;
@@ -66,6 +69,12 @@ std::vector<uint8_t> random_gguf(TensorType type, int64_t rows, int64_t cols, ui
     }
   }
   return out;
+}
+
+double thread_cpu_seconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 struct Result {
@@ -90,45 +99,36 @@ Result run(Isa isa, const std::vector<PackedWeights>& matrices, int64_t tokens, 
   // Row shares are multiples of kMatmulRowAlign, the last one takes the remainder.
   auto share = [&](int i) {
     const int64_t per = (rows / threads + kMatmulRowAlign - 1) / kMatmulRowAlign * kMatmulRowAlign;
-    return std::pair{std::min(rows, i * per), i == threads - 1 ? rows : std::min(rows, (i + 1) * per)};
+    return std::pair{std::min(rows, i * per),
+                     i == threads - 1 ? rows : std::min(rows, (i + 1) * per)};
   };
   std::barrier sync(threads);
-  auto work = [&](int i) {
+  auto work = [&](int i, int passes) {
     const auto [begin, end] = share(i);
-    for (int rep = 0; rep < reps; ++rep) {
+    for (int pass = 0; pass < passes; ++pass) {
       for (const PackedWeights& w : matrices) {
         matmul(isa, w, buffer, tokens, y.data(), rows, begin, end);
         sync.arrive_and_wait();
       }
     }
   };
-  // One untimed pass warms caches and page tables.
-  {
+  auto run_threads = [&](int passes) {
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back([&, i] {
-      const auto [begin, end] = share(i);
-      for (const PackedWeights& w : matrices) {
-        matmul(isa, w, buffer, tokens, y.data(), rows, begin, end);
-        sync.arrive_and_wait();
-      }
-    });
-    const auto [begin, end] = share(0);
-    for (const PackedWeights& w : matrices) {
-      matmul(isa, w, buffer, tokens, y.data(), rows, begin, end);
-      sync.arrive_and_wait();
-    }
+    for (int i = 1; i < threads; ++i) pool.emplace_back(work, i, passes);
+    work(0, passes);
     for (auto& t : pool) t.join();
-  }
-  // The machine is shared: the best of several timed runs is the least disturbed one.
+  };
+  run_threads(1);  // untimed: warms caches and page tables
+  // The machine may be shared: the best of several timed runs is the least disturbed one,
+  // and with one thread its CPU time (which excludes time other processes ran) is used.
   double seconds = 1e30;
   for (int trial = 0; trial < 5; ++trial) {
     const auto start = std::chrono::steady_clock::now();
-    std::vector<std::thread> pool;
-    for (int i = 1; i < threads; ++i) pool.emplace_back(work, i);
-    work(0);
-    for (auto& t : pool) t.join();
-    seconds = std::min(
-        seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    const double cpu_start = thread_cpu_seconds();
+    run_threads(reps);
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    seconds = std::min(seconds, threads == 1 ? thread_cpu_seconds() - cpu_start : wall);
   }
   const double count = static_cast<double>(reps) * matrices.size();
   return {seconds / count, static_cast<double>(matrices[0].byte_size()),
@@ -146,36 +146,42 @@ int main(int argc, char** argv) {
     }
   }
   const std::string only = argc > 3 ? argv[3] : "all";
+  const std::string only_tokens = argc > 4 ? argv[4] : "all";
   if (!isa_supported(isa)) {
     std::fprintf(stderr, "%s is not supported here\n", isa_name(isa));
     return 1;
   }
   std::printf("isa %s, %d thread(s)\n", isa_name(isa), threads);
-  std::printf("%-5s %-13s %10s %10s %12s\n", "type", "shape", "tokens", "GB/s", "GFLOP/s");
+  std::printf("%-5s %-18s %10s %10s %12s\n", "type", "shape", "tokens", "GB/s", "GFLOP/s");
   struct Shape {
     int64_t rows, cols;
+    bool cached;  // one small matrix that stays in L2: the kernels' compute ceiling
   };
   for (const TypeInfo& info : kTypes) {
     if (only != "all" && only != info.name) continue;
-    for (const Shape shape : {Shape{5632, 2048}, Shape{2048, 5632}}) {
+    for (const Shape shape :
+         {Shape{5632, 2048, false}, Shape{2048, 5632, false}, Shape{256, 2048, true}}) {
       // Decode: enough distinct matrices to overflow the 32 MiB L3 several times.
       const auto raw = random_gguf(info.type, shape.rows, shape.cols, 1);
       std::vector<PackedWeights> matrices;
-      std::vector<std::vector<uint8_t>> sources;
       double total = 0;
-      while (total < 160e6) {
+      const bool stream = !shape.cached && (only_tokens == "all" || only_tokens == "1");
+      while (total < (stream ? 160e6 : 1)) {
         matrices.push_back(PackedWeights::pack(info.type, raw.data(), shape.rows, shape.cols));
         total += static_cast<double>(matrices.back().byte_size());
       }
-      for (int64_t tokens : {int64_t{1}, int64_t{128}}) {
+      std::vector<int64_t> token_counts = {1, 128};
+      if (only_tokens != "all") token_counts = {std::stoll(only_tokens)};
+      for (int64_t tokens : token_counts) {
         const bool decode = tokens == 1;
         const std::vector<PackedWeights> used =
             decode ? matrices : std::vector<PackedWeights>(matrices.begin(), matrices.begin() + 1);
-        const int reps = decode ? 2 : (isa == Isa::reference ? 1 : 4);
+        const int reps = shape.cached ? 200 : decode ? 2 : (isa == Isa::reference ? 1 : 4);
         const Result r = run(isa, used, tokens, threads, reps);
-        std::printf("%-5s %5lldx%-7lld %10lld %10.1f %12.1f\n", info.name,
+        std::printf("%-5s %5lldx%-7lld%s %10lld %10.1f %12.1f\n", info.name,
                     static_cast<long long>(shape.rows), static_cast<long long>(shape.cols),
-                    static_cast<long long>(tokens), r.bytes_per_matmul / r.seconds_per_matmul / 1e9,
+                    shape.cached ? " (L2)" : "     ", static_cast<long long>(tokens),
+                    r.bytes_per_matmul / r.seconds_per_matmul / 1e9,
                     r.flops_per_matmul / r.seconds_per_matmul / 1e9);
       }
     }

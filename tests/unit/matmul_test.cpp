@@ -1,7 +1,8 @@
 // CPU matmul kernels: every weight type on every path this CPU supports, checked against a
 // double-precision product of the dequantized weights and the original f32 activations.
-#include <catch2/catch.hpp>
+#include "cpu/kernels/matmul.h"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -9,7 +10,6 @@
 #include <vector>
 
 #include "cpu/kernels/fp16.h"
-#include "cpu/kernels/matmul.h"
 #include "cpu/kernels/matmul_paths.h"
 #include "hearth/error.h"
 
@@ -66,7 +66,7 @@ double tolerance(TensorType type, Isa isa, int64_t tokens) {
     case TensorType::bf16:
       // The AVX-512 prefill path rounds activations (and f16 weights) to bf16, a relative
       // error of up to 2^-9 per factor.
-      if (isa == Isa::avx512 && tokens >= kBf16MinTokens) return 4e-3;
+      if (isa == Isa::avx512 && tokens >= bf16_min_tokens(type)) return 4e-3;
       return 2e-6;
     default:
       return 2e-6;  // f32 sums of exact products
@@ -75,8 +75,8 @@ double tolerance(TensorType type, Isa isa, int64_t tokens) {
 
 void check_matmul(TensorType type, Isa isa, const Shape& shape, int64_t tokens) {
   INFO("type " << static_cast<int>(type) << ", " << isa_name(isa) << ", rows " << shape.rows
-               << ", cols " << shape.cols << ", rows [" << shape.row_begin << ", "
-               << shape.row_end << "), tokens " << tokens);
+               << ", cols " << shape.cols << ", rows [" << shape.row_begin << ", " << shape.row_end
+               << "), tokens " << tokens);
   std::mt19937 rng(static_cast<uint32_t>(shape.rows * 7919 + shape.cols * 31 + tokens));
   const std::vector<uint8_t> raw = random_weights(type, shape.rows, shape.cols, rng);
   const size_t raw_row_bytes = raw.size() / static_cast<size_t>(shape.rows);
@@ -142,11 +142,11 @@ void check_type(TensorType type, const std::vector<Shape>& shapes) {
 
 // Row counts that are not multiples of 16, sub-ranges starting and ending mid-group, and
 // the widths of the real model.
-const std::vector<Shape> kQuantShapes = {
-    {37, 32, 0, 37}, {37, 64, 5, 30}, {40, 96, 16, 40}, {21, 2048, 3, 21}, {64, 2048, 0, 64}};
-const std::vector<Shape> kFloatShapes = {{37, 32, 0, 37},    {37, 64, 5, 30},
-                                         {40, 96, 16, 40},   {21, 2048, 3, 21},
-                                         {64, 2048, 0, 64},  {19, 33, 1, 18}};
+const std::vector<Shape> kQuantShapes = {{37, 32, 0, 37},   {37, 64, 5, 30},   {40, 96, 16, 40},
+                                         {21, 2048, 3, 21}, {64, 2048, 0, 64}, {100, 128, 10, 99}};
+const std::vector<Shape> kFloatShapes = {{37, 32, 0, 37},   {37, 64, 5, 30},   {40, 96, 16, 40},
+                                         {21, 2048, 3, 21}, {64, 2048, 0, 64}, {19, 33, 1, 18},
+                                         {100, 128, 10, 99}};
 
 }  // namespace
 
@@ -180,6 +180,21 @@ TEST_CASE("pack rejects quantized rows that are not whole blocks", "[matmul]") {
   CHECK_THROWS_AS(PackedWeights::pack(TensorType::q8_0, data.data(), 2, 48), hearth::Error);
   CHECK_THROWS_AS(PackedWeights::pack(TensorType::q4_0, data.data(), 2, 40), hearth::Error);
   CHECK_NOTHROW(PackedWeights::pack(TensorType::q8_0, data.data(), 2, 64));
+}
+
+TEST_CASE("misused activation buffers are reported", "[matmul]") {
+  std::vector<uint8_t> data(34 * 2, 0);
+  const PackedWeights w = PackedWeights::pack(TensorType::q8_0, data.data(), 2, 32);
+  std::vector<float> x(32 * 4, 0.0f), y(2 * 4);
+  ActivationBuffer buffer;
+  buffer.reserve(TensorType::q8_0, 2, 32);
+  CHECK_THROWS_AS(prepare_activations(Isa::reference, w, x.data(), 32, buffer, 0, 3),
+                  hearth::Error);
+  CHECK_NOTHROW(prepare_activations(Isa::reference, w, x.data(), 32, buffer, 0, 2));
+  CHECK_THROWS_AS(matmul(Isa::reference, w, buffer, 3, y.data(), 2, 0, 2), hearth::Error);
+  CHECK_THROWS_AS(matmul(Isa::reference, w, buffer, 2, y.data(), 2, 0, 3), hearth::Error);
+  buffer.reserve(TensorType::f16, 2, 32);
+  CHECK_THROWS_AS(matmul(Isa::reference, w, buffer, 2, y.data(), 2, 0, 2), hearth::Error);
 }
 
 TEST_CASE("dequantize_row decodes each type", "[matmul]") {
@@ -226,7 +241,7 @@ TEST_CASE("f16 and bf16 conversions round to nearest even", "[matmul]") {
   CHECK(f32_to_f16(1.0f) == 0x3c00);
   CHECK(f32_to_f16(65504.0f) == 0x7bff);
   CHECK(f32_to_f16(1e6f) == 0x7c00);
-  CHECK(f32_to_f16(0x1p-24f) == 0x0001);      // smallest subnormal
+  CHECK(f32_to_f16(0x1p-24f) == 0x0001);         // smallest subnormal
   CHECK(f32_to_f16(1.0f + 0x1p-11f) == 0x3c00);  // tie rounds to even
   CHECK(f16_to_f32(0x0001) == 0x1p-24f);
   CHECK(f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80);  // tie rounds to even

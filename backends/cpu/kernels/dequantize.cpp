@@ -33,8 +33,8 @@ void dequantize_row(TensorType type, const void* row, int64_t cols, float* out) 
                   tensor_type_name(static_cast<uint32_t>(type)));
   }
   if (cols % kQuantBlock != 0) {
-    throw Error("dequantize_row: " + tensor_type_name(static_cast<uint32_t>(type)) +
-                " row of " + std::to_string(cols) + " values is not whole blocks of 32");
+    throw Error("dequantize_row: " + tensor_type_name(static_cast<uint32_t>(type)) + " row of " +
+                std::to_string(cols) + " values is not whole blocks of 32");
   }
   const bool q4 = type == TensorType::q4_0;
   const int64_t block_bytes = q4 ? 18 : 34;

@@ -2,10 +2,10 @@
 // bit manipulation, so they compile and agree on every x86-64 whatever the ISA flags.
 #pragma once
 
-#include "cpu/kernels/kernel_isa.h"
-
 #include <bit>
 #include <cstdint>
+
+#include "cpu/kernels/kernel_isa.h"
 
 namespace hearth::cpu {
 inline namespace HEARTH_KERNEL_ISA {
@@ -31,9 +31,9 @@ inline uint16_t f32_to_f16(float f) {
   const uint32_t bits = std::bit_cast<uint32_t>(f);
   const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
   const uint32_t abs_bits = bits & 0x7fffffff;
-  if (abs_bits > 0x7f800000) return sign | 0x7e00;       // nan
-  if (abs_bits >= 0x477ff000) return sign | 0x7c00;      // rounds to >= 65520: inf
-  if (abs_bits >= 0x38800000) {                          // normal f16 range
+  if (abs_bits > 0x7f800000) return sign | 0x7e00;   // nan
+  if (abs_bits >= 0x477ff000) return sign | 0x7c00;  // rounds to >= 65520: inf
+  if (abs_bits >= 0x38800000) {                      // normal f16 range
     const uint32_t rounded = abs_bits + 0xfff + ((abs_bits >> 13) & 1);
     return sign | static_cast<uint16_t>((rounded - 0x38000000) >> 13);
   }
@@ -43,7 +43,9 @@ inline uint16_t f32_to_f16(float f) {
   return sign | static_cast<uint16_t>(nearest);
 }
 
-inline float bf16_to_f32(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+inline float bf16_to_f32(uint16_t b) {
+  return std::bit_cast<float>(static_cast<uint32_t>(b) << 16);
+}
 
 // Round to nearest even; nan stays nan.
 inline uint16_t f32_to_bf16(float f) {

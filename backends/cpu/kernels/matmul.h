@@ -22,10 +22,12 @@ bool isa_supported(Isa isa);  // this CPU (and this build) can run it
 Isa best_isa();               // the fastest supported path
 
 // Weights in the layout the kernels read. rows = output features, cols = input features
-// (GGUF dims[1] and dims[0]). May reference the source bytes in place or own a repacked copy.
+// (GGUF dims[1] and dims[0]). Owns a repacked copy (row groups of 16, packed_layout.h);
+// copies share it.
 class PackedWeights {
  public:
-  // `data` must stay valid for the life of the result when the layout is used in place.
+  // Copies `data` (GGUF layout), which may be released afterwards. Throws hearth::Error for
+  // an unsupported type or a q8_0/q4_0 row that is not whole 32-value blocks.
   static PackedWeights pack(TensorType type, const void* data, int64_t rows, int64_t cols);
 
   TensorType type() const { return type_; }
@@ -63,12 +65,14 @@ class ActivationBuffer {
   const std::byte* data() const { return aligned_; }
   size_t row_stride() const { return row_stride_; }
   TensorType type() const { return type_; }
+  int64_t tokens() const { return tokens_; }  // as last reserved
   int64_t cols() const { return cols_; }
 
  private:
   std::unique_ptr<std::byte[]> data_;
   std::byte* aligned_ = nullptr;  // data_ rounded up to a 64-byte boundary
   size_t capacity_ = 0;           // usable bytes from aligned_
+  int64_t tokens_ = 0;
   int64_t cols_ = 0;
   size_t row_stride_ = 0;
   TensorType type_ = TensorType::f32;
@@ -83,8 +87,8 @@ void prepare_activations(Isa isa, const PackedWeights& w, const float* x, int64_
 // t in [0, tokens). Row ranges handed to different threads should be multiples of
 // kMatmulRowAlign (except the last) so no two threads touch the same cache line of y.
 inline constexpr int64_t kMatmulRowAlign = 16;
-void matmul(Isa isa, const PackedWeights& w, const ActivationBuffer& x, int64_t tokens,
-            float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+void matmul(Isa isa, const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, float* y,
+            int64_t ldy, int64_t row_begin, int64_t row_end);
 
 // Dequantizes one row of a GGUF-layout matrix (embedding lookup): `cols` values to f32.
 void dequantize_row(TensorType type, const void* row, int64_t cols, float* out);

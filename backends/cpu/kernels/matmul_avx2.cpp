@@ -13,7 +13,7 @@ void prepare_float_row(TensorType type, const float* x, int64_t cols, std::byte*
   if (type == TensorType::f32) return;
   // The AVX2 kernels never read the bf16 copy; it is written so the buffer has the same
   // contents whichever path prepared it.
-  auto* bf16 = const_cast<uint16_t*>(layout::bf16_activations(row, type, cols));
+  uint16_t* bf16 = layout::bf16_activations(row, type, cols);
   for (int64_t k = 0; k < padded; ++k) bf16[k] = f32_to_bf16(f32[k]);
 }
 
@@ -33,10 +33,7 @@ int32_t horizontal_sum(__m256i v) {
 
 // Same arithmetic as quantize_activation_row_scalar(), 32 values at a time.
 void prepare_quant_row(TensorType type, const float* x, int64_t cols, std::byte* row) {
-  const layout::QuantActivationRow view = layout::quant_activation_row(row, cols);
-  auto* quants = const_cast<int8_t*>(view.quants);
-  auto* scales = const_cast<float*>(view.scales);
-  auto* biases = const_cast<int32_t*>(view.biases);
+  const auto [quants, scales, biases] = layout::quant_activation_row(row, cols);
   const int offset = layout::quant_offset(type);
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   for (int64_t b = 0; b < layout::block_count(cols); ++b) {
@@ -50,10 +47,11 @@ void prepare_quant_row(TensorType type, const float* x, int64_t cols, std::byte*
     const __m256 inverse = _mm256_set1_ps(scale != 0 ? 1.0f / scale : 0.0f);
     __m256i q[4];
     for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inverse));
-    const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    const __m256i sum =
+        _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
     // packs works within 128-bit lanes; the permute restores the original order.
-    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
-                                              _mm256_packs_epi32(q[2], q[3]));
+    const __m256i packed =
+        _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
     const __m256i ordered =
         _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(quants + b * kQuantBlock), ordered);

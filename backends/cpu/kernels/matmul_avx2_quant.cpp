@@ -25,85 +25,119 @@ struct QuantKernel {
 
   template <int G, int T>
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
-    static_assert(G == 1, "the AVX2 quantized tiles hold one row group");
     const int64_t blocks = layout::block_count(job.cols);
     const size_t scales_at = layout::scales_offset(kType, job.cols);
-    const std::byte* weights = group_weights(job, group0);
+    const std::byte* weights[G];
     layout::QuantActivationRow x[T];
-    __m256 sum[2][T];
+    __m256 sum[G][2][T];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) weights[g] = group_weights(job, group0 + g);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       x[t] = layout::quant_activation_row(token_activations(job, token0 + t), job.cols);
-      sum[0][t] = sum[1][t] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) sum[g][0][t] = sum[g][1][t] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < blocks; ++b) {
-      const std::byte* block = weights + b * kBlockBytes;
-      __m256i dot[2][T];
+      __m256i dot[G][2][T];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        dot[0][t] = dot[1][t] = kQ4 ? _mm256_set1_epi32(x[t].biases[b]) : _mm256_setzero_si256();
-      }
-      if constexpr (kQ4) {
-        const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+        const __m256i start = kQ4 ? _mm256_set1_epi32(x[t].biases[b]) : _mm256_setzero_si256();
 #pragma GCC unroll 4
-        for (int quad = 0; quad < 4; ++quad) {
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; ++h) {
-            const __m256i packed =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
-            const __m256i low = _mm256_and_si256(packed, low_nibbles);
-            const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
-#pragma GCC unroll 8
-            for (int t = 0; t < T; ++t) {
-              const int8_t* xq = x[t].quants + b * kQuantBlock + quad * 4;
-              dot[h][t] = dot_add(dot[h][t], low, broadcast_u32(xq));
-              dot[h][t] = dot_add(dot[h][t], high, broadcast_u32(xq + 16));
-            }
-          }
-        }
-      } else {
-        const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-#pragma GCC unroll 8
-        for (int quad = 0; quad < 8; ++quad) {
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; ++h) {
-            const __m256i q = _mm256_xor_si256(
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32)),
-                flip);
-            const __m256i magnitude = _mm256_abs_epi8(q);
-#pragma GCC unroll 8
-            for (int t = 0; t < T; ++t) {
-              const __m256i xv = broadcast_u32(x[t].quants + b * kQuantBlock + quad * 4);
-              dot[h][t] = dot_add(dot[h][t], magnitude, _mm256_sign_epi8(xv, q));
-            }
-          }
-        }
+        for (int g = 0; g < G; ++g) dot[g][0][t] = dot[g][1][t] = start;
       }
-      const auto* scales = reinterpret_cast<const __m128i*>(weights + scales_at) + b * 2;
-      const __m256 weight_scale[2] = {_mm256_cvtph_ps(_mm_loadu_si128(scales)),
-                                      _mm256_cvtph_ps(_mm_loadu_si128(scales + 1))};
-#pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        const __m256 x_scale = _mm256_set1_ps(x[t].scales[b]);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const std::byte* block = weights[g] + b * kBlockBytes;
+        if constexpr (kQ4) {
+          // 15 * 127 * 2 per vpmaddubsw lane: all 8 of a block's products fit in int16, so
+          // they are summed there and widened once per block.
+          const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+          __m256i pairs[2][T];
+#pragma GCC unroll 4
+          for (int quad = 0; quad < 4; ++quad) {
 #pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) {
-          const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(dot[h][t]), weight_scale[h]);
-          sum[h][t] = _mm256_fmadd_ps(scaled, x_scale, sum[h][t]);
+            for (int h = 0; h < 2; ++h) {
+              const __m256i packed =
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
+              const __m256i low = _mm256_and_si256(packed, low_nibbles);
+              const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
+#pragma GCC unroll 8
+              for (int t = 0; t < T; ++t) {
+                const int8_t* xq = x[t].quants + b * kQuantBlock + quad * 4;
+                const __m256i both =
+                    _mm256_add_epi16(_mm256_maddubs_epi16(low, broadcast_u32(xq)),
+                                     _mm256_maddubs_epi16(high, broadcast_u32(xq + 16)));
+                pairs[h][t] = quad == 0 ? both : _mm256_add_epi16(pairs[h][t], both);
+              }
+            }
+          }
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 8
+            for (int t = 0; t < T; ++t) {
+              dot[g][h][t] = _mm256_add_epi32(dot[g][h][t],
+                                              _mm256_madd_epi16(pairs[h][t], _mm256_set1_epi16(1)));
+            }
+        } else {
+          const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+#pragma GCC unroll 8
+          for (int quad = 0; quad < 8; ++quad) {
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h) {
+              const __m256i q = _mm256_xor_si256(
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32)),
+                  flip);
+              const __m256i magnitude = _mm256_abs_epi8(q);
+#pragma GCC unroll 8
+              for (int t = 0; t < T; ++t) {
+                const __m256i xv = broadcast_u32(x[t].quants + b * kQuantBlock + quad * 4);
+                dot[g][h][t] = dot_add(dot[g][h][t], magnitude, _mm256_sign_epi8(xv, q));
+              }
+            }
+          }
+        }
+        const auto* scales = reinterpret_cast<const __m128i*>(weights[g] + scales_at) + b * 2;
+        const __m256 weight_scale[2] = {_mm256_cvtph_ps(_mm_loadu_si128(scales)),
+                                        _mm256_cvtph_ps(_mm_loadu_si128(scales + 1))};
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const __m256 x_scale = _mm256_set1_ps(x[t].scales[b]);
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; ++h) {
+            const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(dot[g][h][t]), weight_scale[h]);
+            sum[g][h][t] = _mm256_fmadd_ps(scaled, x_scale, sum[g][h][t]);
+          }
         }
       }
     }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) store_outputs(job, group0, token0 + t, sum[0][t], sum[1][t]);
+      for (int t = 0; t < T; ++t) {
+        store_outputs(job, group0 + g, token0 + t, sum[g][0][t], sum[g][1][t]);
+      }
   }
 };
+
+template <TensorType kType>
+void run_quantized(const MatmulJob& job, int64_t tokens) {
+  // Decode streams several groups at once (more memory requests in flight); prefill reuses
+  // each loaded weight vector for 2 tokens, as many as 16 registers allow.
+  if (tokens == 1) {
+    run_tiles<QuantKernel<kType>, 2, 1>(job, first_group(job), end_group(job), tokens);
+  } else {
+    run_tiles<QuantKernel<kType>, 1, 2>(job, first_group(job), end_group(job), tokens);
+  }
+}
 
 }  // namespace
 
 void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t tokens) {
   if (w.type() == TensorType::q8_0) {
-    run_tiles<QuantKernel<TensorType::q8_0>, 1, 2>(job, first_group(job), end_group(job), tokens);
+    run_quantized<TensorType::q8_0>(job, tokens);
   } else {
-    run_tiles<QuantKernel<TensorType::q4_0>, 1, 2>(job, first_group(job), end_group(job), tokens);
+    run_quantized<TensorType::q4_0>(job, tokens);
   }
 }
 

@@ -11,7 +11,7 @@ void prepare_float_row(TensorType type, const float* x, int64_t cols, std::byte*
   std::memcpy(f32, x, static_cast<size_t>(cols) * sizeof(float));
   std::fill(f32 + cols, f32 + padded, 0.0f);
   if (type == TensorType::f32) return;
-  auto* bf16 = const_cast<uint16_t*>(layout::bf16_activations(row, type, cols));
+  uint16_t* bf16 = layout::bf16_activations(row, type, cols);
   int64_t k = 0;
   for (; k + 32 <= padded; k += 32) {
     const __m512bh packed =
@@ -23,10 +23,7 @@ void prepare_float_row(TensorType type, const float* x, int64_t cols, std::byte*
 
 // Same arithmetic as quantize_activation_row_scalar(), 32 values at a time.
 void prepare_quant_row(TensorType type, const float* x, int64_t cols, std::byte* row) {
-  const layout::QuantActivationRow view = layout::quant_activation_row(row, cols);
-  auto* quants = const_cast<int8_t*>(view.quants);
-  auto* scales = const_cast<float*>(view.scales);
-  auto* biases = const_cast<int32_t*>(view.biases);
+  const auto [quants, scales, biases] = layout::quant_activation_row(row, cols);
   const int offset = layout::quant_offset(type);
   for (int64_t b = 0; b < layout::block_count(cols); ++b) {
     const __m512 lo = _mm512_loadu_ps(x + b * kQuantBlock);

@@ -2,8 +2,8 @@
 //
 // Few tokens (decode): weights are widened to f32 and multiplied with FMA; the loop is bound
 // by how fast weights stream from memory. Many tokens (prefill): weights and activations
-// are bf16 and vdpbf16ps does two multiply-adds per lane, twice the f32 FMA rate; each
-// weight vector is reused by up to 12 tokens held in registers.
+// are bf16 and vdpbf16ps does two multiply-adds per lane, twice the f32 FMA rate; tiles of
+// 4 row groups x 6 tokens reuse each weight vector for 6 tokens.
 #include "cpu/kernels/avx512_common.h"
 #include "cpu/kernels/matmul_paths.h"
 #include "cpu/kernels/tile_loop.h"
@@ -27,7 +27,8 @@ inline void load_column_pair(const std::byte* group, int64_t k, __m512& even, __
   } else {  // bf16 pairs share a 32-bit lane: low half = column k, high half = column k + 1
     const __m512i pair = _mm512_loadu_si512(reinterpret_cast<const uint16_t*>(group) + k * 16);
     even = _mm512_castsi512_ps(_mm512_slli_epi32(pair, 16));
-    odd = _mm512_castsi512_ps(_mm512_and_si512(pair, _mm512_set1_epi32(int32_t(0xffff0000u))));
+    odd = _mm512_castsi512_ps(
+        _mm512_and_si512(pair, _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u))));
   }
 }
 
@@ -108,8 +109,8 @@ struct Bf16Kernel {
     const uint16_t* x[T];
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
-      weights[g] = panel.data + static_cast<size_t>(group0 + g - panel.first_group) *
-                                    panel.group_stride;
+      weights[g] =
+          panel.data + static_cast<size_t>(group0 + g - panel.first_group) * panel.group_stride;
     }
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
@@ -144,7 +145,8 @@ struct Bf16Kernel {
   }
 };
 
-constexpr int kBf16TileGroups = 2, kBf16TileTokens = 12;
+// 4 groups x 6 tokens: 24 accumulators, and each dpbf16 needs under half a load.
+constexpr int kBf16TileGroups = 4, kBf16TileTokens = 6;
 
 // Converts columns [k_begin, k_begin + k_count) of one f16 group ([k][16 rows]) to the bf16
 // pair layout ([k/2][16 rows][2]).
@@ -152,7 +154,7 @@ void convert_f16_group_to_bf16(const std::byte* group, int64_t k_begin, int64_t 
                                uint16_t* out) {
   // Interleaves column k (lanes 0..15) with column k + 1 (lanes 16..31) row by row.
   alignas(64) static constexpr uint16_t kInterleave[32] = {
-      0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+      0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   const __m512i interleave = _mm512_load_si512(kInterleave);
   const auto* columns = reinterpret_cast<const __m256i*>(group) + k_begin;
@@ -160,13 +162,14 @@ void convert_f16_group_to_bf16(const std::byte* group, int64_t k_begin, int64_t 
     const __m512 even = _mm512_cvtph_ps(_mm256_loadu_si256(columns + k));
     const __m512 odd = _mm512_cvtph_ps(_mm256_loadu_si256(columns + k + 1));
     const __m512bh both = _mm512_cvtne2ps_pbh(odd, even);
-    _mm512_store_si512(out + k * 16, _mm512_permutexvar_epi16(
-                                         interleave, reinterpret_cast<const __m512i&>(both)));
+    _mm512_store_si512(
+        out + k * 16, _mm512_permutexvar_epi16(interleave, reinterpret_cast<const __m512i&>(both)));
   }
 }
 
-// f16 weights with many tokens: converts a panel of 2 groups x kPanelCols columns to bf16
-// on the stack (reused by every token tile), then accumulates its partial sums into y.
+// f16 weights with many tokens: converts a panel of kBf16TileGroups groups x kPanelCols
+// columns to bf16 on the stack (64 KiB, reused by every token tile), then accumulates its
+// partial sums into y.
 void matmul_f16_as_bf16(const MatmulJob& job, int64_t group_begin, int64_t group_end,
                         int64_t tokens) {
   constexpr int64_t kPanelCols = 512;
@@ -179,12 +182,14 @@ void matmul_f16_as_bf16(const MatmulJob& job, int64_t group_begin, int64_t group
       for (int64_t g = 0; g < groups; ++g) {
         convert_f16_group_to_bf16(group_weights(job, group + g), k, count, panel[g]);
       }
-      bf16_job.panel = {reinterpret_cast<const std::byte*>(panel), sizeof(panel[0]), group, k,
-                        count, k > 0};
+      bf16_job.panel = {
+          reinterpret_cast<const std::byte*>(panel), sizeof(panel[0]), group, k, count, k > 0};
       if (groups == kBf16TileGroups) {
         run_token_tiles<Bf16Kernel, kBf16TileGroups, kBf16TileTokens>(bf16_job, group, tokens);
       } else {
-        run_token_tiles<Bf16Kernel, 1, kBf16TileTokens>(bf16_job, group, tokens);
+        for (int64_t g = 0; g < groups; ++g) {
+          run_token_tiles<Bf16Kernel, 1, kBf16TileTokens>(bf16_job, group + g, tokens);
+        }
       }
     }
   }
@@ -203,7 +208,7 @@ void matmul_fp32(const MatmulJob& job, int64_t group_begin, int64_t group_end, i
 
 void matmul_float(const PackedWeights& w, const MatmulJob& job, int64_t tokens) {
   const int64_t group_begin = first_group(job), group_end = end_group(job);
-  const bool many_tokens = tokens >= kBf16MinTokens;
+  const bool many_tokens = tokens >= bf16_min_tokens(w.type());
   switch (w.type()) {
     case TensorType::f32:
       return matmul_fp32<TensorType::f32>(job, group_begin, group_end, tokens);
@@ -212,9 +217,10 @@ void matmul_float(const PackedWeights& w, const MatmulJob& job, int64_t tokens) 
       return matmul_fp32<TensorType::f16>(job, group_begin, group_end, tokens);
     case TensorType::bf16:
       if (many_tokens) {
-        const Bf16Job bf16_job{job, TensorType::bf16, {job.weights, job.group_stride, 0, 0, job.cols, false}};
+        const Bf16Job bf16_job{
+            job, TensorType::bf16, {job.weights, job.group_stride, 0, 0, job.cols, false}};
         return run_tiles<Bf16Kernel, kBf16TileGroups, kBf16TileTokens>(bf16_job, group_begin,
-                                                                      group_end, tokens);
+                                                                       group_end, tokens);
       }
       return matmul_fp32<TensorType::bf16>(job, group_begin, group_end, tokens);
     default:

@@ -69,7 +69,7 @@ struct QuantKernel {
           }
         }
       } else {
-#pragma GCC unroll 8
+#pragma GCC unroll 4
         for (int quad = 0; quad < 8; ++quad) {
           __m512i w[G];
 #pragma GCC unroll 4
@@ -87,8 +87,8 @@ struct QuantKernel {
       __m512 weight_scale[G];
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
-        weight_scale[g] = _mm512_cvtph_ps(_mm256_loadu_si256(
-            reinterpret_cast<const __m256i*>(weights[g] + scales_at) + b));
+        weight_scale[g] = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + scales_at) + b));
       }
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
@@ -108,12 +108,11 @@ struct QuantKernel {
 };
 
 template <TensorType kType>
-void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end,
-                   int64_t tokens) {
+void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
   if (tokens == 1) {
-    run_tiles<QuantKernel<kType>, 1, 1>(job, group_begin, group_end, tokens);
+    run_tiles<QuantKernel<kType>, 4, 1>(job, group_begin, group_end, tokens);
   } else {
-    run_tiles<QuantKernel<kType>, 2, 5>(job, group_begin, group_end, tokens);
+    run_tiles<QuantKernel<kType>, 2, 6>(job, group_begin, group_end, tokens);
   }
 }
 

@@ -16,11 +16,10 @@ bool cpu_has_avx2() {
 }
 
 bool cpu_has_avx512() {
-  static const bool has = cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512vnni") &&
-                          __builtin_cpu_supports("avx512bf16");
+  static const bool has =
+      cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+      __builtin_cpu_supports("avx512bf16");
   return has;
 }
 
@@ -68,32 +67,44 @@ void prepare_activations(Isa isa, const PackedWeights& w, const float* x, int64_
   if (buffer.type() != w.type() || buffer.cols() != w.cols()) {
     throw Error("prepare_activations: buffer reserved for another weight type or width");
   }
+  if (t_begin < 0 || t_end > buffer.tokens()) {
+    throw Error("prepare_activations: tokens outside the reserved buffer");
+  }
   if (t_begin >= t_end) return;
   switch (isa) {
     case Isa::reference:
       return reference::prepare_activations(w, x, ldx, buffer, t_begin, t_end);
+#if HEARTH_KERNELS_X86
     case Isa::avx2:
       return avx2::prepare_activations(w, x, ldx, buffer, t_begin, t_end);
     case Isa::avx512:
       return avx512::prepare_activations(w, x, ldx, buffer, t_begin, t_end);
+#endif
+    default:
+      return;  // unreachable: require_supported() rejected it
   }
 }
 
-void matmul(Isa isa, const PackedWeights& w, const ActivationBuffer& x, int64_t tokens,
-            float* y, int64_t ldy, int64_t row_begin, int64_t row_end) {
+void matmul(Isa isa, const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, float* y,
+            int64_t ldy, int64_t row_begin, int64_t row_end) {
   require_supported(isa);
   if (x.type() != w.type() || x.cols() != w.cols()) {
     throw Error("matmul: activations were prepared for another weight type or width");
   }
   if (row_begin < 0 || row_end > w.rows()) throw Error("matmul: row range outside the matrix");
+  if (tokens > x.tokens()) throw Error("matmul: more tokens than the activation buffer holds");
   if (tokens <= 0 || row_begin >= row_end) return;
   switch (isa) {
     case Isa::reference:
       return reference::matmul(w, x, tokens, y, ldy, row_begin, row_end);
+#if HEARTH_KERNELS_X86
     case Isa::avx2:
       return avx2::matmul(w, x, tokens, y, ldy, row_begin, row_end);
     case Isa::avx512:
       return avx512::matmul(w, x, tokens, y, ldy, row_begin, row_end);
+#endif
+    default:
+      return;  // unreachable: require_supported() rejected it
   }
 }
 

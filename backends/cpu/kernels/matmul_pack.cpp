@@ -1,6 +1,10 @@
 // Packing of GGUF-layout weights into the kernels' row-group layout, and the scratch buffer
 // that holds prepared activations.
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
@@ -14,55 +18,73 @@ namespace {
 
 using layout::kGroupRows;
 
-// Owned storage with a 64-byte aligned start, zero-filled so padding rows/columns read as 0.
-std::shared_ptr<std::byte[]> allocate_zeroed(size_t bytes, std::byte** aligned) {
-  std::shared_ptr<std::byte[]> storage(new std::byte[bytes + layout::kAlign]());
-  const auto address = reinterpret_cast<uintptr_t>(storage.get());
-  *aligned = storage.get() + (layout::align_up(address) - address);
-  return storage;
+// Owned storage, zero-filled so padding rows and columns read as 0. Large matrices are
+// aligned to 2 MiB and offered to the kernel as transparent huge pages: streaming the
+// weights (decode) then takes far fewer TLB misses.
+std::shared_ptr<std::byte[]> allocate_zeroed(size_t bytes) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t alignment = bytes >= kHugePage ? kHugePage : layout::kAlign;
+  const size_t rounded = (std::max<size_t>(bytes, 1) + alignment - 1) / alignment * alignment;
+  auto* storage = static_cast<std::byte*>(std::aligned_alloc(alignment, rounded));
+  if (storage == nullptr) throw std::bad_alloc();
+  if (alignment == kHugePage) madvise(storage, rounded, MADV_HUGEPAGE);  // a hint only
+  std::memset(storage, 0, rounded);
+  return std::shared_ptr<std::byte[]>(storage, [](std::byte* p) { std::free(p); });
 }
 
 size_t source_row_bytes(TensorType type, int64_t cols) {
   const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
-  if (!traits) throw Error("matmul: unsupported weight type " + tensor_type_name(static_cast<uint32_t>(type)));
+  if (!traits)
+    throw Error("matmul: unsupported weight type " + tensor_type_name(static_cast<uint32_t>(type)));
   return static_cast<size_t>(cols / traits->block_values) * traits->block_bytes;
 }
 
-void pack_float(TensorType type, const std::byte* src, int64_t rows, int64_t cols,
+// Rows of `Element` (float or a 16-bit float) into [group][k][16 rows], or for bf16 into
+// [group][k/2][16 rows][2]. Walks each group column by column so writes are sequential.
+template <class Element>
+void pack_float(bool column_pairs, const std::byte* src, int64_t rows, int64_t cols,
                 size_t src_row_bytes, std::byte* dst, size_t group_stride) {
-  const size_t element = type == TensorType::f32 ? sizeof(float) : sizeof(uint16_t);
-  for (int64_t r = 0; r < rows; ++r) {
-    const std::byte* row = src + static_cast<size_t>(r) * src_row_bytes;
-    std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
+  for (int64_t group = 0; group < layout::group_count(rows); ++group) {
+    auto* out = reinterpret_cast<Element*>(dst + static_cast<size_t>(group) * group_stride);
+    const int64_t lanes = std::min(kGroupRows, rows - group * kGroupRows);
+    const std::byte* first_row = src + static_cast<size_t>(group * kGroupRows) * src_row_bytes;
     for (int64_t k = 0; k < cols; ++k) {
-      std::memcpy(group + layout::float_element_offset(type, r % kGroupRows, k),
-                  row + static_cast<size_t>(k) * element, element);
+      Element* column =
+          column_pairs ? out + (k / 2) * kGroupRows * 2 + k % 2 : out + k * kGroupRows;
+      const size_t step = column_pairs ? 2 : 1;
+      for (int64_t lane = 0; lane < lanes; ++lane) {
+        std::memcpy(column + lane * step,
+                    first_row + static_cast<size_t>(lane) * src_row_bytes + k * sizeof(Element),
+                    sizeof(Element));
+      }
     }
   }
 }
 
-// GGUF blocks: f16 scale, then quants (q8_0: 32 int8; q4_0: byte j = value j | value j+16).
+// GGUF blocks (f16 scale, then quants) into the group layout. A block's quants move as
+// 4-byte words: q8_0 word j holds values 4j..4j+3; q4_0 word j holds values 4j..4j+3 in its
+// low nibbles and 4j+16..4j+19 in its high nibbles, exactly the layout's slot j, so q4_0
+// bytes are copied unchanged and q8_0 bytes only get their sign bit flipped (q + 128).
 void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t cols,
                     size_t src_row_bytes, std::byte* dst, size_t group_stride) {
   const bool q4 = type == TensorType::q4_0;
   const size_t block_bytes = q4 ? 18 : 34;
+  const int words = q4 ? 4 : 8;
+  const size_t quant_block_bytes = layout::quant_block_bytes(type);
+  const size_t scales_at = layout::scales_offset(type, cols);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t lane = r % kGroupRows;
     std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
+    const std::byte* row = src + static_cast<size_t>(r) * src_row_bytes;
     for (int64_t b = 0; b < layout::block_count(cols); ++b) {
-      const auto* block = reinterpret_cast<const uint8_t*>(
-          src + static_cast<size_t>(r) * src_row_bytes + static_cast<size_t>(b) * block_bytes);
-      std::memcpy(group + layout::scale_offset(type, cols, lane, b), block, sizeof(uint16_t));
-      const uint8_t* quants = block + sizeof(uint16_t);
-      for (int64_t i = 0; i < kQuantBlock; ++i) {
-        const int64_t k = b * kQuantBlock + i;
-        auto& out = reinterpret_cast<uint8_t&>(group[layout::quant_byte_offset(type, lane, k)]);
-        if (!q4) {
-          out = quants[i] ^ 0x80;  // int8 q -> unsigned q + 128
-        } else {
-          const uint8_t nibble = i < 16 ? quants[i] & 0x0f : quants[i - 16] >> 4;
-          out |= (i % kQuantBlock) / 4 >= 4 ? nibble << 4 : nibble;
-        }
+      const std::byte* block = row + static_cast<size_t>(b) * block_bytes;
+      std::memcpy(group + scales_at + static_cast<size_t>(b * kGroupRows + lane) * 2, block, 2);
+      std::byte* quants = group + static_cast<size_t>(b) * quant_block_bytes;
+      for (int j = 0; j < words; ++j) {
+        uint32_t word;
+        std::memcpy(&word, block + 2 + j * 4, 4);
+        if (!q4) word ^= 0x80808080u;
+        std::memcpy(quants + static_cast<size_t>(j * kGroupRows + lane) * 4, &word, 4);
       }
     }
   }
@@ -83,14 +105,17 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
   w.row_stride_ = source_row_bytes(type, cols);
   w.group_stride_ = layout::group_bytes(type, cols);
   w.byte_size_ = w.group_stride_ * static_cast<size_t>(layout::group_count(rows));
-  std::byte* aligned = nullptr;
-  w.owned_ = allocate_zeroed(w.byte_size_, &aligned);
-  w.data_ = aligned;
+  w.owned_ = allocate_zeroed(w.byte_size_);
+  std::byte* packed = w.owned_.get();
+  w.data_ = packed;
   const auto* src = static_cast<const std::byte*>(data);
   if (layout::is_quantized(type)) {
-    pack_quantized(type, src, rows, cols, w.row_stride_, aligned, w.group_stride_);
+    pack_quantized(type, src, rows, cols, w.row_stride_, packed, w.group_stride_);
+  } else if (type == TensorType::f32) {
+    pack_float<float>(false, src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else {
-    pack_float(type, src, rows, cols, w.row_stride_, aligned, w.group_stride_);
+    const bool column_pairs = type == TensorType::bf16;
+    pack_float<uint16_t>(column_pairs, src, rows, cols, w.row_stride_, packed, w.group_stride_);
   }
   return w;
 }
@@ -101,7 +126,9 @@ void ActivationBuffer::reserve(TensorType type, int64_t tokens, int64_t cols) {
   if (!tensor_type_traits(static_cast<uint32_t>(type))) {
     throw Error("matmul: unsupported weight type " + tensor_type_name(static_cast<uint32_t>(type)));
   }
+  if (tokens < 0 || cols < 0) throw Error("ActivationBuffer: negative size");
   type_ = type;
+  tokens_ = tokens;
   cols_ = cols;
   row_stride_ = layout::activation_row_bytes(type, cols);
   const size_t needed = row_stride_ * static_cast<size_t>(std::max<int64_t>(tokens, 1));

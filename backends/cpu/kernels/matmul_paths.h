@@ -23,8 +23,11 @@ HEARTH_DECLARE_MATMUL_PATH(avx512)
 
 #undef HEARTH_DECLARE_MATMUL_PATH
 
-// Token count from which the f16/bf16 paths switch to bf16 activations and vdpbf16ps
-// (AVX-512 only): twice the multiply rate of f32 FMA, at bf16 precision.
-inline constexpr int64_t kBf16MinTokens = 8;
+// Token count from which the AVX-512 path multiplies f16/bf16 weights with bf16 activations
+// and vdpbf16ps (twice the f32 FMA rate, at bf16 precision) instead of f32 FMA. bf16 weights
+// gain from 2 tokens on; f16 weights first need converting to bf16, which pays off from 4.
+inline constexpr int64_t bf16_min_tokens(TensorType type) {
+  return type == TensorType::bf16 ? 2 : 4;
+}
 
 }  // namespace hearth::cpu

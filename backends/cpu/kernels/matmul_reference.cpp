@@ -25,7 +25,7 @@ void prepare_activations(const PackedWeights& w, const float* x, int64_t ldx,
     std::copy(src, src + cols, f32);
     std::fill(f32 + cols, f32 + padded, 0.0f);
     if (type == TensorType::f32) continue;
-    auto* bf16 = const_cast<uint16_t*>(layout::bf16_activations(row, type, cols));
+    uint16_t* bf16 = layout::bf16_activations(row, type, cols);
     for (int64_t k = 0; k < padded; ++k) bf16[k] = f32_to_bf16(f32[k]);
   }
 }

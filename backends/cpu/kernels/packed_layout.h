@@ -24,18 +24,20 @@
 //               dot(unsigned weight, x) into the signed dot product.
 #pragma once
 
-#include "cpu/kernels/kernel_isa.h"
-
 #include <cstddef>
 #include <cstdint>
 
 #include "cpu/kernels/fp16.h"
+#include "cpu/kernels/kernel_isa.h"
 #include "cpu/kernels/matmul.h"
 
 namespace hearth::cpu::layout {
 inline namespace HEARTH_KERNEL_ISA {
 
 inline constexpr int64_t kGroupRows = 16;
+// Threads given row ranges on kMatmulRowAlign boundaries then never share a row group (the
+// kernels would still be correct, masking their stores, but would compute it twice).
+static_assert(kMatmulRowAlign % kGroupRows == 0);
 inline constexpr size_t kAlign = 64;
 
 inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
@@ -126,8 +128,8 @@ inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
 }
 
 inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
-  const std::byte* p = group_data(w, row / kGroupRows) +
-                       scale_offset(w.type(), w.cols(), row % kGroupRows, block);
+  const std::byte* p =
+      group_data(w, row / kGroupRows) + scale_offset(w.type(), w.cols(), row % kGroupRows, block);
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
 }
 
@@ -157,23 +159,47 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
   return 0;
 }
 
-// Views of one prepared token row.
+// Views of one prepared token row; the const overloads are for the kernels, the others for
+// the code that fills the row.
 struct QuantActivationRow {
   const int8_t* quants;
   const float* scales;
   const int32_t* biases;
 };
 
+struct MutableQuantActivationRow {
+  int8_t* quants;
+  float* scales;
+  int32_t* biases;
+};
+
+inline size_t quant_activation_scales_offset(int64_t cols) {
+  return align_up(static_cast<size_t>(cols));
+}
+
+inline size_t quant_activation_biases_offset(int64_t cols) {
+  return quant_activation_scales_offset(cols) +
+         align_up(static_cast<size_t>(block_count(cols)) * sizeof(float));
+}
+
 inline QuantActivationRow quant_activation_row(const std::byte* row, int64_t cols) {
-  const size_t scales_at = align_up(static_cast<size_t>(cols));
-  const size_t biases_at =
-      scales_at + align_up(static_cast<size_t>(block_count(cols)) * sizeof(float));
-  return {reinterpret_cast<const int8_t*>(row), reinterpret_cast<const float*>(row + scales_at),
-          reinterpret_cast<const int32_t*>(row + biases_at)};
+  return {reinterpret_cast<const int8_t*>(row),
+          reinterpret_cast<const float*>(row + quant_activation_scales_offset(cols)),
+          reinterpret_cast<const int32_t*>(row + quant_activation_biases_offset(cols))};
+}
+
+inline MutableQuantActivationRow quant_activation_row(std::byte* row, int64_t cols) {
+  return {reinterpret_cast<int8_t*>(row),
+          reinterpret_cast<float*>(row + quant_activation_scales_offset(cols)),
+          reinterpret_cast<int32_t*>(row + quant_activation_biases_offset(cols))};
 }
 
 inline const uint16_t* bf16_activations(const std::byte* row, TensorType type, int64_t cols) {
   return reinterpret_cast<const uint16_t*>(row + float_activation_bytes(type, cols));
+}
+
+inline uint16_t* bf16_activations(std::byte* row, TensorType type, int64_t cols) {
+  return reinterpret_cast<uint16_t*>(row + float_activation_bytes(type, cols));
 }
 
 }  // namespace HEARTH_KERNEL_ISA

@@ -2,12 +2,11 @@
 // shared by the reference path and the SIMD paths' tails.
 #pragma once
 
-#include "cpu/kernels/kernel_isa.h"
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu/kernels/kernel_isa.h"
 #include "cpu/kernels/packed_layout.h"
 
 namespace hearth::cpu {
@@ -17,10 +16,7 @@ inline namespace HEARTH_KERNEL_ISA {
 // (the SIMD paths compute exactly the same), bias = -offset * sum(quants).
 inline void quantize_activation_row_scalar(const float* x, int64_t cols, int offset,
                                            std::byte* row) {
-  const layout::QuantActivationRow view = layout::quant_activation_row(row, cols);
-  auto* quants = const_cast<int8_t*>(view.quants);
-  auto* scales = const_cast<float*>(view.scales);
-  auto* biases = const_cast<int32_t*>(view.biases);
+  const auto [quants, scales, biases] = layout::quant_activation_row(row, cols);
   for (int64_t b = 0; b < layout::block_count(cols); ++b) {
     const float* src = x + b * kQuantBlock;
     float amax = 0;

@@ -3,12 +3,12 @@
 // accumulators are fixed-size arrays the compiler keeps in registers.
 #pragma once
 
-#include "cpu/kernels/kernel_isa.h"
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <utility>
+
+#include "cpu/kernels/kernel_isa.h"
 
 namespace hearth::cpu {
 inline namespace HEARTH_KERNEL_ISA {
