@@ -56,6 +56,10 @@ struct KvBatchView {
   std::span<const int32_t> tables;         // concatenated block tables of the batch's sequences
 };
 
+// What a weight matrix is used for: the forward pass multiplies by it, looks rows up in it
+// (token embeddings), or both (an embedding tied to the output projection).
+enum class MatrixUse { multiply, lookup, multiply_and_lookup };
+
 enum class RopeStyle { interleaved, neox };  // Llama GGUF (pairs 2i,2i+1) vs Qwen2 (i, i+d/2)
 
 struct DeviceInfo {
@@ -78,9 +82,10 @@ class Backend {
   virtual void synchronize() = 0;
 
   // Weights: the backend may repack or copy; `host_data` (GGUF layout) stays valid until the
-  // model is unloaded, so a host backend may use it in place.
+  // model is unloaded, so a host backend may use it in place (lookups do).
   virtual std::unique_ptr<DeviceMatrix> load_matrix(TensorType type, const void* host_data,
-                                                    int64_t rows, int64_t cols) = 0;
+                                                    int64_t rows, int64_t cols,
+                                                    MatrixUse use = MatrixUse::multiply) = 0;
 
   // y[t] = W · x[t] for `tokens` rows of x (stride = W.cols()) into y (stride = W.rows()).
   virtual void matmul(const DeviceMatrix& w, const float* x_dev, int64_t tokens,

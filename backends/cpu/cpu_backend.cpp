@@ -28,27 +28,42 @@ class HostBuffer final : public backend::DeviceBuffer {
   size_t size_;
 };
 
+// A weight matrix: packed for the kernels when it is multiplied by, and read in place (GGUF
+// layout, from the mapped file) when rows are looked up.
 class HostMatrix final : public backend::DeviceMatrix {
  public:
-  HostMatrix(PackedWeights packed, const void* source)
-      : packed_(std::move(packed)), source_(static_cast<const std::byte*>(source)) {}
-  TensorType type() const override { return packed_.type(); }
-  int64_t rows() const override { return packed_.rows(); }
-  int64_t cols() const override { return packed_.cols(); }
-  size_t byte_size() const override { return packed_.byte_size(); }
-  const PackedWeights& packed() const { return packed_; }
-  // The GGUF-layout rows, for embedding lookups whatever layout the kernels repacked into.
+  HostMatrix(TensorType type, const void* source, int64_t rows, int64_t cols,
+             backend::MatrixUse use)
+      : type_(type), rows_(rows), cols_(cols), source_(static_cast<const std::byte*>(source)) {
+    auto traits = tensor_type_traits(static_cast<uint32_t>(type));
+    if (!traits) throw Error("cpu: unsupported weight type " + tensor_type_name(uint32_t(type)));
+    source_row_bytes_ = static_cast<size_t>(cols / traits->block_values) * traits->block_bytes;
+    if (use != backend::MatrixUse::lookup) packed_ = PackedWeights::pack(type, source, rows, cols);
+  }
+  TensorType type() const override { return type_; }
+  int64_t rows() const override { return rows_; }
+  int64_t cols() const override { return cols_; }
+  size_t byte_size() const override { return packed_ ? packed_->byte_size() : 0; }
+
+  const PackedWeights& packed() const {
+    if (!packed_) throw Error("cpu: matrix loaded for lookups only is used in a matmul");
+    return *packed_;
+  }
   const std::byte* source_row(int64_t row) const {
-    auto traits = *tensor_type_traits(static_cast<uint32_t>(packed_.type()));
-    return source_ + static_cast<size_t>(row) *
-                         static_cast<size_t>(packed_.cols() / traits.block_values) *
-                         traits.block_bytes;
+    return source_ + static_cast<size_t>(row) * source_row_bytes_;
   }
 
  private:
-  PackedWeights packed_;
+  TensorType type_;
+  int64_t rows_, cols_;
   const std::byte* source_;
+  size_t source_row_bytes_ = 0;
+  std::optional<PackedWeights> packed_;
 };
+
+}  // namespace
+
+namespace {
 
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
@@ -93,9 +108,9 @@ void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(d
 
 std::unique_ptr<backend::DeviceMatrix> CpuBackend::load_matrix(TensorType type,
                                                                const void* host_data,
-                                                               int64_t rows, int64_t cols) {
-  return std::make_unique<HostMatrix>(PackedWeights::pack(type, host_data, rows, cols),
-                                      host_data);
+                                                               int64_t rows, int64_t cols,
+                                                               backend::MatrixUse use) {
+  return std::make_unique<HostMatrix>(type, host_data, rows, cols, use);
 }
 
 void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens,
@@ -120,14 +135,13 @@ void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t 
 void CpuBackend::embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids,
                        float* out) {
   const auto& matrix = static_cast<const HostMatrix&>(table);
-  const auto& packed = matrix.packed();
-  int64_t cols = packed.cols();
+  int64_t cols = matrix.cols();
   for (size_t t = 0; t < ids.size(); ++t) {
-    if (ids[t] < 0 || ids[t] >= packed.rows()) {
-      throw Error("embedding: token id " + std::to_string(ids[t]) + " is outside the vocabulary of " +
-                  std::to_string(packed.rows()));
+    if (ids[t] < 0 || ids[t] >= matrix.rows()) {
+      throw Error("embedding: token id " + std::to_string(ids[t]) +
+                  " is outside the vocabulary of " + std::to_string(matrix.rows()));
     }
-    dequantize_row(packed.type(), matrix.source_row(ids[t]), cols, out + t * cols);
+    dequantize_row(matrix.type(), matrix.source_row(ids[t]), cols, out + t * cols);
   }
 }
 

@@ -32,7 +32,8 @@ class CpuBackend final : public backend::Backend {
   void synchronize() override {}
 
   std::unique_ptr<backend::DeviceMatrix> load_matrix(TensorType type, const void* host_data,
-                                                     int64_t rows, int64_t cols) override;
+                                                     int64_t rows, int64_t cols,
+                                                     backend::MatrixUse use) override;
   void matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) override;
   void embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids,
              float* out) override;

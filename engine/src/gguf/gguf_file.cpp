@@ -251,6 +251,11 @@ void File::parse_all() {
   }
 }
 
+void File::release_pages(const TensorInfo& tensor) const {
+  if (!tensor.data || owned_.size()) return;
+  mapping_.release_pages(static_cast<size_t>(tensor.data - bytes_.data()), tensor.byte_size);
+}
+
 const Value* File::find(std::string_view key) const {
   auto it = metadata_index_.find(key);
   return it == metadata_index_.end() ? nullptr : &metadata_[it->second].second;

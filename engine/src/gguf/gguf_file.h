@@ -74,6 +74,9 @@ class File {
   std::optional<std::vector<int64_t>> get_int_array(std::string_view key) const;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  // Lets the OS drop a tensor's mapped data from this process (see
+  // MappedFile::release_pages); its pointer stays valid and faults pages back in when read.
+  void release_pages(const TensorInfo& tensor) const;
   const TensorInfo* find_tensor(std::string_view name) const;
   // Throws "unsupported tensor type" naming the tensor and the type.
   static void require_supported(const File& file, const TensorInfo& tensor);

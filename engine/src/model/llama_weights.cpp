@@ -30,10 +30,15 @@ class Loader {
     return *t;
   }
 
-  std::unique_ptr<backend::DeviceMatrix> matrix(const std::string& name, int64_t rows,
-                                                int64_t cols) {
+  std::unique_ptr<backend::DeviceMatrix> matrix(
+      const std::string& name, int64_t rows, int64_t cols,
+      backend::MatrixUse use = backend::MatrixUse::multiply) {
     const auto& t = require(name, {cols, rows});
-    return backend_.load_matrix(t.type(), t.data, rows, cols);
+    auto matrix = backend_.load_matrix(t.type(), t.data, rows, cols, use);
+    // The backend holds its own copy of a matrix it multiplies by; drop the file's pages so
+    // the weights are not resident twice (lookups keep reading the file).
+    if (use == backend::MatrixUse::multiply) file_.release_pages(t);
+    return matrix;
   }
 
   // Norm weights and biases are small vectors, used as f32 by every kernel.
@@ -68,7 +73,9 @@ LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
                                 backend::Backend& backend, const ProgressCallback& progress) {
   Loader load(file, backend);
   LlamaWeights w;
-  w.embedding = load.matrix("token_embd.weight", c.vocab_size, c.dim);
+  w.embedding = load.matrix("token_embd.weight", c.vocab_size, c.dim,
+                            c.tied_output ? backend::MatrixUse::multiply_and_lookup
+                                          : backend::MatrixUse::lookup);
   if (!c.tied_output) w.output = load.matrix("output.weight", c.vocab_size, c.dim);
   w.output_norm = load.vector("output_norm.weight", c.dim);
   const int64_t q_dim = static_cast<int64_t>(c.heads) * c.head_dim;

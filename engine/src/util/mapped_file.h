@@ -19,6 +19,11 @@ class MappedFile {
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
 
+  // Drops this process's copy of the pages in [offset, offset + size) (rounded inwards to
+  // whole pages). They stay in the page cache; a later read faults them back in. Used once
+  // the weights have been repacked, so the file is not held in memory twice.
+  void release_pages(size_t offset, size_t size) const;
+
  private:
   const std::byte* data_ = nullptr;
   size_t size_ = 0;
