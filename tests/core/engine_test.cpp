@@ -200,3 +200,16 @@ TEST_CASE("bad model files and options are clear errors", "[engine]") {
                     Catch::Contains("token_embd.weight") || Catch::Contains("architecture"));
   CHECK_THROWS_WITH(load(test::model_path(), 1, "sse9"), Catch::Contains("sse9"));
 }
+
+TEST_CASE("threads split the work without changing the result", "[engine][threads]") {
+  // 100 prompt tokens make every matmul of the small model large enough to run in parallel.
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 100; ++i) prompt.push_back(1 + (i * 37) % 500);
+  std::vector<std::vector<float>> logits;
+  for (int threads : {1, 2}) {
+    auto engine = load(test::model_path(), threads);
+    auto s = engine->create_sequence();
+    logits.push_back(engine->prefill(s, prompt));
+  }
+  CHECK(logits[0] == logits[1]);
+}
