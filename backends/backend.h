@@ -4,7 +4,8 @@
 //
 // Pointers named `*_dev` are device pointers from this backend's allocate(); on the CPU they
 // are ordinary host pointers. Kernels are enqueued on the backend's current stream and may run
-// asynchronously; synchronize() waits for them. Host-side arrays (positions, block tables) are
+// asynchronously; synchronize() waits for them. download() returns once the bytes are on the
+// host. Host-side arrays (positions, block tables) are
 // passed as spans valid only during the call: a device backend copies what it needs.
 #pragma once
 
@@ -22,8 +23,15 @@ namespace hearth::backend {
 class DeviceBuffer {
  public:
   virtual ~DeviceBuffer() = default;
-  virtual void* data() = 0;   // device pointer to the first byte
+  virtual void* data() = 0;  // device pointer to the first byte
   virtual size_t size() const = 0;
+};
+
+// An ordered queue of device work (a CUDA or HIP stream). Work enqueued on one stream runs in
+// order; work on different streams may overlap.
+class Stream {
+ public:
+  virtual ~Stream() = default;
 };
 
 // A weight matrix resident on the device, in whatever layout the device's kernels prefer.
@@ -31,9 +39,9 @@ class DeviceMatrix {
  public:
   virtual ~DeviceMatrix() = default;
   virtual TensorType type() const = 0;
-  virtual int64_t rows() const = 0;       // output features
-  virtual int64_t cols() const = 0;       // input features
-  virtual size_t byte_size() const = 0;   // device memory it occupies
+  virtual int64_t rows() const = 0;      // output features
+  virtual int64_t cols() const = 0;      // input features
+  virtual size_t byte_size() const = 0;  // device memory it occupies
 };
 
 // Geometry of the paged KV cache as the attention kernels see it. A block holds
@@ -44,8 +52,8 @@ struct KvGeometry {
   int32_t block_tokens = 16;
   int32_t head_dim = 0;
   size_t block_bytes = 0;
-  std::span<const size_t> layer_offsets;   // bytes, one per layer
-  std::span<const int32_t> layer_kv_heads; // one per layer
+  std::span<const size_t> layer_offsets;    // bytes, one per layer
+  std::span<const int32_t> layer_kv_heads;  // one per layer
 };
 
 // Which cache slots a batch reads and writes, one entry per token of the batch.
@@ -79,6 +87,11 @@ class Backend {
   virtual void upload(void* dst_dev, const void* src_host, size_t bytes) = 0;
   virtual void download(void* dst_host, const void* src_dev, size_t bytes) = 0;
   virtual void copy(void* dst_dev, const void* src_dev, size_t bytes) = 0;
+
+  // Streams. Kernels and copies go to the current stream (null = the device's default one);
+  // synchronize() waits until the current stream has finished everything enqueued on it.
+  virtual std::unique_ptr<Stream> create_stream() = 0;
+  virtual void set_stream(Stream* stream) = 0;
   virtual void synchronize() = 0;
 
   // Weights: the backend may repack or copy; `host_data` (GGUF layout) stays valid until the
@@ -88,8 +101,7 @@ class Backend {
                                                     MatrixUse use = MatrixUse::multiply) = 0;
 
   // y[t] = W · x[t] for `tokens` rows of x (stride = W.cols()) into y (stride = W.rows()).
-  virtual void matmul(const DeviceMatrix& w, const float* x_dev, int64_t tokens,
-                      float* y_dev) = 0;
+  virtual void matmul(const DeviceMatrix& w, const float* x_dev, int64_t tokens, float* y_dev) = 0;
   // out[t] = table row ids[t] as f32 (embedding lookup); ids are host values.
   virtual void embed(const DeviceMatrix& table, std::span<const int32_t> ids, float* out_dev) = 0;
   // out[t] = x[t] / rms(x[t]) * weight, rows of `dim`; out may alias x.
@@ -103,8 +115,8 @@ class Backend {
   virtual void swiglu(const float* gate_dev, const float* up_dev, int64_t count,
                       float* out_dev) = 0;
   // Rotates the first rope_dims of each head of q and k in place by each token's position.
-  virtual void rope(float* q_dev, int32_t q_heads, float* k_dev, int32_t k_heads,
-                    int32_t head_dim, int32_t rope_dims, float theta, RopeStyle style,
+  virtual void rope(float* q_dev, int32_t q_heads, float* k_dev, int32_t k_heads, int32_t head_dim,
+                    int32_t rope_dims, float theta, RopeStyle style,
                     std::span<const int32_t> positions) = 0;
   // Writes this batch's k and v rows ([tokens][kv_heads*head_dim]) into the cache slots.
   virtual void kv_store(void* cache_dev, const KvGeometry& geometry, int32_t layer,

@@ -5,18 +5,15 @@
 #include <cstring>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/vector_clones.h"
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define HEARTH_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HEARTH_VECTOR_CLONES
-#endif
 
 namespace hearth::cpu {
 namespace {
 
 HEARTH_VECTOR_CLONES float dot(const float* a, const float* b, int32_t n) {
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int32_t i = 0; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -41,8 +38,12 @@ struct LayerView {
 };
 
 LayerView layer_view(const void* cache, const backend::KvGeometry& g, int32_t layer) {
-  return {static_cast<const std::byte*>(cache), g.block_bytes, g.layer_offsets[layer],
-          g.block_tokens, g.head_dim, g.layer_kv_heads[layer]};
+  return {static_cast<const std::byte*>(cache),
+          g.block_bytes,
+          g.layer_offsets[layer],
+          g.block_tokens,
+          g.head_dim,
+          g.layer_kv_heads[layer]};
 }
 
 }  // namespace

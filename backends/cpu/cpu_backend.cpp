@@ -91,8 +91,9 @@ CpuBackend::CpuBackend(const CpuBackendOptions& options)
 CpuBackend::~CpuBackend() = default;
 
 backend::DeviceInfo CpuBackend::info() const {
-  return {"cpu", cpu_model_name() + " (" + std::to_string(pool_.size()) + " threads, " +
-                     isa_name(isa_) + " kernels)",
+  return {"cpu",
+          cpu_model_name() + " (" + std::to_string(pool_.size()) + " threads, " + isa_name(isa_) +
+              " kernels)",
           0};
 }
 
@@ -106,15 +107,18 @@ void CpuBackend::download(void* dst, const void* src, size_t bytes) {
 }
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
 
+std::unique_ptr<backend::Stream> CpuBackend::create_stream() {
+  return std::make_unique<backend::Stream>();
+}
+
 std::unique_ptr<backend::DeviceMatrix> CpuBackend::load_matrix(TensorType type,
-                                                               const void* host_data,
-                                                               int64_t rows, int64_t cols,
+                                                               const void* host_data, int64_t rows,
+                                                               int64_t cols,
                                                                backend::MatrixUse use) {
   return std::make_unique<HostMatrix>(type, host_data, rows, cols, use);
 }
 
-void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens,
-                        float* y) {
+void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) {
   const auto& packed = static_cast<const HostMatrix&>(w).packed();
   activations_.reserve(packed.type(), tokens, packed.cols());
   // Small products finish before a second thread would wake up: keep them on this one.

@@ -12,8 +12,8 @@
 namespace hearth::cpu {
 
 struct CpuBackendOptions {
-  int threads = 0;                 // 0 = all physical cores
-  std::optional<Isa> forced_isa;   // tests and benchmarks pin a kernel path
+  int threads = 0;                // 0 = all physical cores
+  std::optional<Isa> forced_isa;  // tests and benchmarks pin a kernel path
 };
 
 class CpuBackend final : public backend::Backend {
@@ -29,14 +29,16 @@ class CpuBackend final : public backend::Backend {
   void upload(void* dst, const void* src, size_t bytes) override;
   void download(void* dst, const void* src, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  // The CPU runs every call to completion before returning: one implicit stream.
+  std::unique_ptr<backend::Stream> create_stream() override;
+  void set_stream(backend::Stream*) override {}
   void synchronize() override {}
 
   std::unique_ptr<backend::DeviceMatrix> load_matrix(TensorType type, const void* host_data,
                                                      int64_t rows, int64_t cols,
                                                      backend::MatrixUse use) override;
   void matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) override;
-  void embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids,
-             float* out) override;
+  void embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids, float* out) override;
   void rms_norm(const float* x, const float* weight, int64_t tokens, int64_t dim, float eps,
                 float* out) override;
   void add_bias(float* x, const float* bias, int64_t tokens, int64_t dim) override;

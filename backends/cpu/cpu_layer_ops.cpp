@@ -4,19 +4,16 @@
 #include <cmath>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/vector_clones.h"
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define HEARTH_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HEARTH_VECTOR_CLONES
-#endif
 
 namespace hearth::cpu {
 namespace {
 
 HEARTH_VECTOR_CLONES void rms_norm_row(const float* x, const float* w, int64_t dim, float eps,
-                                        float* out) {
+                                       float* out) {
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < dim; ++i) sum += x[i] * x[i];
   float scale = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
   for (int64_t i = 0; i < dim; ++i) out[i] = x[i] * scale * w[i];
@@ -27,7 +24,7 @@ HEARTH_VECTOR_CLONES void add_rows(float* x, const float* y, int64_t count) {
 }
 
 HEARTH_VECTOR_CLONES void swiglu_rows(const float* gate, const float* up, int64_t count,
-                                       float* out) {
+                                      float* out) {
   for (int64_t i = 0; i < count; ++i) {
     float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
@@ -61,7 +58,8 @@ constexpr int64_t kParallelThreshold = 16384;
 void CpuBackend::rms_norm(const float* x, const float* weight, int64_t tokens, int64_t dim,
                           float eps, float* out) {
   auto rows = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) rms_norm_row(x + t * dim, weight, dim, eps, out + t * dim);
+    for (int64_t t = begin; t < end; ++t)
+      rms_norm_row(x + t * dim, weight, dim, eps, out + t * dim);
   };
   if (tokens * dim < kParallelThreshold) {
     rows(0, tokens);
@@ -86,9 +84,8 @@ void CpuBackend::swiglu(const float* gate, const float* up, int64_t count, float
   if (count < kParallelThreshold) {
     swiglu_rows(gate, up, count, out);
   } else {
-    pool_.parallel_for(count, 16, [&](int64_t b, int64_t e) {
-      swiglu_rows(gate + b, up + b, e - b, out + b);
-    });
+    pool_.parallel_for(
+        count, 16, [&](int64_t b, int64_t e) { swiglu_rows(gate + b, up + b, e - b, out + b); });
   }
 }
 

@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
   const int64_t flops = 2 * tokens * rows * cols;
 
   double onednn = best_gflops(flops, [&] {
-    dnnl_sgemm('N', 'T', tokens, rows, cols, 1.0f, x.data(), cols, w.data(), cols, 0.0f,
-               y.data(), rows);
+    dnnl_sgemm('N', 'T', tokens, rows, cols, 1.0f, x.data(), cols, w.data(), cols, 0.0f, y.data(),
+               rows);
   });
   using namespace hearth::cpu;
   auto packed = PackedWeights::pack(hearth::TensorType::f32, w.data(), rows, cols);

@@ -1,6 +1,7 @@
+#include "hearth/deploy_config.h"
+
 #include <catch2/catch.hpp>
 
-#include "hearth/deploy_config.h"
 #include "hearth/error.h"
 
 using hearth::parse_deploy_config;
@@ -40,13 +41,16 @@ add_bos = false
 TEST_CASE("unknown keys, wrong types and bad values name line and column", "[config]") {
   CHECK_THROWS_WITH(parse_deploy_config("[model]\npath = \"m\"\n[runtime]\nthreds = 2\n", "d.toml"),
                     Catch::Contains("d.toml:4:1") && Catch::Contains("unknown key 'threds'"));
-  CHECK_THROWS_WITH(parse_deploy_config("[model]\npath = \"m\"\n[runtime]\nthreads = \"two\"\n", "d.toml"),
-                    Catch::Contains("d.toml:4:") && Catch::Contains("must be an integer"));
-  CHECK_THROWS_WITH(parse_deploy_config("[model]\npath = \"m\"\n[sampling]\ntop_p = 3.0\n", "d.toml"),
-                    Catch::Contains("d.toml:4:") && Catch::Contains("outside"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config("[model]\npath = \"m\"\n[runtime]\nthreads = \"two\"\n", "d.toml"),
+      Catch::Contains("d.toml:4:") && Catch::Contains("must be an integer"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config("[model]\npath = \"m\"\n[sampling]\ntop_p = 3.0\n", "d.toml"),
+      Catch::Contains("d.toml:4:") && Catch::Contains("outside"));
   CHECK_THROWS_WITH(parse_deploy_config("[model]\npath = \"m\"\n[serverx]\n", "d.toml"),
                     Catch::Contains("d.toml:3:") && Catch::Contains("serverx"));
-  CHECK_THROWS_WITH(parse_deploy_config("[model\npath = 1\n", "d.toml"), Catch::Contains("d.toml:1:"));
+  CHECK_THROWS_WITH(parse_deploy_config("[model\npath = 1\n", "d.toml"),
+                    Catch::Contains("d.toml:1:"));
   CHECK_THROWS_WITH(parse_deploy_config("[runtime]\nthreads = 1\n", "d.toml"),
                     Catch::Contains("[model] path is required"));
 }

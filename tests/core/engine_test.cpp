@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "hearth/engine.h"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
 
-#include "hearth/engine.h"
 #include "hearth/error.h"
 #include "test_paths.h"
 
@@ -39,7 +39,8 @@ constexpr int32_t kReferenceTokens = 200;
 }  // namespace
 
 TEST_CASE("greedy decoding from BOS reproduces the reference text", "[engine][golden]") {
-  const std::string expected = read_text(test::source_path("examples/models/expected-greedy-from-bos.txt"));
+  const std::string expected =
+      read_text(test::source_path("examples/models/expected-greedy-from-bos.txt"));
   REQUIRE(expected.size() == 464);
   for (int threads : {1, 2}) {
     auto engine = load(test::model_path(), threads);
@@ -94,8 +95,10 @@ TEST_CASE("a mixed batch gives each sequence the logits it gets alone", "[engine
   auto a = engine->create_sequence(), b = engine->create_sequence();
   std::vector<BatchToken> batch;
   for (size_t i = 0; i < std::max(prompt_a.size(), prompt_b.size()); ++i) {
-    if (i < prompt_a.size()) batch.push_back({prompt_a[i], int32_t(i), a, i + 1 == prompt_a.size()});
-    if (i < prompt_b.size()) batch.push_back({prompt_b[i], int32_t(i), b, i + 1 == prompt_b.size()});
+    if (i < prompt_a.size())
+      batch.push_back({prompt_a[i], int32_t(i), a, i + 1 == prompt_a.size()});
+    if (i < prompt_b.size())
+      batch.push_back({prompt_b[i], int32_t(i), b, i + 1 == prompt_b.size()});
   }
   std::vector<float> logits;
   engine->decode(batch, logits);

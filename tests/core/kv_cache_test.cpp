@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "kv_cache/kv_cache.h"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 
 #include "cpu/cpu_backend.h"
 #include "hearth/error.h"
-#include "kv_cache/kv_cache.h"
 
 using hearth::KvCache;
 using hearth::KvCacheLayout;

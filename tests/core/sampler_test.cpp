@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <map>
-
 #include "sampling/sampler.h"
+
+#include <catch2/catch.hpp>
+#include <map>
 
 using hearth::Candidate;
 using hearth::Sampler;

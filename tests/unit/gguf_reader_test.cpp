@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <fstream>
 #include <span>
@@ -89,7 +88,7 @@ TEST_CASE("every truncation of a real model is a clear error", "[gguf]") {
   auto bytes = read_file(hearth::test::model_path());
   REQUIRE(bytes.size() > 100000);
   std::vector<size_t> cuts;
-  for (size_t n = 0; n < 4096; n += 7) cuts.push_back(n);          // the header, densely
+  for (size_t n = 0; n < 4096; n += 7) cuts.push_back(n);                // the header, densely
   for (size_t n = 4096; n < bytes.size(); n += 9973) cuts.push_back(n);  // the data
   cuts.push_back(bytes.size() - 1);
   for (size_t n : cuts) {

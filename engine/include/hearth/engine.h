@@ -23,20 +23,20 @@ namespace hearth {
 
 struct EngineOptions {
   std::string model_path;
-  std::string device = "cpu";       // cpu (more with the GPU backends)
-  int32_t threads = 0;              // 0 = all physical cores
-  int32_t context_size = 0;         // 0 = the model's training context, at least 4096
-  size_t kv_cache_bytes = 0;        // 0 = room for one full context
-  int32_t kv_block_tokens = 16;     // positions per KV cache block
-  int32_t max_batch_tokens = 512;   // prompts are fed in chunks of this many tokens
-  std::string cpu_kernels;          // "" = best for this CPU; reference | avx2 | avx512
+  std::string device = "cpu";                   // cpu (more with the GPU backends)
+  int32_t threads = 0;                          // 0 = all physical cores
+  int32_t context_size = 0;                     // 0 = the model's training context, at least 4096
+  size_t kv_cache_bytes = 0;                    // 0 = room for one full context
+  int32_t kv_block_tokens = 16;                 // positions per KV cache block
+  int32_t max_batch_tokens = 512;               // prompts are fed in chunks of this many tokens
+  std::string cpu_kernels;                      // "" = best for this CPU; reference | avx2 | avx512
   std::function<void(float)> on_load_progress;  // fraction in [0, 1]
 };
 
 struct ModelInfo {
   std::string path, name, architecture;
-  int32_t vocab_size = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0,
-          ffn_dim = 0, context_train = 0, context_size = 0;
+  int32_t vocab_size = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn_dim = 0,
+          context_train = 0, context_size = 0;
   size_t weight_bytes = 0;
   std::string device_description;
 };

@@ -12,20 +12,20 @@ namespace hearth {
 // temperature <= 0 means greedy (argmax after the repetition penalty).
 struct SamplingOptions {
   float temperature = 0.8f;
-  int32_t top_k = 40;           // 0 = off
-  float top_p = 0.95f;          // 1 = off
-  float min_p = 0.05f;          // 0 = off
-  float repeat_penalty = 1.0f;  // 1 = off
-  int32_t repeat_last_n = 64;   // tokens the penalty looks back over
-  std::optional<uint64_t> seed; // none = random; the seed used is reported in the result
+  int32_t top_k = 40;            // 0 = off
+  float top_p = 0.95f;           // 1 = off
+  float min_p = 0.05f;           // 0 = off
+  float repeat_penalty = 1.0f;   // 1 = off
+  int32_t repeat_last_n = 64;    // tokens the penalty looks back over
+  std::optional<uint64_t> seed;  // none = random; the seed used is reported in the result
 };
 
 struct GenerationOptions {
   SamplingOptions sampling;
-  int32_t max_tokens = 128;        // < 0 = until end of generation or the context is full
-  std::vector<std::string> stop;   // generation ends before the first occurrence of any
-  bool add_bos = true;             // prepend BOS when the model's vocabulary wants it
-  bool parse_special = false;      // treat special-token text in the prompt as tokens
+  int32_t max_tokens = 128;       // < 0 = until end of generation or the context is full
+  std::vector<std::string> stop;  // generation ends before the first occurrence of any
+  bool add_bos = true;            // prepend BOS when the model's vocabulary wants it
+  bool parse_special = false;     // treat special-token text in the prompt as tokens
   bool ignore_eos = false;
 };
 
@@ -37,8 +37,8 @@ struct GenerationStats {
   int32_t prompt_tokens = 0;
   int32_t generated_tokens = 0;
   double load_seconds = 0;
-  double prompt_seconds = 0;     // prefill, including the first token's logits
-  double generate_seconds = 0;   // decode of the remaining tokens
+  double prompt_seconds = 0;    // prefill, including the first token's logits
+  double generate_seconds = 0;  // decode of the remaining tokens
   double prompt_tokens_per_second() const {
     return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0;
   }

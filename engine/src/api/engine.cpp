@@ -54,8 +54,8 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
       load_llama_weights(*impl->file, impl->config, *impl->backend, options.on_load_progress);
 
   const ModelConfig& c = impl->config;
-  int32_t context = options.context_size > 0 ? options.context_size
-                                             : std::max(c.context_train, 4096);
+  int32_t context =
+      options.context_size > 0 ? options.context_size : std::max(c.context_train, 4096);
   KvCacheLayout layout{c.layer_kv_heads, c.head_dim, options.kv_block_tokens};
   size_t per_token = 0;
   for (int32_t h : c.layer_kv_heads) per_token += 2 * size_t(h) * c.head_dim * sizeof(float);

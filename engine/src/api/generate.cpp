@@ -141,7 +141,10 @@ GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
     bool stopped = false;
     std::string tail = filter.push(decoder.flush(), stopped);
     if (!stopped) tail += filter.flush();
-    if (keep_going) emit(tail); else result.text += tail;
+    if (keep_going)
+      emit(tail);
+    else
+      result.text += tail;
   }
   result.stats.generated_tokens = static_cast<int32_t>(result.tokens.size());
   result.stats.generate_seconds = seconds_since(decode_start);

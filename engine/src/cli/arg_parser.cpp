@@ -82,8 +82,8 @@ bool ArgParser::parse(int argc, char** argv) {
       arg = arg.substr(0, arg.find('='));
       has_inline = true;
     }
-    Option* o = arg.size() > 1 && arg[0] == '-' && !(arg[1] >= '0' && arg[1] <= '9') ? find(arg)
-                                                                                      : nullptr;
+    Option* o =
+        arg.size() > 1 && arg[0] == '-' && !(arg[1] >= '0' && arg[1] <= '9') ? find(arg) : nullptr;
     if (!o) {
       if (arg.size() > 1 && arg[0] == '-') throw Error("unknown option " + arg + " (see --help)");
       if (!positional_ || positional_->size() >= positional_max_) {

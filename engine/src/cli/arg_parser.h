@@ -17,8 +17,7 @@ class ArgParser {
               std::string* target);
   void option(std::vector<std::string> names, std::string metavar, std::string help,
               int32_t* target);
-  void option(std::vector<std::string> names, std::string metavar, std::string help,
-              float* target);
+  void option(std::vector<std::string> names, std::string metavar, std::string help, float* target);
   void option(std::vector<std::string> names, std::string metavar, std::string help,
               std::optional<uint64_t>* target);
   void flag(std::vector<std::string> names, std::string help, bool* target);

@@ -89,7 +89,8 @@ int bench_command(int argc, char** argv) {
     for (int r = 0; r < repetitions; ++r) pp.push_back(time_prefill(*engine, prompt));
   }
   if (generate_tokens > 0) {
-    time_decode(*engine, std::vector<int32_t>(decode.begin(), decode.begin() + std::min(8, generate_tokens)));
+    time_decode(*engine, std::vector<int32_t>(decode.begin(),
+                                              decode.begin() + std::min(8, generate_tokens)));
     for (int r = 0; r < repetitions; ++r) tg.push_back(time_decode(*engine, decode));
   }
   double pp_med = pp.empty() ? 0 : median(pp), tg_med = tg.empty() ? 0 : median(tg);
@@ -105,8 +106,10 @@ int bench_command(int argc, char** argv) {
     std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n", info.path.c_str(),
                 info.name.c_str(), info.weight_bytes / 1048576.0, info.device_description.c_str());
     std::printf("%-10s %10s %14s %12s\n", "test", "tokens", "tok/s (median)", "spread");
-    if (!pp.empty()) std::printf("%-10s %10d %14.2f %12.2f\n", "prefill", prompt_tokens, pp_med, pp_spread);
-    if (!tg.empty()) std::printf("%-10s %10d %14.2f %12.2f\n", "decode", generate_tokens, tg_med, tg_spread);
+    if (!pp.empty())
+      std::printf("%-10s %10d %14.2f %12.2f\n", "prefill", prompt_tokens, pp_med, pp_spread);
+    if (!tg.empty())
+      std::printf("%-10s %10d %14.2f %12.2f\n", "decode", generate_tokens, tg_med, tg_spread);
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "hearth/error.h"
+#include "util/progress.h"
 
 namespace hearth::cli {
 
@@ -25,8 +26,7 @@ void add_sampling_options(ArgParser& p, GenerationOptions& o) {
   p.option({"--temp"}, "T", "temperature, 0 = greedy (default 0.8)", &s.temperature);
   p.option({"--top-k"}, "K", "keep the K most likely tokens, 0 = off (default 40)", &s.top_k);
   p.option({"--top-p"}, "P", "nucleus sampling, 1 = off (default 0.95)", &s.top_p);
-  p.option({"--min-p"}, "P", "drop tokens below P x the top probability (default 0.05)",
-           &s.min_p);
+  p.option({"--min-p"}, "P", "drop tokens below P x the top probability (default 0.05)", &s.min_p);
   p.option({"--repeat-penalty"}, "R", "penalise recent tokens, 1 = off (default 1.0)",
            &s.repeat_penalty);
   p.option({"--repeat-last-n"}, "N", "tokens the penalty looks back over (default 64)",
@@ -56,16 +56,32 @@ std::string read_prompt(const PromptOptions& o, bool allow_none) {
   return o.text;
 }
 
+namespace {
+
 void print_generation_stats(const ModelInfo& info, const GenerationResult& r) {
   const GenerationStats& s = r.stats;
   std::fprintf(stderr,
                "\n\nhearth: %s on %s\n"
                "hearth: load %.2f s | prompt %d tokens in %.3f s (%.1f tok/s) | "
                "generated %d tokens in %.3f s (%.1f tok/s) | stop: %s | seed %llu\n",
-               info.name.c_str(), info.device_description.c_str(), s.load_seconds,
-               s.prompt_tokens, s.prompt_seconds, s.prompt_tokens_per_second(),
-               s.generated_tokens, s.generate_seconds, s.generated_tokens_per_second(),
-               stop_reason_name(r.stop_reason), static_cast<unsigned long long>(r.seed));
+               info.name.c_str(), info.device_description.c_str(), s.load_seconds, s.prompt_tokens,
+               s.prompt_seconds, s.prompt_tokens_per_second(), s.generated_tokens,
+               s.generate_seconds, s.generated_tokens_per_second(), stop_reason_name(r.stop_reason),
+               static_cast<unsigned long long>(r.seed));
+}
+
+}  // namespace
+
+void generate_to_stdout(EngineOptions engine_options, const std::string& prompt,
+                        const GenerationOptions& generation) {
+  engine_options.on_load_progress = util::terminal_progress("loading model");
+  auto engine = Engine::load(engine_options);
+  auto result = engine->generate(prompt, generation, [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  print_generation_stats(engine->model_info(), result);
 }
 
 }  // namespace hearth::cli

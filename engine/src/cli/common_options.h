@@ -22,7 +22,9 @@ void add_prompt_options(ArgParser& parser, PromptOptions& options);
 std::string read_prompt(const PromptOptions& options, bool allow_none);
 std::string read_text_file(const std::string& path);
 
-// Prints a one-paragraph timing summary to stderr, in the spirit of llama.cpp's.
-void print_generation_stats(const ModelInfo& info, const GenerationResult& result);
+// Loads the model (progress on a terminal), streams the generated text to stdout and prints
+// a timing summary to stderr.
+void generate_to_stdout(EngineOptions engine_options, const std::string& prompt,
+                        const GenerationOptions& generation);
 
 }  // namespace hearth::cli

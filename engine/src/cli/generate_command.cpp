@@ -1,9 +1,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "hearth/error.h"
 #include "cli/common_options.h"
-#include "util/progress.h"
+#include "hearth/error.h"
 
 namespace hearth::cli {
 
@@ -25,14 +24,7 @@ int generate_command(int argc, char** argv) {
   generation.add_bos = !prompt.no_bos;
   if (!prompt.stop.empty()) generation.stop.push_back(prompt.stop);
 
-  engine_options.on_load_progress = util::terminal_progress("loading model");
-  auto engine = Engine::load(engine_options);
-  auto result = engine->generate(text, generation, [](std::string_view piece) {
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
-    return true;
-  });
-  print_generation_stats(engine->model_info(), result);
+  generate_to_stdout(engine_options, text, generation);
   return 0;
 }
 

@@ -54,7 +54,8 @@ int info_command(int argc, char** argv) {
   size_t unsupported = 0;
   for (const auto& t : file->tensors()) {
     std::string shape;
-    for (size_t i = 0; i < t.dims.size(); ++i) shape += (i ? " x " : "") + std::to_string(t.dims[i]);
+    for (size_t i = 0; i < t.dims.size(); ++i)
+      shape += (i ? " x " : "") + std::to_string(t.dims[i]);
     bool ok = tensor_type_traits(t.type_id).has_value();
     unsupported += !ok;
     std::printf("  %-36s %-8s %-20s %12zu bytes%s\n", t.name.c_str(),
@@ -66,11 +67,12 @@ int info_command(int argc, char** argv) {
     return 0;
   }
   ModelConfig config = read_model_config(*file);
-  std::printf("\nmodel: %s (%s), %d layers, dim %d, %d heads, %d kv heads, head size %d, "
-              "ffn %d, vocab %d, trained context %d\n",
-              config.name.c_str(), config.architecture.c_str(), config.layers, config.dim,
-              config.heads, config.layer_kv_heads.front(), config.head_dim, config.ffn_dim,
-              config.vocab_size, config.context_train);
+  std::printf(
+      "\nmodel: %s (%s), %d layers, dim %d, %d heads, %d kv heads, head size %d, "
+      "ffn %d, vocab %d, trained context %d\n",
+      config.name.c_str(), config.architecture.c_str(), config.layers, config.dim, config.heads,
+      config.layer_kv_heads.front(), config.head_dim, config.ffn_dim, config.vocab_size,
+      config.context_train);
   if (unsupported > 0) {
     throw Error(file->path() + ": " + std::to_string(unsupported) +
                 " tensors have an unsupported type (supported: f32, f16, bf16, q8_0, q4_0)");

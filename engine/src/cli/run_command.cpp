@@ -4,7 +4,6 @@
 #include "cli/common_options.h"
 #include "hearth/deploy_config.h"
 #include "hearth/error.h"
-#include "util/progress.h"
 
 namespace hearth::cli {
 
@@ -29,14 +28,7 @@ int run_command(int argc, char** argv) {
   if (max_tokens != -2) config.generation.max_tokens = max_tokens;
   if (seed) config.generation.sampling.seed = seed;
 
-  config.engine.on_load_progress = util::terminal_progress("loading model");
-  auto engine = Engine::load(config.engine);
-  auto result = engine->generate(config.prompt, config.generation, [](std::string_view piece) {
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
-    return true;
-  });
-  print_generation_stats(engine->model_info(), result);
+  generate_to_stdout(config.engine, config.prompt, config.generation);
   return 0;
 }
 

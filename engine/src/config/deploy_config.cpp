@@ -1,12 +1,13 @@
 #include "hearth/deploy_config.h"
 
+#include <toml++/toml.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "hearth/error.h"
 
@@ -112,7 +113,8 @@ std::string resolve(const std::string& config_path, const std::string& relative)
 
 void apply_environment(DeployConfig& c) {
   if (const char* model = std::getenv("HEARTH_MODEL"); model && *model) c.engine.model_path = model;
-  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device) c.engine.device = device;
+  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device)
+    c.engine.device = device;
   if (const char* threads = std::getenv("HEARTH_THREADS"); threads && *threads) {
     char* end = nullptr;
     long n = std::strtol(threads, &end, 10);

@@ -18,8 +18,7 @@ constexpr uint64_t kMaxArrayDepth = 2;
 // reading so a failure says what was being parsed and where.
 class Cursor {
  public:
-  Cursor(std::span<const std::byte> bytes, const std::string& file)
-      : bytes_(bytes), file_(file) {}
+  Cursor(std::span<const std::byte> bytes, const std::string& file) : bytes_(bytes), file_(file) {}
 
   size_t offset() const { return offset_; }
   size_t remaining() const { return bytes_.size() - offset_; }
@@ -56,11 +55,23 @@ class Cursor {
 
 size_t scalar_size(ValueType type) {
   switch (type) {
-    case ValueType::u8: case ValueType::i8: case ValueType::boolean: return 1;
-    case ValueType::u16: case ValueType::i16: return 2;
-    case ValueType::u32: case ValueType::i32: case ValueType::f32: return 4;
-    case ValueType::u64: case ValueType::i64: case ValueType::f64: return 8;
-    default: return 0;
+    case ValueType::u8:
+    case ValueType::i8:
+    case ValueType::boolean:
+      return 1;
+    case ValueType::u16:
+    case ValueType::i16:
+      return 2;
+    case ValueType::u32:
+    case ValueType::i32:
+    case ValueType::f32:
+      return 4;
+    case ValueType::u64:
+    case ValueType::i64:
+    case ValueType::f64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -68,23 +79,45 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, uint64_t 
   Value v;
   v.type = type;
   switch (type) {
-    case ValueType::u8: v.data = uint64_t{in.read<uint8_t>(field)}; break;
-    case ValueType::u16: v.data = uint64_t{in.read<uint16_t>(field)}; break;
-    case ValueType::u32: v.data = uint64_t{in.read<uint32_t>(field)}; break;
-    case ValueType::u64: v.data = in.read<uint64_t>(field); break;
-    case ValueType::i8: v.data = int64_t{in.read<int8_t>(field)}; break;
-    case ValueType::i16: v.data = int64_t{in.read<int16_t>(field)}; break;
-    case ValueType::i32: v.data = int64_t{in.read<int32_t>(field)}; break;
-    case ValueType::i64: v.data = in.read<int64_t>(field); break;
-    case ValueType::f32: v.data = double{in.read<float>(field)}; break;
-    case ValueType::f64: v.data = in.read<double>(field); break;
+    case ValueType::u8:
+      v.data = uint64_t{in.read<uint8_t>(field)};
+      break;
+    case ValueType::u16:
+      v.data = uint64_t{in.read<uint16_t>(field)};
+      break;
+    case ValueType::u32:
+      v.data = uint64_t{in.read<uint32_t>(field)};
+      break;
+    case ValueType::u64:
+      v.data = in.read<uint64_t>(field);
+      break;
+    case ValueType::i8:
+      v.data = int64_t{in.read<int8_t>(field)};
+      break;
+    case ValueType::i16:
+      v.data = int64_t{in.read<int16_t>(field)};
+      break;
+    case ValueType::i32:
+      v.data = int64_t{in.read<int32_t>(field)};
+      break;
+    case ValueType::i64:
+      v.data = in.read<int64_t>(field);
+      break;
+    case ValueType::f32:
+      v.data = double{in.read<float>(field)};
+      break;
+    case ValueType::f64:
+      v.data = in.read<double>(field);
+      break;
     case ValueType::boolean: {
       uint8_t b = in.read<uint8_t>(field);
       if (b > 1) in.fail(field, "boolean value " + std::to_string(b) + " is not 0 or 1");
       v.data = b == 1;
       break;
     }
-    case ValueType::string: v.data = in.read_string(field); break;
+    case ValueType::string:
+      v.data = in.read_string(field);
+      break;
     case ValueType::array: {
       if (depth >= kMaxArrayDepth) in.fail(field, "arrays nested too deeply");
       uint32_t raw_element = in.read<uint32_t>(field + " element type");
@@ -104,7 +137,8 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, uint64_t 
       v.element_type = element;
       std::vector<Value> items;
       items.reserve(count);
-      for (uint64_t i = 0; i < count; ++i) items.push_back(read_value(in, element, field, depth + 1));
+      for (uint64_t i = 0; i < count; ++i)
+        items.push_back(read_value(in, element, field, depth + 1));
       v.data = std::move(items);
       break;
     }
@@ -117,9 +151,9 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, uint64_t 
 }  // namespace
 
 std::string_view value_type_name(ValueType type) {
-  static constexpr std::string_view kNames[] = {"u8",  "i8",     "u16",   "i16", "u32",
-                                                "i32", "f32",    "bool",  "string", "array",
-                                                "u64", "i64",    "f64"};
+  static constexpr std::string_view kNames[] = {"u8",  "i8",  "u16",  "i16",    "u32",
+                                                "i32", "f32", "bool", "string", "array",
+                                                "u64", "i64", "f64"};
   auto i = static_cast<uint32_t>(type);
   return i < std::size(kNames) ? kNames[i] : "unknown";
 }
@@ -269,8 +303,7 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
 void File::require_supported(const File& file, const TensorInfo& tensor) {
   if (!tensor_type_traits(tensor.type_id)) {
     throw Error(file.path() + ": tensor '" + tensor.name + "' has unsupported tensor type " +
-                tensor_type_name(tensor.type_id) +
-                " (supported: f32, f16, bf16, q8_0, q4_0)");
+                tensor_type_name(tensor.type_id) + " (supported: f32, f16, bf16, q8_0, q4_0)");
   }
 }
 

@@ -19,8 +19,19 @@
 namespace hearth::gguf {
 
 enum class ValueType : uint32_t {
-  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
-  string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
+  u8 = 0,
+  i8 = 1,
+  u16 = 2,
+  i16 = 3,
+  u32 = 4,
+  i32 = 5,
+  f32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  u64 = 10,
+  i64 = 11,
+  f64 = 12,
 };
 
 std::string_view value_type_name(ValueType type);
@@ -30,19 +41,17 @@ std::string_view value_type_name(ValueType type);
 struct Value {
   ValueType type = ValueType::u8;
   ValueType element_type = ValueType::u8;  // arrays only
-  std::variant<uint64_t, int64_t, double, bool, std::string_view,
-               std::vector<struct Value>>
-      data;
+  std::variant<uint64_t, int64_t, double, bool, std::string_view, std::vector<struct Value>> data;
 };
 
 struct TensorInfo {
   std::string name;
-  uint32_t type_id = 0;                 // raw GGUF type id
-  std::vector<int64_t> dims;            // dims[0] is the contiguous (innermost) dimension
-  uint64_t offset = 0;                  // relative to the data section
+  uint32_t type_id = 0;       // raw GGUF type id
+  std::vector<int64_t> dims;  // dims[0] is the contiguous (innermost) dimension
+  uint64_t offset = 0;        // relative to the data section
   int64_t element_count = 0;
   size_t byte_size = 0;
-  const std::byte* data = nullptr;      // inside the mapping
+  const std::byte* data = nullptr;  // inside the mapping
   TensorType type() const { return static_cast<TensorType>(type_id); }
 };
 

@@ -15,8 +15,8 @@ KvCache::KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_
   size_t offset = 0;
   for (int32_t heads : layout_.layer_kv_heads) {
     layer_offsets_.push_back(offset);
-    offset += 2 * static_cast<size_t>(heads) * layout_.block_tokens * layout_.head_dim *
-              sizeof(float);
+    offset +=
+        2 * static_cast<size_t>(heads) * layout_.block_tokens * layout_.head_dim * sizeof(float);
   }
   size_t block_bytes = offset;
   size_t blocks = std::max<size_t>(1, budget_bytes / block_bytes);

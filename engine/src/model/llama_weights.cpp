@@ -73,9 +73,9 @@ LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
                                 backend::Backend& backend, const ProgressCallback& progress) {
   Loader load(file, backend);
   LlamaWeights w;
-  w.embedding = load.matrix("token_embd.weight", c.vocab_size, c.dim,
-                            c.tied_output ? backend::MatrixUse::multiply_and_lookup
-                                          : backend::MatrixUse::lookup);
+  w.embedding = load.matrix(
+      "token_embd.weight", c.vocab_size, c.dim,
+      c.tied_output ? backend::MatrixUse::multiply_and_lookup : backend::MatrixUse::lookup);
   if (!c.tied_output) w.output = load.matrix("output.weight", c.vocab_size, c.dim);
   w.output_norm = load.vector("output_norm.weight", c.dim);
   const int64_t q_dim = static_cast<int64_t>(c.heads) * c.head_dim;

@@ -11,8 +11,8 @@ int32_t required_int(const gguf::File& f, const std::string& key, int64_t max_va
   auto v = f.get_uint(key);
   if (!v) throw Error(f.path() + ": missing metadata '" + key + "'");
   if (*v == 0 || *v > static_cast<uint64_t>(max_value)) {
-    throw Error(f.path() + ": metadata '" + key + "' = " + std::to_string(*v) +
-                " is outside 1.." + std::to_string(max_value));
+    throw Error(f.path() + ": metadata '" + key + "' = " + std::to_string(*v) + " is outside 1.." +
+                std::to_string(max_value));
   }
   return static_cast<int32_t>(*v);
 }
@@ -62,8 +62,8 @@ ModelConfig read_model_config(const gguf::File& f) {
                 " unsupported (need an even rope size <= head size <= 256)");
   }
   c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base").value_or(10000.0));
-  c.rms_eps = static_cast<float>(
-      f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+  c.rms_eps =
+      static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
   if (!(c.rope_theta > 0) || !(c.rms_eps > 0)) {
     throw Error(f.path() + ": rope.freq_base and layer_norm_rms_epsilon must be positive");
   }

@@ -10,7 +10,10 @@ namespace hearth {
 
 ForwardPass::ForwardPass(const ModelConfig& config, const LlamaWeights& weights,
                          backend::Backend& backend, KvCache& cache, int32_t context_size)
-    : config_(config), weights_(weights), backend_(backend), cache_(cache),
+    : config_(config),
+      weights_(weights),
+      backend_(backend),
+      cache_(cache),
       context_size_(context_size) {}
 
 void ForwardPass::plan(std::span<const BatchToken> batch) {
@@ -75,11 +78,12 @@ void ForwardPass::ensure_capacity(int64_t tokens) {
   if (tokens <= capacity_) return;
   capacity_ = std::max<int64_t>(tokens, 8);
   const int64_t dim = config_.dim, q_dim = int64_t{config_.heads} * config_.head_dim;
-  int32_t max_kv_heads = *std::max_element(config_.layer_kv_heads.begin(), config_.layer_kv_heads.end());
+  int32_t max_kv_heads =
+      *std::max_element(config_.layer_kv_heads.begin(), config_.layer_kv_heads.end());
   const int64_t kv_dim = int64_t{max_kv_heads} * config_.head_dim, ffn = config_.ffn_dim;
   // One allocation, carved into the activations of one layer (each aligned to 64 bytes).
-  const int64_t sizes[] = {dim, std::max(dim, q_dim), q_dim, kv_dim, kv_dim, q_dim, ffn, ffn,
-                           config_.vocab_size};
+  const int64_t sizes[] = {dim, std::max(dim, q_dim), q_dim, kv_dim, kv_dim, q_dim, ffn,
+                           ffn, config_.vocab_size};
   float** slots[] = {&x_, &h_, &q_, &k_, &v_, &att_, &gate_, &up_, &logits_};
   size_t total = 0, offsets[9];
   for (int i = 0; i < 9; ++i) {
@@ -134,7 +138,8 @@ void ForwardPass::run(std::span<const BatchToken> batch, std::vector<float>& log
   // Only rows that want logits go through the final norm and the (large) output matrix.
   const int64_t dim = config_.dim, rows = static_cast<int64_t>(logit_rows_.size());
   for (int64_t r = 0; r < rows; ++r) {
-    if (logit_rows_[r] != r) backend_.copy(x_ + r * dim, x_ + logit_rows_[r] * dim, dim * sizeof(float));
+    if (logit_rows_[r] != r)
+      backend_.copy(x_ + r * dim, x_ + logit_rows_[r] * dim, dim * sizeof(float));
   }
   logits.resize(static_cast<size_t>(rows) * config_.vocab_size);
   if (rows == 0) return;

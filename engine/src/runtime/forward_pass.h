@@ -46,8 +46,8 @@ class ForwardPass {
   // Device activations for up to capacity_ tokens.
   int64_t capacity_ = 0;
   Scratch scratch_;
-  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr,
-        *att_ = nullptr, *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
+  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *att_ = nullptr,
+        *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
 };
 
 }  // namespace hearth

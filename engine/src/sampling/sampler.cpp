@@ -8,16 +8,19 @@ namespace hearth {
 
 const char* stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::end_of_generation: return "end of generation";
-    case StopReason::stop_string: return "stop string";
-    case StopReason::max_tokens: return "token limit";
-    case StopReason::context_full: return "context full";
+    case StopReason::end_of_generation:
+      return "end of generation";
+    case StopReason::stop_string:
+      return "stop string";
+    case StopReason::max_tokens:
+      return "token limit";
+    case StopReason::context_full:
+      return "context full";
   }
   return "unknown";
 }
 
-Sampler::Sampler(const SamplingOptions& options, uint64_t seed)
-    : options_(options), state_(seed) {}
+Sampler::Sampler(const SamplingOptions& options, uint64_t seed) : options_(options), state_(seed) {}
 
 double Sampler::next_uniform() {
   // splitmix64: tiny, fast, and specified here so a seed means the same on every platform.
@@ -92,10 +95,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   }
   apply_repeat_penalty(candidates_, history, options_.repeat_penalty, options_.repeat_last_n);
   if (options_.temperature <= 0.0f) {
-    auto best = std::max_element(candidates_.begin(), candidates_.end(),
-                                 [](const Candidate& a, const Candidate& b) {
-                                   return a.logit < b.logit;
-                                 });
+    auto best =
+        std::max_element(candidates_.begin(), candidates_.end(),
+                         [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
     return best->token;
   }
   apply_top_k(candidates_, options_.top_k);

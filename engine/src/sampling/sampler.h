@@ -28,7 +28,7 @@ class Sampler {
                                    float penalty, int32_t last_n);
   static void apply_top_k(std::vector<Candidate>& c, int32_t k);  // sorts by logit, descending
   static void apply_softmax(std::vector<Candidate>& c, float temperature);
-  static void apply_top_p(std::vector<Candidate>& c, float p);    // needs sorted probabilities
+  static void apply_top_p(std::vector<Candidate>& c, float p);  // needs sorted probabilities
   static void apply_min_p(std::vector<Candidate>& c, float p);
 
  private:
