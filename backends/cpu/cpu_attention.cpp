@@ -11,10 +11,19 @@
 namespace hearth::cpu {
 namespace {
 
+// Sixteen independent partial sums let the compiler use one vector FMA per 16 values without
+// reassociating a single sum; heads shorter than 16 stay scalar, where that costs nothing.
 HEARTH_VECTOR_CLONES float dot(const float* a, const float* b, int32_t n) {
   float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int32_t i = 0; i < n; ++i) sum += a[i] * b[i];
+  int32_t i = 0;
+  if (n >= 16) {
+    float lanes[16] = {};
+    for (; i + 16 <= n; i += 16) {
+      for (int j = 0; j < 16; ++j) lanes[j] += a[i + j] * b[i + j];
+    }
+    for (float lane : lanes) sum += lane;
+  }
+  for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
 

@@ -13,7 +13,6 @@ namespace {
 HEARTH_VECTOR_CLONES void rms_norm_row(const float* x, const float* w, int64_t dim, float eps,
                                        float* out) {
   float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < dim; ++i) sum += x[i] * x[i];
   float scale = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
   for (int64_t i = 0; i < dim; ++i) out[i] = x[i] * scale * w[i];
