@@ -41,6 +41,7 @@ class KvCache {
   // Blocks `append(sequence, count)` would take from the free pool.
   int32_t blocks_needed(int32_t sequence, int32_t count) const;
 
+  int32_t free_blocks() const { return static_cast<int32_t>(free_blocks_.size()); }
   KvCacheStats stats() const;
   const backend::KvGeometry& geometry() const { return geometry_; }
   void* device_data() { return storage_->data(); }

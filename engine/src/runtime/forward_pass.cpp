@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 
 #include "hearth/error.h"
 
@@ -16,11 +15,18 @@ ForwardPass::ForwardPass(const ModelConfig& config, const LlamaWeights& weights,
       cache_(cache),
       context_size_(context_size) {}
 
+ForwardPass::SequencePlan& ForwardPass::plan_for(SequenceId sequence) {
+  // Batches hold few sequences, so a linear search beats hashing and allocates nothing.
+  for (auto& p : sequence_plans_) {
+    if (p.sequence == sequence) return p;
+  }
+  sequence_plans_.push_back({sequence, cache_.length(sequence), 0, 0, 0});
+  return sequence_plans_.back();
+}
+
 void ForwardPass::plan(std::span<const BatchToken> batch) {
   if (batch.empty()) throw Error("forward: empty batch");
-  // Per sequence: how many tokens this batch appends, checked against the positions.
-  std::unordered_map<SequenceId, int32_t> appended;
-  int32_t blocks = 0;
+  sequence_plans_.clear();
   for (size_t i = 0; i < batch.size(); ++i) {
     const BatchToken& b = batch[i];
     if (!cache_.contains(b.sequence)) {
@@ -32,43 +38,43 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
                   std::to_string(b.token) + " outside the vocabulary of " +
                   std::to_string(config_.vocab_size));
     }
-    int32_t expected = cache_.length(b.sequence) + appended[b.sequence]++;
+    SequencePlan& p = plan_for(b.sequence);
+    int32_t expected = p.length + p.count++;
     if (b.position != expected) {
       throw Error("forward: batch entry " + std::to_string(i) + " of sequence " +
                   std::to_string(b.sequence) + " has position " + std::to_string(b.position) +
                   ", expected " + std::to_string(expected));
     }
     if (b.position >= context_size_) {
-      throw Error("forward: sequence " + std::to_string(b.sequence) + " reached the context size " +
-                  std::to_string(context_size_));
+      throw Error("forward: sequence " + std::to_string(b.sequence) +
+                  " reached the context size " + std::to_string(context_size_));
     }
   }
-  for (auto [sequence, count] : appended) blocks += cache_.blocks_needed(sequence, count);
-  if (blocks > cache_.stats().total_blocks - cache_.stats().used_blocks) {
+  int32_t blocks = 0;
+  for (const auto& p : sequence_plans_) blocks += cache_.blocks_needed(p.sequence, p.count);
+  if (blocks > cache_.free_blocks()) {
     throw Error("kv cache: out of memory: this batch needs " + std::to_string(blocks) +
-                " more blocks than are free (raise runtime.kv_cache_mib)");
+                " more blocks, " + std::to_string(cache_.free_blocks()) +
+                " are free (raise runtime.kv_cache_mib)");
   }
 
+  // Nothing below can fail: the cache grows, then each entry gets its slot and table.
   tokens_.clear(), positions_.clear(), slots_.clear(), table_offsets_.clear(), tables_.clear();
-  logit_rows_.clear();
-  // Slots are assigned per sequence in batch order, then mapped back to entries.
-  std::unordered_map<SequenceId, std::pair<std::vector<int32_t>, size_t>> sequence_slots;
-  for (auto [sequence, count] : appended) {
-    cache_.append(sequence, count, sequence_slots[sequence].first);
-  }
-  std::unordered_map<SequenceId, int32_t> table_start;
-  for (auto& [sequence, unused] : sequence_slots) {
-    table_start[sequence] = static_cast<int32_t>(tables_.size());
-    auto table = cache_.block_table(sequence);
+  logit_rows_.clear(), sequence_slots_.clear();
+  for (auto& p : sequence_plans_) {
+    p.next_slot = static_cast<int32_t>(sequence_slots_.size());
+    cache_.append(p.sequence, p.count, sequence_slots_);
+    p.table_offset = static_cast<int32_t>(tables_.size());
+    auto table = cache_.block_table(p.sequence);
     tables_.insert(tables_.end(), table.begin(), table.end());
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     const BatchToken& b = batch[i];
-    auto& [slots, next] = sequence_slots[b.sequence];
+    SequencePlan& p = plan_for(b.sequence);
     tokens_.push_back(b.token);
     positions_.push_back(b.position);
-    slots_.push_back(slots[next++]);
-    table_offsets_.push_back(table_start[b.sequence]);
+    slots_.push_back(sequence_slots_[p.next_slot++]);
+    table_offsets_.push_back(p.table_offset);
     if (b.wants_logits) logit_rows_.push_back(static_cast<int32_t>(i));
   }
   view_ = {positions_, slots_, table_offsets_, tables_};

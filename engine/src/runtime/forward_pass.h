@@ -29,6 +29,15 @@ class ForwardPass {
     std::unique_ptr<backend::DeviceBuffer> buffer;
     float* at(size_t offset) { return static_cast<float*>(buffer->data()) + offset; }
   };
+  // What the current batch appends to one sequence.
+  struct SequencePlan {
+    SequenceId sequence;
+    int32_t length;        // before the batch
+    int32_t count;         // tokens the batch appends
+    int32_t next_slot;     // index into sequence_slots_ of its next unassigned slot
+    int32_t table_offset;  // where its block table starts in tables_
+  };
+  SequencePlan& plan_for(SequenceId sequence);
   void plan(std::span<const BatchToken> batch);
   void ensure_capacity(int64_t tokens);
   void run_layer(int32_t layer, int64_t tokens);
@@ -41,6 +50,8 @@ class ForwardPass {
 
   // Host-side description of the current batch (reused, grows only).
   std::vector<int32_t> tokens_, positions_, slots_, table_offsets_, tables_, logit_rows_;
+  std::vector<int32_t> sequence_slots_;
+  std::vector<SequencePlan> sequence_plans_;
   backend::KvBatchView view_;
 
   // Device activations for up to capacity_ tokens.
