@@ -1,0 +1,344 @@
+// Checks the whole forward pass against a naive double-precision transformer on tiny
+// random-weight models. The shipped test model is a plain llama, so this is where grouped-query
+// heads, partial rotary embeddings, a tied output matrix, QKV biases and NeoX-style RoPE get an
+// end-to-end check that does not depend on the engine's own code.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gguf_builder.h"
+#include "hearth/batch.h"
+#include "hearth/engine.h"
+
+namespace {
+
+using Floats = std::vector<float>;
+using Vec = std::vector<double>;
+
+struct Variant {
+  std::string arch;
+  int dim = 32, layers = 2, heads = 4, kv_heads = 2, ffn = 48, vocab = 40, rope_dims = 8;
+  float theta = 10000.0f, eps = 1e-5f;
+  bool tied = false, bias = false, neox = false;
+  int head_dim() const { return dim / heads; }
+};
+
+// Matrices are row-major with one row per output feature, as GGUF stores them.
+struct Layer {
+  Floats attn_norm, ffn_norm, wq, wk, wv, bq, bk, bv, wo, gate, up, down;
+};
+struct Weights {
+  Floats embedding, output, output_norm;  // output is empty when tied to the embedding
+  std::vector<Layer> layers;
+};
+
+Weights random_weights(const Variant& v, uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto normal = [&](int n, double mean, double stddev) {
+    std::normal_distribution<double> d(mean, stddev);
+    Floats out(n);
+    for (float& x : out) x = static_cast<float>(d(rng));
+    return out;
+  };
+  // Scaling by 1/sqrt(inputs) keeps activations near unit size, so attention scores spread
+  // over a few units: softmax is neither uniform nor one-hot, and RoPE errors show.
+  auto matrix = [&](int rows, int cols) { return normal(rows * cols, 0.0, 1.0 / std::sqrt(cols)); };
+  auto norm = [&](int n) { return normal(n, 1.0, 0.2); };
+  const int q_dim = v.heads * v.head_dim(), kv_dim = v.kv_heads * v.head_dim();
+  Weights w;
+  w.embedding = normal(v.vocab * v.dim, 0.0, 1.0);
+  if (!v.tied) w.output = matrix(v.vocab, v.dim);
+  w.output_norm = norm(v.dim);
+  for (int i = 0; i < v.layers; ++i) {
+    Layer l;
+    l.attn_norm = norm(v.dim);
+    l.ffn_norm = norm(v.dim);
+    l.wq = matrix(q_dim, v.dim);
+    l.wk = matrix(kv_dim, v.dim);
+    l.wv = matrix(kv_dim, v.dim);
+    if (v.bias) {
+      l.bq = normal(q_dim, 0.0, 0.5);
+      l.bk = normal(kv_dim, 0.0, 0.5);
+      l.bv = normal(kv_dim, 0.0, 0.5);
+    }
+    l.wo = matrix(v.dim, q_dim);
+    l.gate = matrix(v.ffn, v.dim);
+    l.up = matrix(v.ffn, v.dim);
+    l.down = matrix(v.dim, v.ffn);
+    w.layers.push_back(std::move(l));
+  }
+  return w;
+}
+
+std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
+  hearth::test::GgufBuilder b;
+  const std::string p = v.arch + ".";
+  b.str("general.architecture", v.arch)
+      .u32(p + "context_length", 64)
+      .u32(p + "embedding_length", v.dim)
+      .u32(p + "block_count", v.layers)
+      .u32(p + "feed_forward_length", v.ffn)
+      .u32(p + "attention.head_count", v.heads)
+      .u32(p + "attention.head_count_kv", v.kv_heads)
+      .u32(p + "rope.dimension_count", v.rope_dims)
+      .f32(p + "rope.freq_base", v.theta)
+      .f32(p + "attention.layer_norm_rms_epsilon", v.eps);
+  // A minimal SentencePiece vocabulary: the engine requires one, the test never tokenizes.
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};
+  for (int i = 0; static_cast<int>(tokens.size()) < v.vocab; ++i) {
+    tokens.push_back(i < 26 ? "\u2581" + std::string(1, char('a' + i))
+                            : std::string(1, char('a' + i - 26)));
+    types.push_back(1);
+  }
+  b.str("tokenizer.ggml.model", "llama")
+      .strings("tokenizer.ggml.tokens", tokens)
+      .floats("tokenizer.ggml.scores", Floats(tokens.size(), 0.0f))
+      .ints("tokenizer.ggml.token_type", types)
+      .u32("tokenizer.ggml.bos_token_id", 1)
+      .u32("tokenizer.ggml.eos_token_id", 2)
+      .u32("tokenizer.ggml.unknown_token_id", 0);
+
+  auto matrix = [&](const std::string& name, const Floats& m, int rows, int cols) {
+    b.f32_tensor(name, {uint64_t(cols), uint64_t(rows)}, m);
+  };
+  auto vector = [&](const std::string& name, const Floats& x) {
+    b.f32_tensor(name, {uint64_t(x.size())}, x);
+  };
+  const int q_dim = v.heads * v.head_dim(), kv_dim = v.kv_heads * v.head_dim();
+  matrix("token_embd.weight", w.embedding, v.vocab, v.dim);
+  vector("output_norm.weight", w.output_norm);
+  if (!v.tied) matrix("output.weight", w.output, v.vocab, v.dim);
+  for (int i = 0; i < v.layers; ++i) {
+    const Layer& l = w.layers[i];
+    const std::string n = "blk." + std::to_string(i) + ".";
+    vector(n + "attn_norm.weight", l.attn_norm);
+    vector(n + "ffn_norm.weight", l.ffn_norm);
+    matrix(n + "attn_q.weight", l.wq, q_dim, v.dim);
+    matrix(n + "attn_k.weight", l.wk, kv_dim, v.dim);
+    matrix(n + "attn_v.weight", l.wv, kv_dim, v.dim);
+    if (v.bias) {
+      vector(n + "attn_q.bias", l.bq);
+      vector(n + "attn_k.bias", l.bk);
+      vector(n + "attn_v.bias", l.bv);
+    }
+    matrix(n + "attn_output.weight", l.wo, v.dim, q_dim);
+    matrix(n + "ffn_gate.weight", l.gate, v.ffn, v.dim);
+    matrix(n + "ffn_up.weight", l.up, v.ffn, v.dim);
+    matrix(n + "ffn_down.weight", l.down, v.dim, v.ffn);
+  }
+  return b.build();
+}
+
+// ---- The reference: one token, one head, one dot product at a time, in double. ----
+
+Vec rms_norm(const Vec& x, const Floats& w, double eps) {
+  double sum = 0;
+  for (double a : x) sum += a * a;
+  const double scale = 1.0 / std::sqrt(sum / x.size() + eps);
+  Vec out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = x[i] * scale * w[i];
+  return out;
+}
+
+Vec matvec(const Floats& m, const Vec& x, const Floats& bias = {}) {
+  Vec out(m.size() / x.size());
+  for (size_t r = 0; r < out.size(); ++r) {
+    double sum = bias.empty() ? 0.0 : bias[r];
+    for (size_t c = 0; c < x.size(); ++c) sum += m[r * x.size() + c] * x[c];
+    out[r] = sum;
+  }
+  return out;
+}
+
+// Rotates the first rope_dims values of one head; the rest pass through unchanged.
+void rope(double* head, int rope_dims, int position, double theta, bool neox) {
+  const int half = rope_dims / 2;
+  for (int i = 0; i < half; ++i) {
+    const double angle = position * std::pow(theta, -2.0 * i / rope_dims);
+    double& a = head[neox ? i : 2 * i];
+    double& b = head[neox ? i + half : 2 * i + 1];
+    const double a0 = a, b0 = b;
+    a = a0 * std::cos(angle) - b0 * std::sin(angle);
+    b = a0 * std::sin(angle) + b0 * std::cos(angle);
+  }
+}
+
+// Logits for every position of `tokens`, fed from position 0.
+std::vector<Vec> reference_logits(const Variant& v, const Weights& w,
+                                  const std::vector<int32_t>& tokens) {
+  const int n = static_cast<int>(tokens.size()), hd = v.head_dim();
+  const int group = v.heads / v.kv_heads;
+  std::vector<Vec> x(n);
+  for (int t = 0; t < n; ++t) {
+    x[t].assign(w.embedding.begin() + tokens[t] * v.dim,
+                w.embedding.begin() + (tokens[t] + 1) * v.dim);
+  }
+  for (const Layer& l : w.layers) {
+    std::vector<Vec> q(n), k(n), val(n);
+    for (int t = 0; t < n; ++t) {
+      const Vec h = rms_norm(x[t], l.attn_norm, v.eps);
+      q[t] = matvec(l.wq, h, l.bq);
+      k[t] = matvec(l.wk, h, l.bk);
+      val[t] = matvec(l.wv, h, l.bv);
+      for (int head = 0; head < v.heads; ++head)
+        rope(&q[t][head * hd], v.rope_dims, t, v.theta, v.neox);
+      for (int head = 0; head < v.kv_heads; ++head)
+        rope(&k[t][head * hd], v.rope_dims, t, v.theta, v.neox);
+    }
+    for (int t = 0; t < n; ++t) {
+      Vec att(v.heads * hd, 0.0);
+      for (int head = 0; head < v.heads; ++head) {
+        const int kv = head / group;
+        Vec scores(t + 1);
+        for (int p = 0; p <= t; ++p) {  // causal: only this and earlier positions
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) dot += q[t][head * hd + d] * k[p][kv * hd + d];
+          scores[p] = dot / std::sqrt(double(hd));
+        }
+        const double max_score = *std::max_element(scores.begin(), scores.end());
+        double sum = 0;
+        for (double& s : scores) sum += (s = std::exp(s - max_score));
+        for (int p = 0; p <= t; ++p) {
+          for (int d = 0; d < hd; ++d) att[head * hd + d] += scores[p] / sum * val[p][kv * hd + d];
+        }
+      }
+      const Vec o = matvec(l.wo, att);
+      for (int i = 0; i < v.dim; ++i) x[t][i] += o[i];
+      const Vec h = rms_norm(x[t], l.ffn_norm, v.eps);
+      const Vec gate = matvec(l.gate, h), up = matvec(l.up, h);
+      Vec act(v.ffn);
+      for (int i = 0; i < v.ffn; ++i) act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+      const Vec down = matvec(l.down, act);
+      for (int i = 0; i < v.dim; ++i) x[t][i] += down[i];
+    }
+  }
+  std::vector<Vec> logits(n);
+  for (int t = 0; t < n; ++t) {
+    logits[t] = matvec(v.tied ? w.embedding : w.output, rms_norm(x[t], w.output_norm, v.eps));
+  }
+  return logits;
+}
+
+double max_abs_diff(const float* engine, const Vec& reference) {
+  double worst = 0;
+  for (size_t i = 0; i < reference.size(); ++i)
+    worst = std::max(worst, std::abs(engine[i] - reference[i]));
+  return worst;
+}
+
+// Removes the model file once the engine that maps it is gone (declared before the engine).
+struct TempFile {
+  std::filesystem::path path;
+  TempFile(const std::string& name, const std::vector<uint8_t>& bytes)
+      : path(std::filesystem::temp_directory_path() /
+             (name + "-" + std::to_string(std::random_device{}()) + ".gguf")) {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+void check_against_reference(const Variant& v) {
+  const Weights w = random_weights(v, 1234);
+  const std::vector<int32_t> tokens = {1, 7, 23, 4, v.vocab - 1, 12};
+  const std::vector<Vec> reference = reference_logits(v, w, tokens);
+  double scale = 1.0;
+  for (const Vec& row : reference)
+    for (double l : row) scale = std::max(scale, std::abs(l));
+  // F32 weights with float accumulation: errors stay near 1e-6 of the logit scale, so 1e-3
+  // leaves room for summation order while a wrong convention is off by a whole logit unit.
+  const double tolerance = 1e-3 * scale;
+
+  // The check is only worth something if a wrong RoPE pairing would fail it.
+  Variant wrong_style = v;
+  wrong_style.neox = !v.neox;
+  const std::vector<Vec> mutant = reference_logits(wrong_style, w, tokens);
+  double mutant_diff = 0;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    Floats row(mutant[t].begin(), mutant[t].end());
+    mutant_diff = std::max(mutant_diff, max_abs_diff(row.data(), reference[t]));
+  }
+  CHECK(mutant_diff > 20 * tolerance);
+
+  TempFile file("hearth-reference-" + v.arch, build_gguf(v, w));
+  hearth::EngineOptions options;
+  options.model_path = file.path.string();
+  options.threads = 1;
+  options.context_size = 64;
+  auto engine = hearth::Engine::load(options);
+  const auto& info = engine->model_info();
+  REQUIRE(info.architecture == v.arch);
+  REQUIRE(info.vocab_size == v.vocab);
+  REQUIRE(info.kv_heads == v.kv_heads);
+  REQUIRE(info.head_dim == v.head_dim());
+  const size_t vocab = v.vocab;
+
+  auto compare = [&](const char* path, size_t t, const float* logits) {
+    const double diff = max_abs_diff(logits, reference[t]);
+    INFO(v.arch << " via " << path << ", position " << t << ": max |engine - reference| = " << diff
+                << ", tolerance " << tolerance);
+    CHECK(diff <= tolerance);
+  };
+
+  SECTION("prefill returns the last position's logits") {
+    const std::vector<float> logits = engine->prefill(engine->create_sequence(), tokens);
+    REQUIRE(logits.size() == vocab);
+    compare("prefill", tokens.size() - 1, logits.data());
+  }
+  SECTION("one batch with logits at every position") {
+    const hearth::SequenceId s = engine->create_sequence();
+    std::vector<hearth::BatchToken> batch;
+    for (size_t t = 0; t < tokens.size(); ++t) batch.push_back({tokens[t], int32_t(t), s, true});
+    std::vector<float> logits;
+    engine->decode(batch, logits);
+    REQUIRE(logits.size() == tokens.size() * vocab);
+    for (size_t t = 0; t < tokens.size(); ++t) compare("batch", t, logits.data() + t * vocab);
+  }
+  SECTION("token by token through the KV cache") {
+    const hearth::SequenceId s = engine->create_sequence();
+    std::vector<float> logits;
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      const hearth::BatchToken token{tokens[t], int32_t(t), s, true};
+      engine->decode({&token, 1}, logits);
+      REQUIRE(logits.size() == vocab);
+      compare("decode", t, logits.data());
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("llama with grouped-query heads matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "llama";
+  check_against_reference(v);
+}
+
+TEST_CASE("llama with tied output and partial rotary matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "llama";
+  v.tied = true;
+  v.rope_dims = 4;  // of a head size of 8: the last half of each head never rotates
+  v.kv_heads = 1;   // every query head shares one KV head
+  check_against_reference(v);
+}
+
+TEST_CASE("qwen2 with QKV biases and NeoX RoPE matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "qwen2";
+  v.bias = true;
+  v.neox = true;
+  v.theta = 1000000.0f;
+  v.eps = 1e-6f;
+  check_against_reference(v);
+}
