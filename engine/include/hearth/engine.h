@@ -18,6 +18,7 @@
 #include "hearth/batch.h"
 #include "hearth/generation.h"
 #include "hearth/kv_cache_stats.h"
+#include "hearth/plugin_config.h"
 
 namespace hearth {
 
@@ -31,6 +32,8 @@ struct EngineOptions {
   int32_t max_batch_tokens = 512;               // prompts are fed in chunks of this many tokens
   std::string cpu_kernels;                      // "" = best for this CPU; reference | avx2 | avx512
   std::function<void(float)> on_load_progress;  // fraction in [0, 1]
+  std::vector<std::string> plugin_dirs;         // searched before HEARTH_PLUGIN_PATH
+  std::vector<PluginConfig> plugins;            // created in order; attention ones transform
 };
 
 struct ModelInfo {
@@ -62,6 +65,32 @@ class Engine {
   void drop_sequence(SequenceId sequence);
   int32_t sequence_length(SequenceId sequence) const;
   KvCacheStats kv_cache_stats() const;
+
+  // Plugins in use, in configuration order; and the ones refused but not required.
+  std::vector<PluginInfo> plugins() const;
+  const std::vector<std::string>& plugin_warnings() const;
+
+  // Knowledge prefixes, through the knowledge plugin named `plugin` ("" = the only one).
+  void knowledge_build(const std::string& prefix, const std::vector<std::string>& documents,
+                       const std::string& plugin = "");
+  SequenceId knowledge_attach(const std::string& prefix, const std::string& plugin = "");
+  void knowledge_reset(const std::string& prefix, SequenceId sequence,
+                       const std::string& plugin = "");
+  void knowledge_save(const std::string& prefix, const std::string& path,
+                      const std::string& plugin = "");
+  void knowledge_restore(const std::string& prefix, const std::string& path,
+                         const std::string& plugin = "");
+
+  // Metrics plugins' counters and reports ("" = the only metrics plugin).
+  std::vector<std::pair<std::string, std::string>> metrics_snapshot(
+      const std::string& plugin = "");
+  void metrics_report(const std::string& path, const std::string& plugin = "");
+
+  // A sequence's KV cache in a file that records the model's identity; loading a file from
+  // another model, or a damaged one, is refused.
+  void save_sequence(SequenceId sequence, const std::string& path) const;
+  SequenceId load_sequence(const std::string& path);
+  const std::string& model_identity() const;
 
   // One forward pass; `logits` receives vocab_size floats per entry with wants_logits.
   void decode(std::span<const BatchToken> batch, std::vector<float>& logits);

@@ -27,6 +27,12 @@ struct GenerationOptions {
   bool add_bos = true;            // prepend BOS when the model's vocabulary wants it
   bool parse_special = false;     // treat special-token text in the prompt as tokens
   bool ignore_eos = false;
+  // Search strategy: "" = the loaded decoding plugin if there is one, else sampling;
+  // "sampling" = the built-in sampler chain; otherwise a decoding plugin's name.
+  std::string strategy;
+  // Start from this knowledge prefix (see Engine::knowledge_build) instead of an empty
+  // sequence; the prompt continues it without a BOS.
+  std::string knowledge_prefix;
 };
 
 enum class StopReason { end_of_generation, stop_string, max_tokens, context_full };

@@ -4,6 +4,8 @@
 #include "api/engine_impl.h"
 #include "cpu/cpu_backend.h"
 #include "hearth/error.h"
+#include "model/model_identity.h"
+#include "plugins/plugin_instance.h"
 
 namespace hearth {
 
@@ -50,12 +52,32 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
                 std::to_string(impl->config.vocab_size) + " rows");
   }
   impl->backend = create_backend(options);
-  impl->weights =
-      load_llama_weights(*impl->file, impl->config, *impl->backend, options.on_load_progress);
+  impl->device_name = options.device == "auto" ? "cpu" : options.device;
+  impl->context_size =
+      options.context_size > 0 ? options.context_size : std::max(impl->config.context_train, 4096);
+  impl->describe_model();
 
+  // Plugins are created before the weights reach the device, so attention plugins can
+  // transform them; the others wait for the ready phase to use sequences.
+  impl->create_plugins();
+  impl->overrides = std::make_unique<WeightOverrides>(*impl->file);
+  for (auto& plugin : impl->plugins) {
+    if (plugin->kind() != HEARTH_PLUGIN_ATTENTION) continue;
+    auto started = std::chrono::steady_clock::now();
+    plugin->transform();
+    hearth_event overhead = impl->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
+    overhead.elapsed_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    overhead.source = plugin->name().c_str();
+    impl->emit(overhead);
+  }
   const ModelConfig& c = impl->config;
-  int32_t context =
-      options.context_size > 0 ? options.context_size : std::max(c.context_train, 4096);
+  impl->identity = hearth::model_identity(*impl->file, c, *impl->overrides);
+  impl->weights = load_llama_weights(*impl->file, c, *impl->backend, options.on_load_progress,
+                                     impl->overrides.get());
+  impl->overrides.reset();
+
+  int32_t context = impl->context_size;
   KvCacheLayout layout{c.layer_kv_heads, c.head_dim, options.kv_block_tokens};
   size_t per_token = 0;
   for (int32_t h : c.layer_kv_heads) per_token += 2 * size_t(h) * c.head_dim * sizeof(float);
@@ -80,6 +102,8 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   info.context_train = c.context_train;
   info.context_size = context;
   info.weight_bytes = impl->weights.byte_size();
+  impl->describe_model();
+  for (auto& plugin : impl->plugins) plugin->set_phase(hearth_host::Phase::ready);
   info.device_description = impl->backend->info().description;
   impl->load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

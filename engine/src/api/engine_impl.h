@@ -2,29 +2,59 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backend.h"
 #include "gguf/gguf_file.h"
 #include "hearth/engine.h"
+#include "hearth/plugin.h"
 #include "kv_cache/kv_cache.h"
 #include "model/llama_weights.h"
 #include "model/model_config.h"
+#include "model/weight_overrides.h"
 #include "runtime/forward_pass.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth {
 
+namespace plugins {
+class PluginInstance;
+}
+
 struct Engine::Impl {
+  ~Impl();
+
   EngineOptions options;
   std::unique_ptr<gguf::File> file;
   ModelConfig config;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<backend::Backend> backend;
+  std::unique_ptr<WeightOverrides> overrides;  // while attention plugins transform the model
   LlamaWeights weights;
   std::unique_ptr<KvCache> cache;
   std::unique_ptr<ForwardPass> forward;
   ModelInfo info;
+  std::string identity;
+  std::string device_name;
+  hearth_model_desc model_desc{};  // what plugins see
+  int32_t context_size = 0;
   double load_seconds = 0;
+  std::vector<std::string> plugin_warnings;
+  uint64_t next_request_id = 1;
+  // Destroyed first (declared last): plugin instances may call back into the engine.
+  std::vector<std::unique_ptr<plugins::PluginInstance>> plugins;
+
+  // Hands an event to every metrics plugin.
+  void emit(const hearth_event& event);
+  // A core event of the given type, with the engine's memory and device filled in.
+  hearth_event make_event(hearth_event_type type, uint64_t request_id) const;
+  // The plugin of `kind` named `name` ("" = the only one of that kind); throws when absent.
+  plugins::PluginInstance& find_plugin(hearth_plugin_kind kind, const std::string& name) const;
+  // Loads and creates options.plugins; refusals stop start-up unless the plugin is optional.
+  void create_plugins();
+  // Refreshes model_desc from config and identity.
+  void describe_model();
 };
 
 // Creates the backend named by options.device ("cpu").

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -40,6 +41,11 @@ class KvCache {
   void append(int32_t sequence, int32_t count, std::vector<int32_t>& slots);
   // Blocks `append(sequence, count)` would take from the free pool.
   int32_t blocks_needed(int32_t sequence, int32_t count) const;
+
+  // Writes a sequence's cache to `path` (see sequence_file.cpp) / reads one into a new
+  // sequence. load() refuses files from another model, other geometry, or damaged ones.
+  void save(int32_t sequence, const std::string& path, const std::string& model_identity) const;
+  int32_t load(const std::string& path, const std::string& model_identity);
 
   int32_t free_blocks() const { return static_cast<int32_t>(free_blocks_.size()); }
   KvCacheStats stats() const;

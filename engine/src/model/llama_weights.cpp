@@ -17,7 +17,8 @@ std::string shape_string(const std::vector<int64_t>& dims) {
 
 class Loader {
  public:
-  Loader(const gguf::File& file, backend::Backend& backend) : file_(file), backend_(backend) {}
+  Loader(const gguf::File& file, backend::Backend& backend, const WeightOverrides* overrides)
+      : file_(file), backend_(backend), overrides_(overrides) {}
 
   const gguf::TensorInfo& require(const std::string& name, std::vector<int64_t> dims) {
     const gguf::TensorInfo* t = file_.find_tensor(name);
@@ -33,6 +34,9 @@ class Loader {
   std::unique_ptr<backend::DeviceMatrix> matrix(
       const std::string& name, int64_t rows, int64_t cols,
       backend::MatrixUse use = backend::MatrixUse::multiply) {
+    if (const ReplacedTensor* r = replaced(name, {cols, rows})) {
+      return backend_.load_matrix(TensorType::f32, r->values.data(), rows, cols, use);
+    }
     const auto& t = require(name, {cols, rows});
     auto matrix = backend_.load_matrix(t.type(), t.data, rows, cols, use);
     // The backend holds its own copy of a matrix it multiplies by; drop the file's pages so
@@ -43,17 +47,35 @@ class Loader {
 
   // Norm weights and biases are small vectors, used as f32 by every kernel.
   std::unique_ptr<backend::DeviceBuffer> vector(const std::string& name, int64_t size) {
-    const auto& t = require(name, {size});
     std::vector<float> host(size);
-    cpu::dequantize_row(t.type(), t.data, size, host.data());
+    if (const ReplacedTensor* r = replaced(name, {size})) {
+      host = r->values;
+    } else {
+      const auto& t = require(name, {size});
+      cpu::dequantize_row(t.type(), t.data, size, host.data());
+    }
     auto buffer = backend_.allocate(size * sizeof(float));
     backend_.upload(buffer->data(), host.data(), size * sizeof(float));
     return buffer;
   }
 
  private:
+  // A replacement must have the shape the (possibly changed) configuration expects.
+  const ReplacedTensor* replaced(const std::string& name, const std::vector<int64_t>& dims) {
+    const ReplacedTensor* r = overrides_ ? overrides_->find(name) : nullptr;
+    if (!r) return nullptr;
+    std::vector<int64_t> have = dims.size() == 1 ? std::vector<int64_t>{r->rows * r->cols}
+                                                 : std::vector<int64_t>{r->cols, r->rows};
+    if (have != dims) {
+      throw Error("weights: replaced tensor '" + name + "' has shape " + shape_string(have) +
+                  ", the model now expects " + shape_string(dims));
+    }
+    return r;
+  }
+
   const gguf::File& file_;
   backend::Backend& backend_;
+  const WeightOverrides* overrides_;
 };
 
 }  // namespace
@@ -70,8 +92,9 @@ size_t LlamaWeights::byte_size() const {
 }
 
 LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
-                                backend::Backend& backend, const ProgressCallback& progress) {
-  Loader load(file, backend);
+                                backend::Backend& backend, const ProgressCallback& progress,
+                                const WeightOverrides* overrides) {
+  Loader load(file, backend, overrides);
   LlamaWeights w;
   w.embedding = load.matrix(
       "token_embd.weight", c.vocab_size, c.dim,

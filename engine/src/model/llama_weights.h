@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "gguf/gguf_file.h"
 #include "model/model_config.h"
+#include "model/weight_overrides.h"
 
 namespace hearth {
 
@@ -32,7 +33,9 @@ using ProgressCallback = std::function<void(float)>;
 
 // Throws hearth::Error naming the tensor when one is missing, of an unsupported type or of
 // a shape that does not match `config`.
+// Replaced tensors in `overrides` (may be null) are used as f32 in place of the file's.
 LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& config,
-                                backend::Backend& backend, const ProgressCallback& progress);
+                                backend::Backend& backend, const ProgressCallback& progress,
+                                const WeightOverrides* overrides = nullptr);
 
 }  // namespace hearth

@@ -1,0 +1,21 @@
+// hearth: how a deployment names the plugins it loads ([[plugins]] tables in TOML).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hearth {
+
+struct PluginConfig {
+  std::string name;  // the plugin's declared name; its file is hearth-<name>.so
+  std::string path;  // explicit library file (optional; otherwise searched for)
+  std::vector<std::pair<std::string, std::string>> options;  // [plugins.options], as text
+  bool required = true;  // refused: stop start-up (true) or warn and go on without it
+};
+
+struct PluginInfo {
+  std::string name, version, description, kind, path;
+};
+
+}  // namespace hearth

@@ -1,0 +1,173 @@
+// The Engine's side of plugins: creating them from the configuration, describing the model
+// to them, delivering events, and the public calls that reach knowledge and metrics plugins.
+#include <chrono>
+#include <cstdio>
+
+#include "api/engine_impl.h"
+#include "hearth/error.h"
+#include "plugins/plugin_discovery.h"
+#include "plugins/plugin_instance.h"
+
+namespace hearth {
+
+Engine::Impl::~Impl() {
+  // Plugins go first: their destroy() may still use host services that read the engine.
+  plugins.clear();
+}
+
+void Engine::Impl::create_plugins() {
+  const auto directories = plugins::search_directories(options.plugin_dirs);
+  for (const PluginConfig& config : options.plugins) {
+    try {
+      std::string path = config.path;
+      if (path.empty()) {
+        if (config.name.empty()) throw plugins::PluginRefused("[[plugins]] entry without name or path");
+        path = plugins::find_library(config.name, directories);
+        if (path.empty()) {
+          std::string searched;
+          for (const auto& d : directories) searched += (searched.empty() ? "" : ", ") + d;
+          throw plugins::PluginRefused("plugin '" + config.name + "': no hearth-" + config.name +
+                                       ".so in " + searched);
+        }
+      }
+      auto library = plugins::load_library(path);
+      if (!config.name.empty() && config.name != library.descriptor->name) {
+        throw plugins::PluginRefused(path + ": declares name '" +
+                                     std::string(library.descriptor->name) + "', not '" +
+                                     config.name + "'");
+      }
+      plugins.push_back(std::make_unique<plugins::PluginInstance>(library, *this, config));
+    } catch (const plugins::PluginRefused& refused) {
+      if (config.required) throw;
+      plugin_warnings.push_back(refused.what());
+      std::fprintf(stderr, "hearth: skipping plugin: %s\n", refused.what());
+    }
+  }
+}
+
+void Engine::Impl::describe_model() {
+  hearth_model_desc& d = model_desc;
+  d.struct_size = sizeof d;
+  d.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
+  d.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  d.architecture = config.architecture.c_str();
+  d.name = config.name.c_str();
+  d.identity = identity.c_str();
+  d.vocab_size = config.vocab_size;
+  d.dim = config.dim;
+  d.layers = config.layers;
+  d.heads = config.heads;
+  d.head_dim = config.head_dim;
+  d.ffn_dim = config.ffn_dim;
+  d.context_size = context_size;
+  d.bos_token = tokenizer->bos();
+  d.eos_token = tokenizer->eos();
+  d.layer_kv_heads = config.layer_kv_heads.data();
+}
+
+hearth_event Engine::Impl::make_event(hearth_event_type type, uint64_t request_id) const {
+  hearth_event e{};
+  e.struct_size = sizeof e;
+  e.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
+  e.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  e.type = type;
+  e.request_id = request_id;
+  e.time_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  e.token = -1;
+  e.status = HEARTH_OK;
+  e.kv_bytes = cache ? cache->stats().live_bytes : 0;
+  e.weight_bytes = info.weight_bytes;
+  e.device = device_name.c_str();
+  e.source = "core";
+  return e;
+}
+
+void Engine::Impl::emit(const hearth_event& event) {
+  for (auto& plugin : plugins) {
+    if (plugin->kind() == HEARTH_PLUGIN_METRICS) plugin->on_event(event);
+  }
+}
+
+plugins::PluginInstance& Engine::Impl::find_plugin(hearth_plugin_kind kind,
+                                                   const std::string& name) const {
+  plugins::PluginInstance* found = nullptr;
+  for (const auto& plugin : plugins) {
+    if (plugin->kind() != kind) continue;
+    if (plugin->name() == name) return *plugin;
+    if (name.empty()) {
+      if (found) {
+        throw Error(std::string("several ") + plugins::kind_name(kind) +
+                    " plugins are loaded: name the one to use");
+      }
+      found = plugin.get();
+    }
+  }
+  if (!found) {
+    throw Error(std::string("no ") + plugins::kind_name(kind) + " plugin" +
+                (name.empty() ? "" : " named '" + name + "'") + " is loaded");
+  }
+  return *found;
+}
+
+std::vector<PluginInfo> Engine::plugins() const {
+  std::vector<PluginInfo> out;
+  for (const auto& plugin : impl_->plugins) out.push_back(plugin->info());
+  return out;
+}
+
+const std::vector<std::string>& Engine::plugin_warnings() const {
+  return impl_->plugin_warnings;
+}
+
+void Engine::knowledge_build(const std::string& prefix, const std::vector<std::string>& documents,
+                             const std::string& plugin) {
+  auto& p = impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin);
+  auto started = std::chrono::steady_clock::now();
+  p.knowledge_build(prefix, documents);
+  hearth_event overhead = impl_->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
+  overhead.elapsed_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  overhead.source = p.name().c_str();
+  impl_->emit(overhead);
+}
+
+SequenceId Engine::knowledge_attach(const std::string& prefix, const std::string& plugin) {
+  return impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_attach(prefix);
+}
+
+void Engine::knowledge_reset(const std::string& prefix, SequenceId sequence,
+                             const std::string& plugin) {
+  impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_reset(prefix, sequence);
+}
+
+void Engine::knowledge_save(const std::string& prefix, const std::string& path,
+                            const std::string& plugin) {
+  impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_save(prefix, path);
+}
+
+void Engine::knowledge_restore(const std::string& prefix, const std::string& path,
+                               const std::string& plugin) {
+  impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_restore(prefix, path);
+}
+
+std::vector<std::pair<std::string, std::string>> Engine::metrics_snapshot(
+    const std::string& plugin) {
+  return impl_->find_plugin(HEARTH_PLUGIN_METRICS, plugin).snapshot();
+}
+
+void Engine::metrics_report(const std::string& path, const std::string& plugin) {
+  impl_->find_plugin(HEARTH_PLUGIN_METRICS, plugin).write_report(path);
+}
+
+void Engine::save_sequence(SequenceId sequence, const std::string& path) const {
+  impl_->cache->save(sequence, path, impl_->identity);
+}
+
+SequenceId Engine::load_sequence(const std::string& path) {
+  return impl_->cache->load(path, impl_->identity);
+}
+
+const std::string& Engine::model_identity() const { return impl_->identity; }
+
+}  // namespace hearth

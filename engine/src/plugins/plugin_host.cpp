@@ -1,0 +1,263 @@
+// The services every plugin receives. Each one checks the phase and its arguments, turns
+// engine exceptions into a status plus a message (set_error), and never lets an exception
+// cross into plugin code.
+#include "plugins/plugin_host.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "api/engine_impl.h"
+#include "hearth/error.h"
+
+namespace hearth::plugins {
+namespace {
+
+using Phase = hearth_host::Phase;
+
+// Runs `body`, mapping exceptions to a status and the host's error message.
+template <typename Body>
+hearth_status guarded(hearth_host* host, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const Error& e) {
+    host->error = e.what();
+    std::string what = e.what();
+    if (what.find("out of memory") != std::string::npos) return HEARTH_ERROR_OUT_OF_MEMORY;
+    return HEARTH_ERROR_INVALID_ARGUMENT;
+  } catch (const std::exception& e) {
+    host->error = e.what();
+    return HEARTH_ERROR_FAILED;
+  } catch (...) {
+    host->error = "unknown failure";
+    return HEARTH_ERROR_FAILED;
+  }
+}
+
+hearth_status unsupported(hearth_host* host, const char* what) {
+  host->error = std::string(what) + " is not available " +
+                (host->phase == Phase::loading ? "while the model is loading"
+                                               : "once the model is loaded");
+  return HEARTH_ERROR_UNSUPPORTED;
+}
+
+bool log_debug() {
+  const char* level = std::getenv("HEARTH_LOG");
+  return level && std::strcmp(level, "debug") == 0;
+}
+
+void log(hearth_host* host, hearth_log_level level, const char* message) {
+  static const bool debug = log_debug();
+  if (level == HEARTH_LOG_DEBUG && !debug) return;
+  static const char* kNames[] = {"debug", "info", "warning", "error"};
+  const char* name = level >= 0 && level <= 3 ? kNames[level] : "info";
+  std::fprintf(stderr, "hearth: plugin '%s' %s: %s\n", host->plugin_name.c_str(), name,
+               message ? message : "");
+}
+
+void set_error(hearth_host* host, const char* message) { host->error = message ? message : ""; }
+
+const hearth_model_desc* model(hearth_host* host) { return &host->engine->model_desc; }
+
+double now(hearth_host*) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void emit_event(hearth_host* host, const hearth_event* event) {
+  if (!event) return;
+  hearth_event copy = *event;
+  copy.source = host->plugin_name.c_str();
+  host->engine->emit(copy);
+}
+
+hearth_status tokenize(hearth_host* host, const char* text, size_t length, int32_t add_bos,
+                       int32_t* tokens, size_t capacity, size_t* count) {
+  return guarded(host, [&] {
+    if (!text && length) throw Error("tokenize: text is NULL");
+    auto ids = host->engine->tokenizer->encode({text ? text : "", length}, add_bos != 0, false);
+    if (count) *count = ids.size();
+    if (ids.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
+    if (!ids.empty()) std::memcpy(tokens, ids.data(), ids.size() * sizeof(int32_t));
+    return HEARTH_OK;
+  });
+}
+
+hearth_status detokenize(hearth_host* host, const int32_t* tokens, size_t count, char* text,
+                         size_t capacity, size_t* length) {
+  return guarded(host, [&] {
+    std::string out = host->engine->tokenizer->decode({tokens, count});
+    if (length) *length = out.size();
+    if (out.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
+    if (!out.empty()) std::memcpy(text, out.data(), out.size());
+    return HEARTH_OK;
+  });
+}
+
+template <typename Body>
+hearth_status with_cache(hearth_host* host, const char* what, Body&& body) {
+  if (host->phase != Phase::ready) return unsupported(host, what);
+  return guarded(host, [&] {
+    body(*host->engine->cache);
+    return HEARTH_OK;
+  });
+}
+
+hearth_status sequence_create(hearth_host* host, hearth_sequence_id* sequence) {
+  return with_cache(host, "sequence_create", [&](KvCache& c) { *sequence = c.create(); });
+}
+
+hearth_status sequence_fork(hearth_host* host, hearth_sequence_id parent,
+                            hearth_sequence_id* child) {
+  return with_cache(host, "sequence_fork", [&](KvCache& c) { *child = c.fork(parent); });
+}
+
+hearth_status sequence_truncate(hearth_host* host, hearth_sequence_id sequence, int32_t length) {
+  return with_cache(host, "sequence_truncate", [&](KvCache& c) { c.truncate(sequence, length); });
+}
+
+hearth_status sequence_drop(hearth_host* host, hearth_sequence_id sequence) {
+  return with_cache(host, "sequence_drop", [&](KvCache& c) { c.drop(sequence); });
+}
+
+int32_t sequence_length(hearth_host* host, hearth_sequence_id sequence) {
+  if (host->phase != Phase::ready || !host->engine->cache->contains(sequence)) return -1;
+  return host->engine->cache->length(sequence);
+}
+
+hearth_status forward(hearth_host* host, const hearth_batch_token* batch, size_t count,
+                      const float** logits, size_t* rows) {
+  if (host->phase != Phase::ready) return unsupported(host, "forward");
+  return guarded(host, [&] {
+    if (!batch || count == 0) throw Error("forward: empty batch");
+    std::vector<BatchToken> tokens(count);
+    for (size_t i = 0; i < count; ++i) {
+      tokens[i] = {batch[i].token, batch[i].position, batch[i].sequence,
+                   batch[i].wants_logits != 0};
+    }
+    host->engine->forward->run(tokens, host->logits);
+    if (logits) *logits = host->logits.data();
+    if (rows) *rows = host->logits.size() / host->engine->config.vocab_size;
+    return HEARTH_OK;
+  });
+}
+
+hearth_status weight_shape(hearth_host* host, const char* name, int64_t* rows, int64_t* cols) {
+  if (!host->engine->overrides) return unsupported(host, "weight access");
+  return guarded(host, [&] {
+    host->engine->overrides->shape(name ? name : "", *rows, *cols);
+    return HEARTH_OK;
+  });
+}
+
+hearth_status weight_read(hearth_host* host, const char* name, float* values, size_t count) {
+  if (!host->engine->overrides) return unsupported(host, "weight access");
+  return guarded(host, [&] {
+    auto data = host->engine->overrides->read(name ? name : "");
+    if (count < data.size()) {
+      host->error = "weight_read: '" + std::string(name) + "' has " + std::to_string(data.size()) +
+                    " values, the buffer holds " + std::to_string(count);
+      return HEARTH_ERROR_BUFFER_TOO_SMALL;
+    }
+    std::memcpy(values, data.data(), data.size() * sizeof(float));
+    return HEARTH_OK;
+  });
+}
+
+hearth_status weight_replace(hearth_host* host, const char* name, const float* values,
+                             int64_t rows, int64_t cols) {
+  if (!host->engine->overrides) return unsupported(host, "weight access");
+  return guarded(host, [&] {
+    if (!values || rows <= 0 || cols <= 0) throw Error("weight_replace: empty values");
+    host->engine->overrides->replace(name ? name : "", {values, values + rows * cols}, rows, cols);
+    return HEARTH_OK;
+  });
+}
+
+hearth_status set_layer_kv_heads(hearth_host* host, int32_t layer, int32_t kv_heads) {
+  if (!host->engine->overrides) return unsupported(host, "set_layer_kv_heads");
+  return guarded(host, [&] {
+    ModelConfig& c = host->engine->config;
+    if (layer < 0 || layer >= c.layers) throw Error("set_layer_kv_heads: no layer " + std::to_string(layer));
+    if (kv_heads <= 0 || c.heads % kv_heads != 0) {
+      throw Error("set_layer_kv_heads: " + std::to_string(kv_heads) +
+                  " KV heads do not divide the " + std::to_string(c.heads) + " query heads");
+    }
+    c.layer_kv_heads[layer] = kv_heads;
+    return HEARTH_OK;
+  });
+}
+
+hearth_status sequence_save(hearth_host* host, hearth_sequence_id sequence, const char* path) {
+  return with_cache(host, "sequence_save", [&](KvCache& c) {
+    c.save(sequence, path ? path : "", host->engine->identity);
+  });
+}
+
+hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence_id* sequence) {
+  return with_cache(host, "sequence_load", [&](KvCache& c) {
+    *sequence = c.load(path ? path : "", host->engine->identity);
+  });
+}
+
+void memory_stats_service(hearth_host* host, hearth_memory_stats* stats) {
+  if (stats) *stats = memory_stats(*host->engine);
+}
+
+}  // namespace
+
+hearth_memory_stats memory_stats(const Engine::Impl& engine) {
+  hearth_memory_stats s{};
+  s.struct_size = sizeof s;
+  s.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
+  s.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  s.weight_bytes = engine.info.weight_bytes;
+  if (engine.cache) {
+    KvCacheStats kv = engine.cache->stats();
+    s.kv_capacity_bytes = kv.capacity_bytes;
+    s.kv_live_bytes = kv.live_bytes;
+    s.kv_shared_bytes = kv.shared_bytes;
+    s.kv_sequences = kv.sequences;
+  }
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  if (statm >> pages >> resident) {
+    s.process_rss_bytes = resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
+  return s;
+}
+
+hearth_host_services make_services(hearth_host* host) {
+  hearth_host_services s{};
+  s.struct_size = sizeof s;
+  s.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
+  s.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  s.host = host;
+  s.log = log;
+  s.set_error = set_error;
+  s.model = model;
+  s.now = now;
+  s.emit_event = emit_event;
+  s.tokenize = tokenize;
+  s.detokenize = detokenize;
+  s.sequence_create = sequence_create;
+  s.sequence_fork = sequence_fork;
+  s.sequence_truncate = sequence_truncate;
+  s.sequence_drop = sequence_drop;
+  s.sequence_length = sequence_length;
+  s.forward = forward;
+  s.weight_shape = weight_shape;
+  s.weight_read = weight_read;
+  s.weight_replace = weight_replace;
+  s.set_layer_kv_heads = set_layer_kv_heads;
+  s.sequence_save = sequence_save;
+  s.sequence_load = sequence_load;
+  s.memory_stats = memory_stats_service;
+  return s;
+}
+
+}  // namespace hearth::plugins

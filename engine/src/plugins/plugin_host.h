@@ -1,0 +1,30 @@
+// The host side of one plugin instance: the services table it receives and the state those
+// services need (which engine, which phase, the last error message).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hearth/engine.h"
+#include "hearth/plugin.h"
+
+// The opaque handle of plugin.h, defined here for the host.
+struct hearth_host {
+  enum class Phase { loading, ready };
+
+  hearth::Engine::Impl* engine = nullptr;
+  std::string plugin_name;
+  Phase phase = Phase::loading;
+  std::string error;          // set by set_error(), cleared before each call into the plugin
+  std::vector<float> logits;  // rows of the last forward()
+};
+
+namespace hearth::plugins {
+
+// The services table for `host` (every member of this host's ABI version).
+hearth_host_services make_services(hearth_host* host);
+
+// Memory in use now (also what metrics events report).
+hearth_memory_stats memory_stats(const Engine::Impl& engine);
+
+}  // namespace hearth::plugins

@@ -1,0 +1,148 @@
+#include "plugins/plugin_instance.h"
+
+#include <cstdio>
+
+#include "api/engine_impl.h"
+
+namespace hearth::plugins {
+
+PluginInstance::PluginInstance(LoadedLibrary library, Engine::Impl& engine,
+                               const PluginConfig& config)
+    : library_(std::move(library)) {
+  host_.engine = &engine;
+  host_.plugin_name = library_.descriptor->name;
+  services_ = make_services(&host_);
+  std::vector<hearth_kv> options;
+  for (const auto& [key, value] : config.options) options.push_back({key.c_str(), value.c_str()});
+  host_.error.clear();
+  hearth_status status = library_.descriptor->create(&services_, options.data(), options.size(),
+                                                     &instance_);
+  if (status == HEARTH_OK && !instance_) {
+    host_.error = "create() returned no instance";
+    status = HEARTH_ERROR_FAILED;
+  }
+  if (status != HEARTH_OK) {
+    throw PluginRefused(library_.path + ": plugin '" + host_.plugin_name + "' refused its " +
+                        (status == HEARTH_ERROR_INVALID_ARGUMENT ? "options" : "creation") +
+                        ": " + (host_.error.empty() ? "no reason given" : host_.error));
+  }
+}
+
+PluginInstance::~PluginInstance() {
+  if (instance_) library_.descriptor->destroy(instance_);
+}
+
+PluginInfo PluginInstance::info() const {
+  const auto* d = library_.descriptor;
+  return {d->name, d->version ? d->version : "", d->description ? d->description : "",
+          kind_name(d->kind), library_.path};
+}
+
+void PluginInstance::check(const char* call, hearth_status status) {
+  if (status == HEARTH_OK) return;
+  throw Error("plugin '" + host_.plugin_name + "': " + call + " failed (status " +
+              std::to_string(static_cast<int>(status)) + ")" +
+              (host_.error.empty() ? "" : ": " + host_.error));
+}
+
+std::vector<Hypothesis> PluginInstance::decode(const hearth_decode_request& request) {
+  const auto* v = library_.descriptor->decoding;
+  hearth_decode_result result{nullptr, 0};
+  host_.error.clear();
+  check("decoding.run", v->run(instance_, &request, &result));
+  std::vector<Hypothesis> out;
+  for (size_t i = 0; i < result.count; ++i) {
+    const auto& h = result.hypotheses[i];
+    out.push_back({std::vector<int32_t>(h.tokens, h.tokens + h.length), h.score});
+  }
+  if (HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, free_result, 0) && v->free_result) {
+    v->free_result(instance_, &result);
+  }
+  return out;
+}
+
+void PluginInstance::knowledge_build(const std::string& prefix,
+                                     const std::vector<std::string>& documents) {
+  std::vector<const char*> texts;
+  for (const auto& d : documents) texts.push_back(d.c_str());
+  host_.error.clear();
+  check("knowledge.build", library_.descriptor->knowledge->build(instance_, prefix.c_str(),
+                                                                 texts.data(), texts.size()));
+}
+
+int32_t PluginInstance::knowledge_attach(const std::string& prefix) {
+  hearth_sequence_id sequence = -1;
+  host_.error.clear();
+  check("knowledge.attach",
+        library_.descriptor->knowledge->attach(instance_, prefix.c_str(), &sequence));
+  return sequence;
+}
+
+void PluginInstance::knowledge_reset(const std::string& prefix, int32_t sequence) {
+  host_.error.clear();
+  check("knowledge.reset",
+        library_.descriptor->knowledge->reset(instance_, prefix.c_str(), sequence));
+}
+
+void PluginInstance::knowledge_save(const std::string& prefix, const std::string& path) {
+  host_.error.clear();
+  check("knowledge.save",
+        library_.descriptor->knowledge->save(instance_, prefix.c_str(), path.c_str()));
+}
+
+void PluginInstance::knowledge_restore(const std::string& prefix, const std::string& path) {
+  host_.error.clear();
+  check("knowledge.restore",
+        library_.descriptor->knowledge->restore(instance_, prefix.c_str(), path.c_str()));
+}
+
+void PluginInstance::transform() {
+  host_.error.clear();
+  check("attention.transform", library_.descriptor->attention->transform(instance_));
+}
+
+void PluginInstance::on_event(const hearth_event& event) noexcept {
+  host_.error.clear();
+  library_.descriptor->metrics->on_event(instance_, &event);
+  if (!host_.error.empty() && !event_failure_logged_) {
+    event_failure_logged_ = true;
+    std::fprintf(stderr, "hearth: plugin '%s': on_event failed: %s (further failures not shown)\n",
+                 host_.plugin_name.c_str(), host_.error.c_str());
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> PluginInstance::snapshot() {
+  const auto* v = library_.descriptor->metrics;
+  size_t count = 0;
+  std::vector<hearth_kv> entries(64);
+  host_.error.clear();
+  hearth_status status = v->snapshot(instance_, entries.data(), entries.size(), &count);
+  if (status == HEARTH_ERROR_BUFFER_TOO_SMALL && count > entries.size()) {
+    entries.resize(count);
+    host_.error.clear();
+    status = v->snapshot(instance_, entries.data(), entries.size(), &count);
+  }
+  check("metrics.snapshot", status);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < std::min(count, entries.size()); ++i) {
+    out.emplace_back(entries[i].key ? entries[i].key : "", entries[i].value ? entries[i].value : "");
+  }
+  return out;
+}
+
+bool PluginInstance::has_report() const {
+  const auto* v = library_.descriptor->metrics;
+  return HEARTH_HAS_MEMBER(v, hearth_metrics_vtable, write_report, 1) && v->write_report;
+}
+
+void PluginInstance::write_report(const std::string& path) {
+  if (!has_report()) {
+    throw Error("plugin '" + host_.plugin_name + "' does not write reports (built against ABI " +
+                std::to_string(library_.descriptor->metrics->abi_major) + "." +
+                std::to_string(library_.descriptor->metrics->abi_minor) + ")");
+  }
+  host_.error.clear();
+  check("metrics.write_report", library_.descriptor->metrics->write_report(instance_, path.c_str()));
+}
+
+}  // namespace hearth::plugins

@@ -1,0 +1,61 @@
+// One created plugin: the library's descriptor, the host services it was given, and typed
+// calls into its interface that turn a failed status into hearth::Error naming the plugin,
+// the call and the plugin's own message.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hearth/plugin_config.h"
+#include "plugins/plugin_host.h"
+#include "plugins/plugin_library.h"
+
+namespace hearth::plugins {
+
+struct Hypothesis {
+  std::vector<int32_t> tokens;
+  float score = 0;
+};
+
+class PluginInstance {
+ public:
+  // Calls the descriptor's create() with the configured options.
+  PluginInstance(LoadedLibrary library, Engine::Impl& engine, const PluginConfig& config);
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  const std::string& name() const { return host_.plugin_name; }
+  hearth_plugin_kind kind() const { return library_.descriptor->kind; }
+  PluginInfo info() const;
+  void set_phase(hearth_host::Phase phase) { host_.phase = phase; }
+
+  std::vector<Hypothesis> decode(const hearth_decode_request& request);
+
+  void knowledge_build(const std::string& prefix, const std::vector<std::string>& documents);
+  int32_t knowledge_attach(const std::string& prefix);
+  void knowledge_reset(const std::string& prefix, int32_t sequence);
+  void knowledge_save(const std::string& prefix, const std::string& path);
+  void knowledge_restore(const std::string& prefix, const std::string& path);
+
+  void transform();
+
+  // Metrics plugins must not stop the engine: a failure is logged once per plugin.
+  void on_event(const hearth_event& event) noexcept;
+  std::vector<std::pair<std::string, std::string>> snapshot();
+  bool has_report() const;
+  void write_report(const std::string& path);
+
+ private:
+  void check(const char* call, hearth_status status);
+
+  LoadedLibrary library_;
+  hearth_host host_;
+  hearth_host_services services_;
+  hearth_plugin_instance* instance_ = nullptr;
+  bool event_failure_logged_ = false;
+};
+
+}  // namespace hearth::plugins

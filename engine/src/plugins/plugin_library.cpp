@@ -1,0 +1,111 @@
+#include "plugins/plugin_library.h"
+
+#include <boost/dll/shared_library.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace hearth::plugins {
+namespace {
+
+// Every library ever loaded, never unloaded: plugin code may still be referenced by objects
+// (descriptors, static strings) for as long as the process runs.
+std::mutex& registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::map<std::string, std::unique_ptr<boost::dll::shared_library>>& loaded_libraries() {
+  static auto* libraries = new std::map<std::string, std::unique_ptr<boost::dll::shared_library>>;
+  return *libraries;
+}
+
+[[noreturn]] void refuse(const std::string& path, const std::string& reason) {
+  throw PluginRefused(path + ": " + reason);
+}
+
+template <typename Vtable>
+void check_vtable(const std::string& path, const Vtable* vtable, const char* kind) {
+  if (!vtable) refuse(path, std::string("missing member: ") + kind + " vtable");
+  if (vtable->abi_major != HEARTH_PLUGIN_ABI_MAJOR) {
+    refuse(path, std::string(kind) + " vtable ABI major " + std::to_string(vtable->abi_major) +
+                     " != " + std::to_string(HEARTH_PLUGIN_ABI_MAJOR));
+  }
+  if (vtable->struct_size < 8) refuse(path, std::string(kind) + " vtable struct_size is too small");
+}
+
+void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d) {
+  if (!d) refuse(path, "the entry point returned no descriptor (plugin refused this host)");
+  if (d->abi_major != HEARTH_PLUGIN_ABI_MAJOR) {
+    refuse(path, "ABI major " + std::to_string(d->abi_major) +
+                     " != " + std::to_string(HEARTH_PLUGIN_ABI_MAJOR) +
+                     " (rebuild the plugin against this hearth SDK)");
+  }
+  if (d->struct_size < offsetof(hearth_plugin_descriptor, metrics) + sizeof(void*)) {
+    refuse(path, "descriptor struct_size " + std::to_string(d->struct_size) + " is too small");
+  }
+  if (!d->name || !*d->name) refuse(path, "missing member: name");
+  if (!d->create) refuse(path, "missing member: create");
+  if (!d->destroy) refuse(path, "missing member: destroy");
+  switch (d->kind) {
+    case HEARTH_PLUGIN_DECODING:
+      check_vtable(path, d->decoding, "decoding");
+      if (!d->decoding->run) refuse(path, "missing member: decoding.run");
+      break;
+    case HEARTH_PLUGIN_KNOWLEDGE: {
+      check_vtable(path, d->knowledge, "knowledge");
+      const auto* k = d->knowledge;
+      if (!k->build || !k->attach || !k->reset || !k->save || !k->restore) {
+        refuse(path, "missing member: knowledge build/attach/reset/save/restore");
+      }
+      break;
+    }
+    case HEARTH_PLUGIN_ATTENTION:
+      check_vtable(path, d->attention, "attention");
+      if (!d->attention->transform) refuse(path, "missing member: attention.transform");
+      break;
+    case HEARTH_PLUGIN_METRICS:
+      check_vtable(path, d->metrics, "metrics");
+      if (!d->metrics->on_event || !d->metrics->snapshot) {
+        refuse(path, "missing member: metrics on_event/snapshot");
+      }
+      break;
+    default:
+      refuse(path, "unknown plugin kind " + std::to_string(static_cast<int>(d->kind)));
+  }
+}
+
+}  // namespace
+
+const char* kind_name(hearth_plugin_kind kind) {
+  switch (kind) {
+    case HEARTH_PLUGIN_DECODING: return "decoding";
+    case HEARTH_PLUGIN_KNOWLEDGE: return "knowledge";
+    case HEARTH_PLUGIN_ATTENTION: return "attention";
+    case HEARTH_PLUGIN_METRICS: return "metrics";
+  }
+  return "unknown";
+}
+
+LoadedLibrary load_library(const std::string& path) {
+  std::lock_guard lock(registry_mutex());
+  auto& libraries = loaded_libraries();
+  auto it = libraries.find(path);
+  if (it == libraries.end()) {
+    auto library = std::make_unique<boost::dll::shared_library>();
+    boost::dll::fs::error_code ec;
+    library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    if (ec) refuse(path, "not a loadable library (" + ec.message() + ")");
+    if (!library->has(HEARTH_PLUGIN_ENTRY_SYMBOL)) {
+      refuse(path, std::string("not a plugin: no ") + HEARTH_PLUGIN_ENTRY_SYMBOL + " entry point");
+    }
+    it = libraries.emplace(path, std::move(library)).first;
+  }
+  auto entry = it->second->get<const hearth_plugin_descriptor*(uint16_t, uint16_t)>(
+      HEARTH_PLUGIN_ENTRY_SYMBOL);
+  const hearth_plugin_descriptor* descriptor =
+      entry(HEARTH_PLUGIN_ABI_MAJOR, HEARTH_PLUGIN_ABI_MINOR);
+  check_descriptor(path, descriptor);
+  return {path, descriptor};
+}
+
+}  // namespace hearth::plugins
