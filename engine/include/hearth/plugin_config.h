@@ -1,6 +1,7 @@
 // hearth: how a deployment names the plugins it loads ([[plugins]] tables in TOML).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@ struct PluginConfig {
 
 struct PluginInfo {
   std::string name, version, description, kind, path;
+  int32_t leaked_sequences = 0;  // decoding: sequences it left behind that the host dropped
 };
 
 }  // namespace hearth

@@ -41,6 +41,10 @@ void ArgParser::option(std::vector<std::string> names, std::string metavar, std:
                        std::optional<uint64_t>* target) {
   options_.push_back({std::move(names), std::move(metavar), std::move(help), target});
 }
+void ArgParser::option(std::vector<std::string> names, std::string metavar, std::string help,
+                       std::vector<std::string>* target) {
+  options_.push_back({std::move(names), std::move(metavar), std::move(help), target});
+}
 void ArgParser::flag(std::vector<std::string> names, std::string help, bool* target) {
   options_.push_back({std::move(names), "", std::move(help), target});
 }
@@ -108,6 +112,8 @@ bool ArgParser::parse(int argc, char** argv) {
       **n = parse_number<int32_t>(arg, inline_value);
     } else if (auto* f = std::get_if<float*>(&o->target)) {
       **f = parse_number<float>(arg, inline_value);
+    } else if (auto* list = std::get_if<std::vector<std::string>*>(&o->target)) {
+      (*list)->push_back(inline_value);
     } else if (auto* u = std::get_if<std::optional<uint64_t>*>(&o->target)) {
       **u = parse_number<uint64_t>(arg, inline_value);
     }

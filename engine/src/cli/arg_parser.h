@@ -20,6 +20,9 @@ class ArgParser {
   void option(std::vector<std::string> names, std::string metavar, std::string help, float* target);
   void option(std::vector<std::string> names, std::string metavar, std::string help,
               std::optional<uint64_t>* target);
+  // A repeatable option: every occurrence is appended.
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              std::vector<std::string>* target);
   void flag(std::vector<std::string> names, std::string help, bool* target);
   // Collects non-option arguments (at most `max`).
   void positional(std::string metavar, std::vector<std::string>* target, size_t max);
@@ -31,7 +34,8 @@ class ArgParser {
   std::string help() const;
 
  private:
-  using Target = std::variant<std::string*, int32_t*, float*, std::optional<uint64_t>*, bool*>;
+  using Target = std::variant<std::string*, int32_t*, float*, std::optional<uint64_t>*, bool*,
+                              std::vector<std::string>*>;
   struct Option {
     std::vector<std::string> names;
     std::string metavar, help;

@@ -9,5 +9,7 @@ int tokenize_command(int argc, char** argv);
 int info_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 int run_command(int argc, char** argv);
+int plugins_command(int argc, char** argv);
+int plugin_check_command(int argc, char** argv);
 
 }  // namespace hearth::cli

@@ -17,6 +17,8 @@ constexpr const char* kUsage =
     "  info       print a model file's metadata and tensors\n"
     "  bench      measure prefill and decode speed\n"
     "  run        generate as described by a deployment TOML file\n"
+    "  plugins    list the plugins found and why any was refused\n"
+    "  plugin-check  load a plugin library and run its interface's contract tests\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   if (command == "info") handler = hearth::cli::info_command;
   if (command == "bench") handler = hearth::cli::bench_command;
   if (command == "run") handler = hearth::cli::run_command;
+  if (command == "plugins") handler = hearth::cli::plugins_command;
+  if (command == "plugin-check") handler = hearth::cli::plugin_check_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;

@@ -125,6 +125,64 @@ void apply_environment(DeployConfig& c) {
   }
 }
 
+// A TOML value as the text a plugin receives: strings as they are, numbers and booleans in
+// their TOML spelling.
+std::string option_text(const std::string& path, const std::string& key, const toml::node& n) {
+  if (auto s = n.value_exact<std::string>()) return *s;
+  if (auto i = n.value_exact<int64_t>()) return std::to_string(*i);
+  if (auto b = n.value_exact<bool>()) return *b ? "true" : "false";
+  if (auto d = n.value_exact<double>()) {
+    std::ostringstream text;
+    text << *d;
+    return text.str();
+  }
+  throw Error(where(path, n.source()) + ": [plugins.options] '" + key +
+              "' must be a string, number or boolean");
+}
+
+void read_plugins(const std::string& path, const toml::table& root, EngineOptions& engine) {
+  if (auto* dirs = root.get("plugin_dirs")) {
+    auto* array = dirs->as_array();
+    if (!array) throw Error(where(path, dirs->source()) + ": 'plugin_dirs' must be an array of strings");
+    for (const auto& item : *array) {
+      auto dir = item.value_exact<std::string>();
+      if (!dir) throw Error(where(path, item.source()) + ": 'plugin_dirs' entries must be strings");
+      engine.plugin_dirs.push_back(resolve(path, *dir));
+    }
+  }
+  auto* plugins = root.get("plugins");
+  if (!plugins) return;
+  auto* array = plugins->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    throw Error(where(path, plugins->source()) + ": 'plugins' must be tables ([[plugins]])");
+  }
+  for (const auto& item : *array) {
+    const toml::table& table = *item.as_table();
+    TableReader reader(path, "plugins", table);
+    PluginConfig plugin;
+    reader.string("name", plugin.name);
+    reader.string("path", plugin.path);
+    plugin.path = resolve(path, plugin.path);
+    std::string on_error = "stop";
+    reader.string("on_error", on_error);
+    if (on_error != "stop" && on_error != "skip") {
+      reader.fail(*table.get("on_error"), "'on_error' must be \"stop\" or \"skip\"");
+    }
+    plugin.required = on_error == "stop";
+    if (const toml::node* options = reader.get("options")) {
+      if (!options->is_table()) reader.fail(*options, "'options' must be a table");
+      for (const auto& [key, value] : *options->as_table()) {
+        plugin.options.emplace_back(std::string(key.str()),
+                                    option_text(path, std::string(key.str()), value));
+      }
+    }
+    if (plugin.name.empty() && plugin.path.empty()) {
+      throw Error(where(path, table.source()) + ": [[plugins]] needs 'name' or 'path'");
+    }
+    engine.plugins.push_back(std::move(plugin));
+  }
+}
+
 }  // namespace
 
 DeployConfig parse_deploy_config(std::string_view text, const std::string& path) {
@@ -134,14 +192,17 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
   } catch (const toml::parse_error& e) {
     throw Error(where(path, e.source()) + ": " + std::string(e.description()));
   }
-  static const std::set<std::string> kSections = {"model", "runtime", "sampling", "prompt"};
+  static const std::set<std::string> kSections = {"model",  "runtime", "sampling",
+                                                  "prompt", "plugins", "plugin_dirs"};
   for (const auto& [key, node] : root) {
     if (!kSections.count(std::string(key.str()))) {
       throw Error(where(path, key.source()) + ": unknown section or key '" +
-                  std::string(key.str()) + "' (known: model, runtime, sampling, prompt)");
+                  std::string(key.str()) +
+                  "' (known: model, runtime, sampling, prompt, plugins, plugin_dirs)");
     }
   }
   DeployConfig c;
+  read_plugins(path, root, c.engine);
   {
     TableReader model(path, "model", section(path, root, "model"));
     model.string("path", c.engine.model_path);

@@ -59,7 +59,14 @@ void log(hearth_host* host, hearth_log_level level, const char* message) {
                message ? message : "");
 }
 
-void set_error(hearth_host* host, const char* message) { host->error = message ? message : ""; }
+// A plugin often reports a failed service call in its own words; keep the host's reason too.
+void set_error(hearth_host* host, const char* message) {
+  std::string text = message ? message : "";
+  if (!host->error.empty() && text.find(host->error) == std::string::npos) {
+    text += (text.empty() ? "" : ": ") + host->error;
+  }
+  host->error = std::move(text);
+}
 
 const hearth_model_desc* model(hearth_host* host) { return &host->engine->model_desc; }
 
@@ -108,12 +115,18 @@ hearth_status with_cache(hearth_host* host, const char* what, Body&& body) {
 }
 
 hearth_status sequence_create(hearth_host* host, hearth_sequence_id* sequence) {
-  return with_cache(host, "sequence_create", [&](KvCache& c) { *sequence = c.create(); });
+  return with_cache(host, "sequence_create", [&](KvCache& c) {
+    *sequence = c.create();
+    if (host->tracking_sequences) host->created_sequences.push_back(*sequence);
+  });
 }
 
 hearth_status sequence_fork(hearth_host* host, hearth_sequence_id parent,
                             hearth_sequence_id* child) {
-  return with_cache(host, "sequence_fork", [&](KvCache& c) { *child = c.fork(parent); });
+  return with_cache(host, "sequence_fork", [&](KvCache& c) {
+    *child = c.fork(parent);
+    if (host->tracking_sequences) host->created_sequences.push_back(*child);
+  });
 }
 
 hearth_status sequence_truncate(hearth_host* host, hearth_sequence_id sequence, int32_t length) {
@@ -201,6 +214,7 @@ hearth_status sequence_save(hearth_host* host, hearth_sequence_id sequence, cons
 hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence_id* sequence) {
   return with_cache(host, "sequence_load", [&](KvCache& c) {
     *sequence = c.load(path ? path : "", host->engine->identity);
+    if (host->tracking_sequences) host->created_sequences.push_back(*sequence);
   });
 }
 

@@ -17,6 +17,10 @@ struct hearth_host {
   Phase phase = Phase::loading;
   std::string error;          // set by set_error(), cleared before each call into the plugin
   std::vector<float> logits;  // rows of the last forward()
+  // While a decoding run is in progress: the sequences the plugin made, so any it leaves
+  // behind are dropped when the request ends.
+  bool tracking_sequences = false;
+  std::vector<int32_t> created_sequences;
 };
 
 namespace hearth::plugins {

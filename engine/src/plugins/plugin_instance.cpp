@@ -35,7 +35,7 @@ PluginInstance::~PluginInstance() {
 PluginInfo PluginInstance::info() const {
   const auto* d = library_.descriptor;
   return {d->name, d->version ? d->version : "", d->description ? d->description : "",
-          kind_name(d->kind), library_.path};
+          kind_name(d->kind), library_.path, leaked_sequences_};
 }
 
 void PluginInstance::check(const char* call, hearth_status status) {
@@ -49,7 +49,20 @@ std::vector<Hypothesis> PluginInstance::decode(const hearth_decode_request& requ
   const auto* v = library_.descriptor->decoding;
   hearth_decode_result result{nullptr, 0};
   host_.error.clear();
-  check("decoding.run", v->run(instance_, &request, &result));
+  host_.created_sequences.clear();
+  host_.tracking_sequences = true;
+  hearth_status status = v->run(instance_, &request, &result);
+  host_.tracking_sequences = false;
+  KvCache& cache = *host_.engine->cache;
+  for (int32_t sequence : host_.created_sequences) {
+    if (!cache.contains(sequence)) continue;
+    cache.drop(sequence);
+    if (leaked_sequences_++ == 0) {
+      std::fprintf(stderr, "hearth: plugin '%s' left sequences behind; the host drops them\n",
+                   host_.plugin_name.c_str());
+    }
+  }
+  check("decoding.run", status);
   std::vector<Hypothesis> out;
   for (size_t i = 0; i < result.count; ++i) {
     const auto& h = result.hypotheses[i];

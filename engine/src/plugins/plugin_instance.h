@@ -32,7 +32,9 @@ class PluginInstance {
   PluginInfo info() const;
   void set_phase(hearth_host::Phase phase) { host_.phase = phase; }
 
+  // Sequences the plugin made during the run and left behind are dropped (and counted).
   std::vector<Hypothesis> decode(const hearth_decode_request& request);
+  int32_t leaked_sequences() const { return leaked_sequences_; }
 
   void knowledge_build(const std::string& prefix, const std::vector<std::string>& documents);
   int32_t knowledge_attach(const std::string& prefix);
@@ -56,6 +58,7 @@ class PluginInstance {
   hearth_host_services services_;
   hearth_plugin_instance* instance_ = nullptr;
   bool event_failure_logged_ = false;
+  int32_t leaked_sequences_ = 0;
 };
 
 }  // namespace hearth::plugins

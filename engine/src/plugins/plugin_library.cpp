@@ -1,6 +1,8 @@
 #include "plugins/plugin_library.h"
 
 #include <boost/dll/shared_library.hpp>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -91,6 +93,12 @@ LoadedLibrary load_library(const std::string& path) {
   auto& libraries = loaded_libraries();
   auto it = libraries.find(path);
   if (it == libraries.end()) {
+    // dlopen's own reason for a non-library is often unhelpful ("Bad file descriptor").
+    char magic[4] = {};
+    std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
+    if (std::memcmp(magic, "\x7f" "ELF", 4) != 0) {
+      refuse(path, "not a loadable library (no ELF header: not a plugin)");
+    }
     auto library = std::make_unique<boost::dll::shared_library>();
     boost::dll::fs::error_code ec;
     library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
