@@ -7,7 +7,6 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/vector_clones.h"
 
-
 namespace hearth::cpu {
 namespace {
 

@@ -1,6 +1,5 @@
 // The plugin host, exercised through real fixture libraries loaded from disk.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +20,8 @@ std::string fixture(const std::string& name) {
   return test::binary_path("tests/plugins/hearth-" + name + ".so");
 }
 
-PluginConfig plugin(const std::string& name, std::vector<std::pair<std::string, std::string>> options = {}) {
+PluginConfig plugin(const std::string& name,
+                    std::vector<std::pair<std::string, std::string>> options = {}) {
   PluginConfig p;
   p.name = name;
   p.path = fixture(name);
@@ -61,12 +61,14 @@ std::string read_text(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-std::map<std::string, std::string> as_map(const std::vector<std::pair<std::string, std::string>>& kv) {
+std::map<std::string, std::string> as_map(
+    const std::vector<std::pair<std::string, std::string>>& kv) {
   return {kv.begin(), kv.end()};
 }
 
 fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() / ("hearth-plugin-test-" + std::to_string(::getpid()) + "-" + name);
+  return fs::temp_directory_path() /
+         ("hearth-plugin-test-" + std::to_string(::getpid()) + "-" + name);
 }
 
 }  // namespace
@@ -86,13 +88,15 @@ TEST_CASE("a decoding plugin driving forks, batches and truncation matches built
   CHECK(stats.sequences == 0);
   CHECK(stats.used_blocks == 0);
   CHECK(engine->plugins()[0].leaked_sequences == 0);
-  CHECK_THROWS_WITH(engine->generate("", greedy(5, "beam")), Catch::Contains("no decoding plugin named 'beam'"));
+  CHECK_THROWS_WITH(engine->generate("", greedy(5, "beam")),
+                    Catch::Contains("no decoding plugin named 'beam'"));
 }
 
 TEST_CASE("a knowledge plugin builds, attaches, resets, saves and restores a prefix",
           "[plugins][knowledge]") {
   auto engine = load({plugin("test_prefix")});
-  engine->knowledge_build("story", {"Once upon a time there was a cat named Tom.", "Tom liked milk."});
+  engine->knowledge_build("story",
+                          {"Once upon a time there was a cat named Tom.", "Tom liked milk."});
   SequenceId a = engine->knowledge_attach("story");
   const int32_t prefix = engine->sequence_length(a);
   REQUIRE(prefix > 5);
@@ -179,11 +183,13 @@ TEST_CASE("metrics plugins receive every event; several run at once", "[plugins]
   CHECK_THROWS_WITH(engine->metrics_snapshot(), Catch::Contains("several metrics plugins"));
 }
 
-TEST_CASE("bad plugins are refused with one clear line and never crash the host", "[plugins][abi]") {
+TEST_CASE("bad plugins are refused with one clear line and never crash the host",
+          "[plugins][abi]") {
   CHECK_THAT(refusal({plugin("test_wrong_major")}), Catch::Contains("ABI major 2 != 1"));
   CHECK_THAT(refusal({plugin("test_no_entry")}),
              Catch::Contains("not a plugin") && Catch::Contains("hearth_plugin_entry"));
-  CHECK_THAT(refusal({plugin("test_missing_member")}), Catch::Contains("missing member: decoding.run"));
+  CHECK_THAT(refusal({plugin("test_missing_member")}),
+             Catch::Contains("missing member: decoding.run"));
   CHECK_THAT(refusal({plugin("test_faulty", {{"fail_create", "true"}})}),
              Catch::Contains("test_faulty") && Catch::Contains("refused its creation"));
   CHECK_THAT(refusal({plugin("test_greedy", {{"bogus", "1"}})}),
@@ -199,7 +205,8 @@ TEST_CASE("bad plugins are refused with one clear line and never crash the host"
   }
   PluginConfig random_file;
   random_file.path = junk.string();
-  CHECK_THAT(refusal({random_file}), Catch::Contains("hearth-junk.so") && Catch::Contains("not a loadable library"));
+  CHECK_THAT(refusal({random_file}),
+             Catch::Contains("hearth-junk.so") && Catch::Contains("not a loadable library"));
 
   // An optional plugin is skipped with a warning and the engine starts.
   random_file.required = false;

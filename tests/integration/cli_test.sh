@@ -3,6 +3,7 @@
 set -u
 hearth=$1
 src=$2
+fixtures=$3
 model=$src/examples/models/stories260K.gguf
 expected=$src/examples/models/expected-greedy-from-bos.txt
 work=$(mktemp -d)
@@ -61,5 +62,16 @@ for c in generate tokenize info bench run; do
 done
 "$hearth" generate --bogus >/dev/null 2>&1
 check "unknown option fails" test $? -ne 0
+
+# Plugins: listing with refusals, and the contract checks a plugin author runs.
+HEARTH_PLUGIN_PATH=$fixtures "$hearth" plugins >"$work/plugins.txt"
+check "plugins lists a fixture" grep -q "test_greedy .*decoding" "$work/plugins.txt"
+check "plugins says why one was refused" grep -q "refused: .*test_wrong_major.so: ABI major 2 != 1" "$work/plugins.txt"
+check "plugin-check passes a good plugin" "$hearth" plugin-check "$fixtures/hearth-test_greedy.so" -m "$model"
+"$hearth" plugin-check "$fixtures/hearth-test_faulty.so" -m "$model" >"$work/faulty.txt" 2>&1
+check "plugin-check fails a faulty plugin" test $? -ne 0
+check "and says which check failed" grep -q "FAIL  metrics" "$work/faulty.txt"
+"$hearth" plugin-check "$fixtures/hearth-test_no_entry.so" -m "$model" >"$work/noentry.txt" 2>&1
+check "plugin-check refuses a library without entry point" grep -q "no hearth_plugin_entry" "$work/noentry.txt"
 
 exit $((failures > 0))

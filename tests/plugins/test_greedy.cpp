@@ -101,4 +101,5 @@ class TestGreedy : public hearth::sdk::DecodingPlugin {
 
 }  // namespace
 
-HEARTH_PLUGIN(TestGreedy, "test_greedy", "1.0", "greedy search through forks, batches and truncation")
+HEARTH_PLUGIN(TestGreedy, "test_greedy", "1.0",
+              "greedy search through forks, batches and truncation")

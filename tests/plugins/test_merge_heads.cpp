@@ -33,8 +33,7 @@ std::vector<float> merge_heads(const std::vector<float>& weight, int32_t heads, 
 class TestMergeHeads : public hearth::sdk::AttentionPlugin {
  public:
   TestMergeHeads(Host host, const Options& options)
-      : AttentionPlugin(host, options),
-        groups_(required_groups(options)) {}
+      : AttentionPlugin(host, options), groups_(required_groups(options)) {}
 
   void transform() override {
     const double start = host().now();
@@ -72,7 +71,8 @@ class TestMergeHeads : public hearth::sdk::AttentionPlugin {
 
  private:
   static int32_t required_groups(const Options& options) {
-    if (!options.has("groups")) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "missing option 'groups'");
+    if (!options.has("groups"))
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "missing option 'groups'");
     return static_cast<int32_t>(options.get_int("groups", 0, 1, 1 << 16));
   }
 

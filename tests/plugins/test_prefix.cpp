@@ -28,9 +28,9 @@ class TestPrefix : public hearth::sdk::KnowledgePlugin {
     }
     std::vector<int32_t> tokens = host().tokenize(text, true);
     if (static_cast<int32_t>(tokens.size()) >= host().model().context_size) {
-      throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
-                  "prefix '" + name + "' needs " + std::to_string(tokens.size()) +
-                      " tokens, more than the context holds");
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "prefix '" + name + "' needs " +
+                                                     std::to_string(tokens.size()) +
+                                                     " tokens, more than the context holds");
     }
     hearth_sequence_id sequence = host().create_sequence();
     try {

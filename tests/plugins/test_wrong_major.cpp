@@ -19,17 +19,26 @@ hearth_status snapshot(hearth_plugin_instance*, hearth_kv*, size_t, size_t* coun
   return HEARTH_OK;
 }
 
-const hearth_metrics_vtable vtable = {sizeof(hearth_metrics_vtable), 2, 0, on_event, snapshot,
-                                      nullptr};
+const hearth_metrics_vtable vtable = {
+    sizeof(hearth_metrics_vtable), 2, 0, on_event, snapshot, nullptr};
 
-const hearth_plugin_descriptor descriptor = {
-    sizeof(hearth_plugin_descriptor), 2, 0, "test_wrong_major", "1.0",
-    "declares ABI major 2", HEARTH_PLUGIN_METRICS, create, destroy, nullptr, nullptr, nullptr,
-    &vtable};
+const hearth_plugin_descriptor descriptor = {sizeof(hearth_plugin_descriptor),
+                                             2,
+                                             0,
+                                             "test_wrong_major",
+                                             "1.0",
+                                             "declares ABI major 2",
+                                             HEARTH_PLUGIN_METRICS,
+                                             create,
+                                             destroy,
+                                             nullptr,
+                                             nullptr,
+                                             nullptr,
+                                             &vtable};
 
 }  // namespace
 
 extern "C" HEARTH_PLUGIN_EXPORT const hearth_plugin_descriptor* hearth_plugin_entry(uint16_t,
-                                                                                   uint16_t) {
+                                                                                    uint16_t) {
   return &descriptor;
 }

@@ -82,8 +82,7 @@ class Engine {
                          const std::string& plugin = "");
 
   // Metrics plugins' counters and reports ("" = the only metrics plugin).
-  std::vector<std::pair<std::string, std::string>> metrics_snapshot(
-      const std::string& plugin = "");
+  std::vector<std::pair<std::string, std::string>> metrics_snapshot(const std::string& plugin = "");
   void metrics_report(const std::string& path, const std::string& plugin = "");
 
   // A sequence's KV cache in a file that records the model's identity; loading a file from

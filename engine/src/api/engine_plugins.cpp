@@ -21,7 +21,8 @@ void Engine::Impl::create_plugins() {
     try {
       std::string path = config.path;
       if (path.empty()) {
-        if (config.name.empty()) throw plugins::PluginRefused("[[plugins]] entry without name or path");
+        if (config.name.empty())
+          throw plugins::PluginRefused("[[plugins]] entry without name or path");
         path = plugins::find_library(config.name, directories);
         if (path.empty()) {
           std::string searched;
@@ -116,9 +117,7 @@ std::vector<PluginInfo> Engine::plugins() const {
   return out;
 }
 
-const std::vector<std::string>& Engine::plugin_warnings() const {
-  return impl_->plugin_warnings;
-}
+const std::vector<std::string>& Engine::plugin_warnings() const { return impl_->plugin_warnings; }
 
 void Engine::knowledge_build(const std::string& prefix, const std::vector<std::string>& documents,
                              const std::string& plugin) {

@@ -61,8 +61,8 @@ class StopStringFilter {
 
 GenerationResult Engine::generate(std::string_view prompt, const GenerationOptions& options,
                                   const TextCallback& on_text) {
-  bool add_bos = options.add_bos && impl_->tokenizer->wants_bos() &&
-                 options.knowledge_prefix.empty();
+  bool add_bos =
+      options.add_bos && impl_->tokenizer->wants_bos() && options.knowledge_prefix.empty();
   return generate_tokens(tokenize(prompt, add_bos, options.parse_special), options, on_text);
 }
 
@@ -72,7 +72,8 @@ namespace {
 plugins::PluginInstance* choose_strategy(const Engine::Impl& impl, const std::string& strategy) {
   if (strategy == "sampling") return nullptr;
   for (const auto& plugin : impl.plugins) {
-    if (plugin->kind() == HEARTH_PLUGIN_DECODING && (strategy.empty() || plugin->name() == strategy)) {
+    if (plugin->kind() == HEARTH_PLUGIN_DECODING &&
+        (strategy.empty() || plugin->name() == strategy)) {
       return plugin.get();
     }
   }

@@ -73,7 +73,8 @@ void check_knowledge(Checks& checks, Engine& engine) {
     SequenceId s = engine.knowledge_attach("check");
     prefix_length = engine.sequence_length(s);
     expect(prefix_length > 0, "attached sequence is empty");
-    expect(engine.kv_cache_stats().shared_blocks > 0, "attach copied the prefix instead of sharing it");
+    expect(engine.kv_cache_stats().shared_blocks > 0,
+           "attach copied the prefix instead of sharing it");
     BatchToken t{engine.tokenize(" Tom", false, false).front(), prefix_length, s, true};
     engine.decode({&t, 1}, first);
     engine.knowledge_reset("check", s);
@@ -160,11 +161,12 @@ int plugin_check_command(int argc, char** argv) {
     return 1;
   }
   const auto* d = library.descriptor;
-  std::printf("plugin:      %s %s\nkind:        %s\nABI:         %u.%u (host %d.%d)\n"
-              "description: %s\nfile:        %s\n\ncontract checks:\n",
-              d->name, d->version ? d->version : "", plugins::kind_name(d->kind), d->abi_major,
-              d->abi_minor, HEARTH_PLUGIN_ABI_MAJOR, HEARTH_PLUGIN_ABI_MINOR,
-              d->description ? d->description : "", path.c_str());
+  std::printf(
+      "plugin:      %s %s\nkind:        %s\nABI:         %u.%u (host %d.%d)\n"
+      "description: %s\nfile:        %s\n\ncontract checks:\n",
+      d->name, d->version ? d->version : "", plugins::kind_name(d->kind), d->abi_major,
+      d->abi_minor, HEARTH_PLUGIN_ABI_MAJOR, HEARTH_PLUGIN_ABI_MINOR,
+      d->description ? d->description : "", path.c_str());
 
   PluginConfig config;
   config.name = d->name;
@@ -186,10 +188,18 @@ int plugin_check_command(int argc, char** argv) {
   });
   if (engine) {
     switch (d->kind) {
-      case HEARTH_PLUGIN_DECODING: check_decoding(checks, *engine, d->name); break;
-      case HEARTH_PLUGIN_KNOWLEDGE: check_knowledge(checks, *engine); break;
-      case HEARTH_PLUGIN_ATTENTION: check_attention(checks, *engine); break;
-      case HEARTH_PLUGIN_METRICS: check_metrics(checks, *engine); break;
+      case HEARTH_PLUGIN_DECODING:
+        check_decoding(checks, *engine, d->name);
+        break;
+      case HEARTH_PLUGIN_KNOWLEDGE:
+        check_knowledge(checks, *engine);
+        break;
+      case HEARTH_PLUGIN_ATTENTION:
+        check_attention(checks, *engine);
+        break;
+      case HEARTH_PLUGIN_METRICS:
+        check_metrics(checks, *engine);
+        break;
     }
     checks.run("destroy the plugin", [&] { engine.reset(); });
   }

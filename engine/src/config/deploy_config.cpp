@@ -143,7 +143,8 @@ std::string option_text(const std::string& path, const std::string& key, const t
 void read_plugins(const std::string& path, const toml::table& root, EngineOptions& engine) {
   if (auto* dirs = root.get("plugin_dirs")) {
     auto* array = dirs->as_array();
-    if (!array) throw Error(where(path, dirs->source()) + ": 'plugin_dirs' must be an array of strings");
+    if (!array)
+      throw Error(where(path, dirs->source()) + ": 'plugin_dirs' must be an array of strings");
     for (const auto& item : *array) {
       auto dir = item.value_exact<std::string>();
       if (!dir) throw Error(where(path, item.source()) + ": 'plugin_dirs' entries must be strings");

@@ -39,9 +39,9 @@ hearth_status guarded(hearth_host* host, Body&& body) noexcept {
 }
 
 hearth_status unsupported(hearth_host* host, const char* what) {
-  host->error = std::string(what) + " is not available " +
-                (host->phase == Phase::loading ? "while the model is loading"
-                                               : "once the model is loaded");
+  host->error =
+      std::string(what) + " is not available " +
+      (host->phase == Phase::loading ? "while the model is loading" : "once the model is loaded");
   return HEARTH_ERROR_UNSUPPORTED;
 }
 
@@ -71,8 +71,7 @@ void set_error(hearth_host* host, const char* message) {
 const hearth_model_desc* model(hearth_host* host) { return &host->engine->model_desc; }
 
 double now(hearth_host*) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 void emit_event(hearth_host* host, const hearth_event* event) {
@@ -181,8 +180,8 @@ hearth_status weight_read(hearth_host* host, const char* name, float* values, si
   });
 }
 
-hearth_status weight_replace(hearth_host* host, const char* name, const float* values,
-                             int64_t rows, int64_t cols) {
+hearth_status weight_replace(hearth_host* host, const char* name, const float* values, int64_t rows,
+                             int64_t cols) {
   if (!host->engine->overrides) return unsupported(host, "weight access");
   return guarded(host, [&] {
     if (!values || rows <= 0 || cols <= 0) throw Error("weight_replace: empty values");
@@ -195,7 +194,8 @@ hearth_status set_layer_kv_heads(hearth_host* host, int32_t layer, int32_t kv_he
   if (!host->engine->overrides) return unsupported(host, "set_layer_kv_heads");
   return guarded(host, [&] {
     ModelConfig& c = host->engine->config;
-    if (layer < 0 || layer >= c.layers) throw Error("set_layer_kv_heads: no layer " + std::to_string(layer));
+    if (layer < 0 || layer >= c.layers)
+      throw Error("set_layer_kv_heads: no layer " + std::to_string(layer));
     if (kv_heads <= 0 || c.heads % kv_heads != 0) {
       throw Error("set_layer_kv_heads: " + std::to_string(kv_heads) +
                   " KV heads do not divide the " + std::to_string(c.heads) + " query heads");

@@ -15,16 +15,16 @@ PluginInstance::PluginInstance(LoadedLibrary library, Engine::Impl& engine,
   std::vector<hearth_kv> options;
   for (const auto& [key, value] : config.options) options.push_back({key.c_str(), value.c_str()});
   host_.error.clear();
-  hearth_status status = library_.descriptor->create(&services_, options.data(), options.size(),
-                                                     &instance_);
+  hearth_status status =
+      library_.descriptor->create(&services_, options.data(), options.size(), &instance_);
   if (status == HEARTH_OK && !instance_) {
     host_.error = "create() returned no instance";
     status = HEARTH_ERROR_FAILED;
   }
   if (status != HEARTH_OK) {
     throw PluginRefused(library_.path + ": plugin '" + host_.plugin_name + "' refused its " +
-                        (status == HEARTH_ERROR_INVALID_ARGUMENT ? "options" : "creation") +
-                        ": " + (host_.error.empty() ? "no reason given" : host_.error));
+                        (status == HEARTH_ERROR_INVALID_ARGUMENT ? "options" : "creation") + ": " +
+                        (host_.error.empty() ? "no reason given" : host_.error));
   }
 }
 
@@ -34,8 +34,12 @@ PluginInstance::~PluginInstance() {
 
 PluginInfo PluginInstance::info() const {
   const auto* d = library_.descriptor;
-  return {d->name, d->version ? d->version : "", d->description ? d->description : "",
-          kind_name(d->kind), library_.path, leaked_sequences_};
+  return {d->name,
+          d->version ? d->version : "",
+          d->description ? d->description : "",
+          kind_name(d->kind),
+          library_.path,
+          leaked_sequences_};
 }
 
 void PluginInstance::check(const char* call, hearth_status status) {
@@ -138,7 +142,8 @@ std::vector<std::pair<std::string, std::string>> PluginInstance::snapshot() {
   check("metrics.snapshot", status);
   std::vector<std::pair<std::string, std::string>> out;
   for (size_t i = 0; i < std::min(count, entries.size()); ++i) {
-    out.emplace_back(entries[i].key ? entries[i].key : "", entries[i].value ? entries[i].value : "");
+    out.emplace_back(entries[i].key ? entries[i].key : "",
+                     entries[i].value ? entries[i].value : "");
   }
   return out;
 }
@@ -155,7 +160,12 @@ void PluginInstance::write_report(const std::string& path) {
                 std::to_string(library_.descriptor->metrics->abi_minor) + ")");
   }
   host_.error.clear();
-  check("metrics.write_report", library_.descriptor->metrics->write_report(instance_, path.c_str()));
+  hearth_status status = library_.descriptor->metrics->write_report(instance_, path.c_str());
+  if (status == HEARTH_ERROR_UNSUPPORTED) {
+    throw Error("plugin '" + host_.plugin_name + "' does not write reports" +
+                (host_.error.empty() ? "" : " (" + host_.error + ")"));
+  }
+  check("metrics.write_report", status);
 }
 
 }  // namespace hearth::plugins

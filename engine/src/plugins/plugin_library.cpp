@@ -80,10 +80,14 @@ void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d
 
 const char* kind_name(hearth_plugin_kind kind) {
   switch (kind) {
-    case HEARTH_PLUGIN_DECODING: return "decoding";
-    case HEARTH_PLUGIN_KNOWLEDGE: return "knowledge";
-    case HEARTH_PLUGIN_ATTENTION: return "attention";
-    case HEARTH_PLUGIN_METRICS: return "metrics";
+    case HEARTH_PLUGIN_DECODING:
+      return "decoding";
+    case HEARTH_PLUGIN_KNOWLEDGE:
+      return "knowledge";
+    case HEARTH_PLUGIN_ATTENTION:
+      return "attention";
+    case HEARTH_PLUGIN_METRICS:
+      return "metrics";
   }
   return "unknown";
 }
@@ -96,7 +100,10 @@ LoadedLibrary load_library(const std::string& path) {
     // dlopen's own reason for a non-library is often unhelpful ("Bad file descriptor").
     char magic[4] = {};
     std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
-    if (std::memcmp(magic, "\x7f" "ELF", 4) != 0) {
+    if (std::memcmp(magic,
+                    "\x7f"
+                    "ELF",
+                    4) != 0) {
       refuse(path, "not a loadable library (no ELF header: not a plugin)");
     }
     auto library = std::make_unique<boost::dll::shared_library>();

@@ -46,8 +46,8 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
                   ", expected " + std::to_string(expected));
     }
     if (b.position >= context_size_) {
-      throw Error("forward: sequence " + std::to_string(b.sequence) +
-                  " reached the context size " + std::to_string(context_size_));
+      throw Error("forward: sequence " + std::to_string(b.sequence) + " reached the context size " +
+                  std::to_string(context_size_));
     }
   }
   int32_t blocks = 0;

@@ -41,8 +41,8 @@ extern "C" {
 
 /* Whether `ptr` (a struct with struct_size and abi_minor) holds `member`, added in minor
  * version `since`. */
-#define HEARTH_HAS_MEMBER(ptr, type, member, since)                                   \
-  ((ptr)->abi_minor >= (since) &&                                                     \
+#define HEARTH_HAS_MEMBER(ptr, type, member, since) \
+  ((ptr)->abi_minor >= (since) &&                   \
    (ptr)->struct_size >= offsetof(type, member) + sizeof(((type*)0)->member))
 
 typedef enum hearth_status {
@@ -88,19 +88,19 @@ typedef struct hearth_plugin_instance hearth_plugin_instance;
 typedef struct hearth_model_desc {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  const char* architecture;        /* since 1.0: "llama", "qwen2" */
-  const char* name;                /* since 1.0 */
-  const char* identity;            /* since 1.0: hex digest of the weights' identity */
-  int32_t vocab_size;              /* since 1.0 */
-  int32_t dim;                     /* since 1.0 */
-  int32_t layers;                  /* since 1.0 */
-  int32_t heads;                   /* since 1.0: query heads per layer */
-  int32_t head_dim;                /* since 1.0 */
-  int32_t ffn_dim;                 /* since 1.0 */
-  int32_t context_size;            /* since 1.0: positions per sequence */
-  int32_t bos_token;               /* since 1.0: -1 when none */
-  int32_t eos_token;               /* since 1.0: -1 when none */
-  const int32_t* layer_kv_heads;   /* since 1.0: `layers` entries */
+  const char* architecture;      /* since 1.0: "llama", "qwen2" */
+  const char* name;              /* since 1.0 */
+  const char* identity;          /* since 1.0: hex digest of the weights' identity */
+  int32_t vocab_size;            /* since 1.0 */
+  int32_t dim;                   /* since 1.0 */
+  int32_t layers;                /* since 1.0 */
+  int32_t heads;                 /* since 1.0: query heads per layer */
+  int32_t head_dim;              /* since 1.0 */
+  int32_t ffn_dim;               /* since 1.0 */
+  int32_t context_size;          /* since 1.0: positions per sequence */
+  int32_t bos_token;             /* since 1.0: -1 when none */
+  int32_t eos_token;             /* since 1.0: -1 when none */
+  const int32_t* layer_kv_heads; /* since 1.0: `layers` entries */
 } hearth_model_desc;
 
 /* One entry of a forward batch. Positions must continue their sequence. */
@@ -114,12 +114,12 @@ typedef struct hearth_batch_token {
 typedef struct hearth_memory_stats {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  uint64_t weight_bytes;       /* since 1.1: model weights on the device */
-  uint64_t kv_capacity_bytes;  /* since 1.1: the KV cache budget */
-  uint64_t kv_live_bytes;      /* since 1.1: blocks in use */
-  uint64_t kv_shared_bytes;    /* since 1.1: blocks used by more than one sequence */
-  uint64_t process_rss_bytes;  /* since 1.1: resident memory of the process (0 = unknown) */
-  int32_t kv_sequences;        /* since 1.1 */
+  uint64_t weight_bytes;      /* since 1.1: model weights on the device */
+  uint64_t kv_capacity_bytes; /* since 1.1: the KV cache budget */
+  uint64_t kv_live_bytes;     /* since 1.1: blocks in use */
+  uint64_t kv_shared_bytes;   /* since 1.1: blocks used by more than one sequence */
+  uint64_t process_rss_bytes; /* since 1.1: resident memory of the process (0 = unknown) */
+  int32_t kv_sequences;       /* since 1.1 */
 } hearth_memory_stats;
 
 typedef enum hearth_event_type {
@@ -134,18 +134,18 @@ typedef enum hearth_event_type {
 typedef struct hearth_event {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  hearth_event_type type;      /* since 1.0 */
-  uint64_t request_id;         /* since 1.0: the same for all events of one request */
-  double time_seconds;         /* since 1.0: monotonic clock (see now()) */
-  int32_t prompt_tokens;       /* since 1.0 */
-  int32_t generated_tokens;    /* since 1.0: so far */
-  int32_t token;               /* since 1.0: HEARTH_EVENT_TOKEN only, else -1 */
-  hearth_status status;        /* since 1.0: HEARTH_EVENT_REQUEST_END only */
-  double elapsed_seconds;      /* since 1.0: METHOD_OVERHEAD: what the one-time work took */
-  uint64_t kv_bytes;           /* since 1.0: KV cache bytes in use */
-  uint64_t weight_bytes;       /* since 1.0 */
-  const char* device;          /* since 1.0: "cpu", "cuda:0" */
-  const char* source;          /* since 1.0: "core" or the emitting plugin's name */
+  hearth_event_type type;   /* since 1.0 */
+  uint64_t request_id;      /* since 1.0: the same for all events of one request */
+  double time_seconds;      /* since 1.0: monotonic clock (see now()) */
+  int32_t prompt_tokens;    /* since 1.0 */
+  int32_t generated_tokens; /* since 1.0: so far */
+  int32_t token;            /* since 1.0: HEARTH_EVENT_TOKEN only, else -1 */
+  hearth_status status;     /* since 1.0: HEARTH_EVENT_REQUEST_END only */
+  double elapsed_seconds;   /* since 1.0: METHOD_OVERHEAD: what the one-time work took */
+  uint64_t kv_bytes;        /* since 1.0: KV cache bytes in use */
+  uint64_t weight_bytes;    /* since 1.0 */
+  const char* device;       /* since 1.0: "cpu", "cuda:0" */
+  const char* source;       /* since 1.0: "core" or the emitting plugin's name */
 } hearth_event;
 
 /* Services the host offers every plugin. Owned by the host; valid until destroy(). Calls
@@ -172,8 +172,8 @@ typedef struct hearth_host_services {
   hearth_status (*tokenize)(hearth_host* host, const char* text, size_t length, int32_t add_bos,
                             int32_t* tokens, size_t capacity, size_t* count);
   /* since 1.0: token ids -> UTF-8 text (not NUL-terminated), same buffer contract. */
-  hearth_status (*detokenize)(hearth_host* host, const int32_t* tokens, size_t count,
-                              char* text, size_t capacity, size_t* length);
+  hearth_status (*detokenize)(hearth_host* host, const int32_t* tokens, size_t count, char* text,
+                              size_t capacity, size_t* length);
 
   /* since 1.0: sequences in the paged KV cache. fork() shares the parent's blocks; the first
    * write to a shared, partly filled block copies it. */
@@ -194,11 +194,9 @@ typedef struct hearth_host_services {
 
   /* since 1.0: attention plugins, during transform() only. Names are GGUF tensor names
    * ("blk.0.attn_k.weight"). A matrix is rows (output features) x cols (input features). */
-  hearth_status (*weight_shape)(hearth_host* host, const char* name, int64_t* rows,
-                                int64_t* cols);
+  hearth_status (*weight_shape)(hearth_host* host, const char* name, int64_t* rows, int64_t* cols);
   /* since 1.0: copies the tensor, converted to f32, into `values` (rows * cols floats). */
-  hearth_status (*weight_read)(hearth_host* host, const char* name, float* values,
-                               size_t count);
+  hearth_status (*weight_read)(hearth_host* host, const char* name, float* values, size_t count);
   /* since 1.0: replaces a tensor (f32, any shape the new head counts make consistent); the
    * host copies the values. */
   hearth_status (*weight_replace)(hearth_host* host, const char* name, const float* values,
@@ -208,12 +206,10 @@ typedef struct hearth_host_services {
 
   /* since 1.1: writes a sequence's KV cache to a file whose versioned, checksummed header
    * records the model's identity. */
-  hearth_status (*sequence_save)(hearth_host* host, hearth_sequence_id sequence,
-                                 const char* path);
+  hearth_status (*sequence_save)(hearth_host* host, hearth_sequence_id sequence, const char* path);
   /* since 1.1: reads such a file into a new sequence; a file from another model or a
    * damaged one is refused (HEARTH_ERROR_INVALID_ARGUMENT, with the reason). */
-  hearth_status (*sequence_load)(hearth_host* host, const char* path,
-                                 hearth_sequence_id* sequence);
+  hearth_status (*sequence_load)(hearth_host* host, const char* path, hearth_sequence_id* sequence);
   /* since 1.1: memory in use now. */
   void (*memory_stats)(hearth_host* host, hearth_memory_stats* stats);
 } hearth_host_services;
@@ -226,18 +222,18 @@ typedef struct hearth_host_services {
 typedef struct hearth_decode_request {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  uint64_t request_id;          /* since 1.0 */
-  hearth_sequence_id sequence;  /* since 1.0 */
-  const int32_t* prompt;        /* since 1.0 */
-  size_t prompt_length;         /* since 1.0 */
-  const float* prompt_logits;   /* since 1.0: vocab_size floats */
-  int32_t max_tokens;           /* since 1.0: < 0 = until end of generation or full context */
+  uint64_t request_id;         /* since 1.0 */
+  hearth_sequence_id sequence; /* since 1.0 */
+  const int32_t* prompt;       /* since 1.0 */
+  size_t prompt_length;        /* since 1.0 */
+  const float* prompt_logits;  /* since 1.0: vocab_size floats */
+  int32_t max_tokens;          /* since 1.0: < 0 = until end of generation or full context */
 } hearth_decode_request;
 
 typedef struct hearth_hypothesis {
   const int32_t* tokens; /* generated tokens, prompt excluded */
   size_t length;
-  float score;           /* the strategy's score, e.g. summed log-probability */
+  float score; /* the strategy's score, e.g. summed log-probability */
 } hearth_hypothesis;
 
 /* Filled by run(); owned by the plugin until free_result(). Best hypothesis first. */

@@ -96,8 +96,8 @@ class Logits {
   // Row i holds vocab() floats, for the i-th batch entry that asked for logits.
   const float* row(size_t i) const {
     if (i >= rows_) {
-      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "logits row " + std::to_string(i) +
-                                                     " of " + std::to_string(rows_));
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
+                  "logits row " + std::to_string(i) + " of " + std::to_string(rows_));
     }
     return data_ + i * static_cast<size_t>(vocab_);
   }
@@ -149,9 +149,8 @@ class Host {
     std::vector<int32_t> tokens(text.size() + 2);
     size_t count = 0;
     for (;;) {
-      hearth_status status = tokenize(services_->host, text.data() ? text.data() : "",
-                                      text.size(), add_bos ? 1 : 0, tokens.data(),
-                                      tokens.size(), &count);
+      hearth_status status = tokenize(services_->host, text.data() ? text.data() : "", text.size(),
+                                      add_bos ? 1 : 0, tokens.data(), tokens.size(), &count);
       if (status == HEARTH_ERROR_BUFFER_TOO_SMALL && count > tokens.size()) {
         tokens.resize(count);
         continue;
@@ -321,7 +320,8 @@ class Host {
   }
 
   Error missing(const char* call) const {
-    return Error(HEARTH_ERROR_UNSUPPORTED, std::string("host: ") + call + " needs ABI 1.1, the host offers " +
+    return Error(HEARTH_ERROR_UNSUPPORTED, std::string("host: ") + call +
+                                               " needs ABI 1.1, the host offers " +
                                                std::to_string(services_->abi_major) + "." +
                                                std::to_string(services_->abi_minor));
   }
@@ -751,8 +751,8 @@ struct Adapter<MetricsPlugin> {
     });
   }
 
-  static hearth_status snapshot(hearth_plugin_instance* self, hearth_kv* entries,
-                                size_t capacity, size_t* count) noexcept {
+  static hearth_status snapshot(hearth_plugin_instance* self, hearth_kv* entries, size_t capacity,
+                                size_t* count) noexcept {
     auto& plugin = self_as<MetricsPlugin>(self);
     return guarded(plugin.host(), [&] {
       require(count && (entries || capacity == 0), "snapshot: null entries or count");
@@ -854,11 +854,11 @@ class Definition {
 
 // Defines the plugin library's descriptor and its one exported symbol. Use once per library,
 // at namespace scope.
-#define HEARTH_PLUGIN(Class, name, version, description)                                       \
+#define HEARTH_PLUGIN(Class, name, version, description)                                      \
   static const ::hearth::sdk::detail::Definition<Class> hearth_plugin_definition_(            \
-      name, version, description, HEARTH_PLUGIN_TARGET_MINOR);                                 \
-  extern "C" HEARTH_PLUGIN_EXPORT const hearth_plugin_descriptor* hearth_plugin_entry(         \
-      uint16_t host_abi_major, uint16_t /*host_abi_minor*/) {                                  \
-    return host_abi_major == HEARTH_PLUGIN_ABI_MAJOR ? hearth_plugin_definition_.descriptor()  \
-                                                     : nullptr;                                \
+      name, version, description, HEARTH_PLUGIN_TARGET_MINOR);                                \
+  extern "C" HEARTH_PLUGIN_EXPORT const hearth_plugin_descriptor* hearth_plugin_entry(        \
+      uint16_t host_abi_major, uint16_t /*host_abi_minor*/) {                                 \
+    return host_abi_major == HEARTH_PLUGIN_ABI_MAJOR ? hearth_plugin_definition_.descriptor() \
+                                                     : nullptr;                               \
   }
