@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -218,8 +220,13 @@ hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence
   });
 }
 
+// The caller sets struct_size; a caller built against an older ABI gets only what it has room for.
 void memory_stats_service(hearth_host* host, hearth_memory_stats* stats) {
-  if (stats) *stats = memory_stats(*host->engine);
+  if (!stats || stats->struct_size < offsetof(hearth_memory_stats, weight_bytes)) return;
+  hearth_memory_stats full = memory_stats(*host->engine);
+  const uint32_t size = std::min<uint32_t>(stats->struct_size, sizeof full);
+  full.struct_size = size;
+  std::memcpy(stats, &full, size);
 }
 
 }  // namespace

@@ -210,7 +210,8 @@ typedef struct hearth_host_services {
   /* since 1.1: reads such a file into a new sequence; a file from another model or a
    * damaged one is refused (HEARTH_ERROR_INVALID_ARGUMENT, with the reason). */
   hearth_status (*sequence_load)(hearth_host* host, const char* path, hearth_sequence_id* sequence);
-  /* since 1.1: memory in use now. */
+  /* since 1.1: memory in use now. The caller sets stats->struct_size; the host writes only
+   * the members that size covers. */
   void (*memory_stats)(hearth_host* host, hearth_memory_stats* stats);
 } hearth_host_services;
 
@@ -286,10 +287,12 @@ typedef struct hearth_attention_vtable {
 typedef struct hearth_metrics_vtable {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  /* since 1.0: every core event, in order, on the engine's thread. Must be quick. */
+  /* since 1.0: every core event, in order, on the engine's thread. Must be quick. It returns
+   * nothing: a failure is reported with the host's set_error() during the call. */
   void (*on_event)(hearth_plugin_instance* self, const hearth_event* event);
   /* since 1.0: the plugin's counters as key/values. Writes at most `capacity` entries and
-   * sets *count to how many there are. The strings stay valid until the next call. */
+   * sets *count to how many there are (HEARTH_ERROR_BUFFER_TOO_SMALL when more than
+   * `capacity`). The strings stay valid until the next call. */
   hearth_status (*snapshot)(hearth_plugin_instance* self, hearth_kv* entries, size_t capacity,
                             size_t* count);
   /* since 1.1 (optional): writes a human-readable report to `path`. */
