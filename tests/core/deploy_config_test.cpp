@@ -54,3 +54,47 @@ TEST_CASE("unknown keys, wrong types and bad values name line and column", "[con
   CHECK_THROWS_WITH(parse_deploy_config("[runtime]\nthreads = 1\n", "d.toml"),
                     Catch::Contains("[model] path is required"));
 }
+
+TEST_CASE("[[plugins]] tables and plugin_dirs are read with their options as text", "[config]") {
+  auto c = parse_deploy_config(R"(
+plugin_dirs = ["plugins", "/opt/hearth/plugins"]
+[model]
+path = "m.gguf"
+[[plugins]]
+name = "trie_beam"
+[plugins.options]
+num_beams = 4
+length_penalty = 0.5
+early_stop = true
+mode = "fast"
+[[plugins]]
+path = "lib/hearth-oae.so"
+on_error = "skip"
+)",
+                               "/srv/deploy.toml");
+  CHECK(c.engine.plugin_dirs == std::vector<std::string>{"/srv/plugins", "/opt/hearth/plugins"});
+  REQUIRE(c.engine.plugins.size() == 2);
+  const auto& beam = c.engine.plugins[0];
+  CHECK(beam.name == "trie_beam");
+  CHECK(beam.required);
+  using Options = std::vector<std::pair<std::string, std::string>>;
+  CHECK(beam.options == Options{{"early_stop", "true"},
+                                {"length_penalty", "0.5"},
+                                {"mode", "fast"},
+                                {"num_beams", "4"}});
+  CHECK(c.engine.plugins[1].path == "/srv/lib/hearth-oae.so");
+  CHECK_FALSE(c.engine.plugins[1].required);
+
+  CHECK_THROWS_WITH(
+      parse_deploy_config(
+          "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\non_error = \"maybe\"\n", "d.toml"),
+      Catch::Contains("d.toml:5:") && Catch::Contains("on_error"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config("[model]\npath = \"m\"\n[[plugins]]\nnam = \"x\"\n", "d.toml"),
+      Catch::Contains("d.toml:4:1") && Catch::Contains("unknown key 'nam'"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config(
+          "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nlist = [1]\n",
+          "d.toml"),
+      Catch::Contains("d.toml:6:") && Catch::Contains("string, number or boolean"));
+}

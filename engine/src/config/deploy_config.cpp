@@ -159,22 +159,24 @@ void read_plugins(const std::string& path, const toml::table& root, EngineOption
   }
   for (const auto& item : *array) {
     const toml::table& table = *item.as_table();
-    TableReader reader(path, "plugins", table);
     PluginConfig plugin;
-    reader.string("name", plugin.name);
-    reader.string("path", plugin.path);
-    plugin.path = resolve(path, plugin.path);
-    std::string on_error = "stop";
-    reader.string("on_error", on_error);
-    if (on_error != "stop" && on_error != "skip") {
-      reader.fail(*table.get("on_error"), "'on_error' must be \"stop\" or \"skip\"");
-    }
-    plugin.required = on_error == "stop";
-    if (const toml::node* options = reader.get("options")) {
-      if (!options->is_table()) reader.fail(*options, "'options' must be a table");
-      for (const auto& [key, value] : *options->as_table()) {
-        plugin.options.emplace_back(std::string(key.str()),
-                                    option_text(path, std::string(key.str()), value));
+    {
+      TableReader reader(path, "plugins", table);  // refuses unknown keys when it closes
+      reader.string("name", plugin.name);
+      reader.string("path", plugin.path);
+      plugin.path = resolve(path, plugin.path);
+      std::string on_error = "stop";
+      reader.string("on_error", on_error);
+      if (on_error != "stop" && on_error != "skip") {
+        reader.fail(*table.get("on_error"), "'on_error' must be \"stop\" or \"skip\"");
+      }
+      plugin.required = on_error == "stop";
+      if (const toml::node* options = reader.get("options")) {
+        if (!options->is_table()) reader.fail(*options, "'options' must be a table");
+        for (const auto& [key, value] : *options->as_table()) {
+          plugin.options.emplace_back(std::string(key.str()),
+                                      option_text(path, std::string(key.str()), value));
+        }
       }
     }
     if (plugin.name.empty() && plugin.path.empty()) {
