@@ -46,8 +46,9 @@ class DeviceMatrix {
 
 // Geometry of the paged KV cache as the attention kernels see it. A block holds
 // `block_tokens` positions for every layer: for layer l, keys start at
-// block_base + layer_offset[l] as [kv_heads[l]][block_tokens][head_dim] floats, and values
-// follow the keys.
+// block_base + layer_offset[l] as [kv_heads[l]][head_dim][block_tokens] floats (transposed, so
+// a block's scores are contiguous multiply-adds), and values follow the keys as
+// [kv_heads[l]][block_tokens][head_dim].
 struct KvGeometry {
   int32_t block_tokens = 16;
   int32_t head_dim = 0;

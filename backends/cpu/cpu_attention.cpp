@@ -10,20 +10,28 @@
 namespace hearth::cpu {
 namespace {
 
-// Sixteen independent partial sums let the compiler use one vector FMA per 16 values without
-// reassociating a single sum; heads shorter than 16 stay scalar, where that costs nothing.
-HEARTH_VECTOR_CLONES float dot(const float* a, const float* b, int32_t n) {
-  float sum = 0.0f;
-  int32_t i = 0;
-  if (n >= 16) {
-    float lanes[16] = {};
-    for (; i + 16 <= n; i += 16) {
-      for (int j = 0; j < 16; ++j) lanes[j] += a[i + j] * b[i + j];
-    }
-    for (float lane : lanes) sum += lane;
+// Keys are stored transposed within a block ([head_dim][block_tokens]) so the scores of a
+// block's positions are a broadcast-multiply-add over contiguous rows, with no horizontal sums;
+// values stay [block_tokens][head_dim] for the weighted sum.
+template <int kBlock>
+HEARTH_VECTOR_CLONES void block_scores_fixed(const float* q, const float* keys_t, int32_t head_dim,
+                                             float* scores) {
+  float acc[kBlock] = {};
+  for (int32_t d = 0; d < head_dim; ++d) {
+    const float qd = q[d];
+    const float* row = keys_t + d * kBlock;
+    for (int j = 0; j < kBlock; ++j) acc[j] += qd * row[j];
   }
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
+  for (int j = 0; j < kBlock; ++j) scores[j] = acc[j];
+}
+
+void block_scores(const float* q, const float* keys_t, int32_t head_dim, int32_t block_tokens,
+                  float* scores) {
+  if (block_tokens == 16) return block_scores_fixed<16>(q, keys_t, head_dim, scores);
+  for (int32_t j = 0; j < block_tokens; ++j) scores[j] = 0.0f;
+  for (int32_t d = 0; d < head_dim; ++d) {
+    for (int32_t j = 0; j < block_tokens; ++j) scores[j] += q[d] * keys_t[d * block_tokens + j];
+  }
 }
 
 HEARTH_VECTOR_CLONES void axpy(float alpha, const float* x, float* y, int32_t n) {
@@ -36,11 +44,14 @@ struct LayerView {
   size_t layer_offset;
   int32_t block_tokens, head_dim, kv_heads;
 
-  const float* keys(int32_t block, int32_t kv_head) const {
-    return reinterpret_cast<const float*>(base + block * block_bytes + layer_offset) +
+  // [head_dim][block_tokens]
+  float* keys(int32_t block, int32_t kv_head) const {
+    return const_cast<float*>(
+               reinterpret_cast<const float*>(base + block * block_bytes + layer_offset)) +
            static_cast<size_t>(kv_head) * block_tokens * head_dim;
   }
-  const float* values(int32_t block, int32_t kv_head) const {
+  // [block_tokens][head_dim]
+  float* values(int32_t block, int32_t kv_head) const {
     return keys(block, kv_head) + static_cast<size_t>(kv_heads) * block_tokens * head_dim;
   }
 };
@@ -59,15 +70,14 @@ LayerView layer_view(const void* cache, const backend::KvGeometry& g, int32_t la
 void CpuBackend::kv_store(void* cache, const backend::KvGeometry& geometry, int32_t layer,
                           const float* k, const float* v, const backend::KvBatchView& batch) {
   LayerView view = layer_view(cache, geometry, layer);
-  const int32_t hd = view.head_dim, row = view.kv_heads * hd;
+  const int32_t hd = view.head_dim, bt = view.block_tokens, row = view.kv_heads * hd;
   for (size_t t = 0; t < batch.slots.size(); ++t) {
-    int32_t block = batch.slots[t] / view.block_tokens;
-    int32_t offset = batch.slots[t] % view.block_tokens;
+    const int32_t block = batch.slots[t] / bt, offset = batch.slots[t] % bt;
     for (int32_t h = 0; h < view.kv_heads; ++h) {
-      auto* kd = const_cast<float*>(view.keys(block, h)) + offset * hd;
-      auto* vd = const_cast<float*>(view.values(block, h)) + offset * hd;
-      std::memcpy(kd, k + t * row + h * hd, hd * sizeof(float));
-      std::memcpy(vd, v + t * row + h * hd, hd * sizeof(float));
+      float* keys = view.keys(block, h);
+      const float* key = k + t * row + h * hd;
+      for (int32_t d = 0; d < hd; ++d) keys[d * bt + offset] = key[d];
+      std::memcpy(view.values(block, h) + offset * hd, v + t * row + h * hd, hd * sizeof(float));
     }
   }
 }
@@ -82,38 +92,51 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
   const int64_t tokens = static_cast<int64_t>(batch.positions.size());
   int32_t max_context = 0;
   for (int32_t p : batch.positions) max_context = std::max(max_context, p + 1);
-  for (int i = 0; i < pool_.size(); ++i) attention_scratch(i, max_context);
+  const size_t padded_context = (size_t(max_context) + bt - 1) / bt * bt;
+  // Per thread: the scores of one query-head group, plus one scaled query.
+  for (int i = 0; i < pool_.size(); ++i) attention_scratch(i, group * padded_context + hd);
 
-  const int64_t pairs = tokens * q_heads;
+  // One unit of work is a (token, KV head) pair: its query heads share every K and V load.
+  const int64_t pairs = tokens * view.kv_heads;
   auto work = [&](int thread, int threads) {
     float* scores = scratch_[thread].data();
-    int64_t begin = pairs * thread / threads, end = pairs * (thread + 1) / threads;
-    for (int64_t pair = begin; pair < end; ++pair) {
-      int64_t t = pair / q_heads;
-      int32_t h = static_cast<int32_t>(pair % q_heads), kv_head = h / group;
+    float* scaled_q = scores + group * padded_context;
+    // Interleaved so that prefill's long and short contexts spread evenly over threads.
+    for (int64_t pair = thread; pair < pairs; pair += threads) {
+      const int64_t t = pair / view.kv_heads;
+      const int32_t kv_head = static_cast<int32_t>(pair % view.kv_heads);
       const int32_t* table = batch.tables.data() + batch.table_offsets[t];
       const int32_t context = batch.positions[t] + 1;
-      const float* qh = q + (t * q_heads + h) * hd;
-      float max_score = -INFINITY;
-      for (int32_t p = 0; p < context; ++p) {
-        const float* key = view.keys(table[p / bt], kv_head) + (p % bt) * hd;
-        scores[p] = dot(qh, key, hd) * scale;
-        max_score = std::max(max_score, scores[p]);
+      const int32_t blocks = (context + bt - 1) / bt;
+      for (int32_t g = 0; g < group; ++g) {
+        const float* qh = q + (t * q_heads + kv_head * group + g) * hd;
+        for (int32_t d = 0; d < hd; ++d) scaled_q[d] = qh[d] * scale;
+        float* s = scores + g * padded_context;
+        for (int32_t b = 0; b < blocks; ++b) {
+          block_scores(scaled_q, view.keys(table[b], kv_head), hd, bt, s + b * bt);
+        }
       }
-      float sum = 0.0f;
-      for (int32_t p = 0; p < context; ++p) {
-        scores[p] = std::exp(scores[p] - max_score);
-        sum += scores[p];
-      }
-      float* oh = out + (t * q_heads + h) * hd;
-      std::fill(oh, oh + hd, 0.0f);
-      float inv = 1.0f / sum;
-      for (int32_t p = 0; p < context; ++p) {
-        axpy(scores[p] * inv, view.values(table[p / bt], kv_head) + (p % bt) * hd, oh, hd);
+      for (int32_t g = 0; g < group; ++g) {
+        float* s = scores + g * padded_context;
+        float max_score = -INFINITY;
+        for (int32_t p = 0; p < context; ++p) max_score = std::max(max_score, s[p]);
+        float sum = 0.0f;
+        for (int32_t p = 0; p < context; ++p) {
+          s[p] = std::exp(s[p] - max_score);
+          sum += s[p];
+        }
+        const float inv = 1.0f / sum;
+        float* oh = out + (t * q_heads + kv_head * group + g) * hd;
+        std::fill(oh, oh + hd, 0.0f);
+        for (int32_t b = 0; b < blocks; ++b) {
+          const float* values = view.values(table[b], kv_head);
+          const int32_t n = std::min(bt, context - b * bt);
+          for (int32_t j = 0; j < n; ++j) axpy(s[b * bt + j] * inv, values + j * hd, oh, hd);
+        }
       }
     }
   };
-  if (pairs * max_context * hd < 32768) {
+  if (pairs * max_context * hd * group < 32768) {
     work(0, 1);
   } else {
     pool_.run(work);

@@ -1,14 +1,21 @@
-// `hearth bench`: prefill and decode throughput, measured the way llama-bench does (pp: one
-// batch of N prompt tokens; tg: N single-token decode steps), repeated, median reported.
+// `hearth bench`: prefill and decode throughput measured the way llama-bench does (pp: one
+// batch of N prompt tokens; tg: N single-token decode steps), at several context depths and
+// thread counts, repeated, median and spread reported; optionally the machine's read
+// bandwidth and decode as a percentage of the roofline it implies.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "hearth/error.h"
+#include "util/bandwidth.h"
 #include "util/progress.h"
 
 namespace hearth::cli {
@@ -16,101 +23,187 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+std::vector<int32_t> parse_list(const std::string& option, const std::string& text) {
+  std::vector<int32_t> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      int value = std::stoi(item, &used);
+      if (used != item.size() || value < 0) throw std::invalid_argument(item);
+      values.push_back(value);
+    } catch (const std::exception&) {
+      throw Error("option " + option + ": '" + text + "' is not a list of counts (e.g. 0,512)");
+    }
+  }
+  if (values.empty()) throw Error("option " + option + " needs at least one value");
+  return values;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-double spread(const std::vector<double>& v) {
-  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  return *hi - *lo;
-}
+struct Row {
+  int32_t threads;
+  std::string test;  // "pp" or "tg"
+  int32_t tokens, depth;
+  double median, spread;
+  double bytes_per_token;  // tg: weights + KV read per token (0 for pp)
+};
 
-double time_prefill(Engine& engine, const std::vector<int32_t>& tokens) {
+// Tokens per second of one run: `depth` tokens already in the cache (not timed), then either
+// one batch of `count` tokens (pp) or `count` single-token steps (tg).
+double run_once(Engine& engine, const std::vector<int32_t>& tokens, int32_t depth, int32_t count,
+                bool decode) {
   SequenceId s = engine.create_sequence();
-  auto start = Clock::now();
-  engine.prefill(s, tokens);
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  engine.drop_sequence(s);
-  return tokens.size() / seconds;
-}
-
-double time_decode(Engine& engine, const std::vector<int32_t>& tokens) {
-  SequenceId s = engine.create_sequence();
+  if (depth > 0) engine.prefill(s, {tokens.data(), size_t(depth)});
   std::vector<float> logits;
   auto start = Clock::now();
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    BatchToken t{tokens[i], static_cast<int32_t>(i), s, true};
-    engine.decode({&t, 1}, logits);
+  if (decode) {
+    for (int32_t i = 0; i < count; ++i) {
+      BatchToken t{tokens[depth + i], depth + i, s, true};
+      engine.decode({&t, 1}, logits);
+    }
+  } else {
+    engine.prefill(s, {tokens.data() + depth, size_t(count)});
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   engine.drop_sequence(s);
-  return tokens.size() / seconds;
+  return count / seconds;
+}
+
+size_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;
 }
 
 }  // namespace
 
 int bench_command(int argc, char** argv) {
   EngineOptions options;
-  int32_t prompt_tokens = 128, generate_tokens = 128, repetitions = 3;
-  bool json = false;
-  ArgParser parser("hearth bench -m MODEL [-p N] [-n N] [-r N] [-t THREADS] [--json]",
-                   "Measures prefill (one batch of -p tokens) and decode (-n single-token "
-                   "steps) throughput; each is repeated -r times after a warm-up and the "
-                   "median is reported.");
+  std::string prompt_list = "128", generate_list = "128", depth_list = "0", thread_list;
+  int32_t repetitions = 3;
+  bool json = false, bandwidth = false;
+  ArgParser parser(
+      "hearth bench -m MODEL [-p N] [-n N] [-d DEPTHS] [-t THREADS] [-r N] [--bandwidth] [--json]",
+      "Measures prefill (one batch of -p tokens) and decode (-n single-token steps) "
+      "throughput after -d tokens of context, for each thread count; each test runs once "
+      "to warm up and then -r times, and the median and spread (max - min) are reported. "
+      "Lists are comma-separated, e.g. -d 0,2000 -t 1,2.");
   add_engine_options(parser, options);
-  parser.option({"-p", "--n-prompt"}, "N", "prompt tokens per prefill run (default 128)",
-                &prompt_tokens);
-  parser.option({"-n", "--n-gen"}, "N", "tokens per decode run (default 128)", &generate_tokens);
+  parser.option({"-p", "--n-prompt"}, "N", "prompt tokens per prefill run (default 128, 0 = skip)",
+                &prompt_list);
+  parser.option({"-n", "--n-gen"}, "N", "tokens per decode run (default 128, 0 = skip)",
+                &generate_list);
+  parser.option({"-d", "--depth"}, "DEPTHS", "tokens already in the KV cache (default 0)",
+                &depth_list);
+  parser.option({"--threads-list"}, "LIST", "thread counts to compare (overrides -t)",
+                &thread_list);
   parser.option({"-r", "--repetitions"}, "N", "runs of each test (default 3)", &repetitions);
+  parser.flag({"--bandwidth"}, "measure memory read bandwidth; report decode % of roofline",
+              &bandwidth);
   parser.flag({"--json"}, "print one JSON object", &json);
   if (!parser.parse(argc, argv)) return 0;
   if (options.model_path.empty()) throw Error("no model: give -m MODEL");
-  if (prompt_tokens < 0 || generate_tokens < 0 || repetitions < 1) {
-    throw Error("-p and -n must be >= 0 and -r >= 1");
-  }
-  options.max_batch_tokens = std::max(options.max_batch_tokens, prompt_tokens);
-  options.context_size = std::max({options.context_size, prompt_tokens + 16, generate_tokens + 16});
+  if (repetitions < 1) throw Error("-r must be >= 1");
+  const auto prompts = parse_list("-p", prompt_list), gens = parse_list("-n", generate_list),
+             depths = parse_list("-d", depth_list);
+  const auto threads = thread_list.empty() ? std::vector<int32_t>{options.threads}
+                                           : parse_list("--threads-list", thread_list);
+  const int32_t max_prompt = *std::max_element(prompts.begin(), prompts.end());
+  const int32_t max_depth = *std::max_element(depths.begin(), depths.end());
+  const int32_t max_gen = *std::max_element(gens.begin(), gens.end());
+  options.max_batch_tokens = std::max({options.max_batch_tokens, max_prompt});
+  options.context_size =
+      std::max(options.context_size, max_depth + std::max(max_prompt, max_gen) + 16);
   if (!json) options.on_load_progress = util::terminal_progress("loading model");
-  auto engine = Engine::load(options);
-  const ModelInfo& info = engine->model_info();
 
-  // Random token ids: speed does not depend on which tokens are fed.
-  std::mt19937 rng(42);
-  std::uniform_int_distribution<int32_t> pick(0, info.vocab_size - 1);
-  std::vector<int32_t> prompt(prompt_tokens), decode(generate_tokens);
-  for (auto& t : prompt) t = pick(rng);
-  for (auto& t : decode) t = pick(rng);
+  std::vector<Row> rows;
+  ModelInfo info;
+  double read_bandwidth = 0;
+  for (int32_t thread_count : threads) {
+    EngineOptions o = options;
+    o.threads = thread_count;
+    auto engine = Engine::load(o);
+    info = engine->model_info();
+    const auto kv = engine->kv_cache_stats();
+    const double kv_bytes_per_position = double(kv.block_bytes) / kv.block_tokens;
+    // Random token ids: speed does not depend on which tokens are fed.
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int32_t> pick(0, info.vocab_size - 1);
+    std::vector<int32_t> tokens(max_depth + std::max(max_prompt, max_gen));
+    for (auto& t : tokens) t = pick(rng);
+    const int32_t used_threads = thread_count > 0 ? thread_count : 0;
+    for (int32_t depth : depths) {
+      for (bool decode : {false, true}) {
+        for (int32_t count : decode ? gens : prompts) {
+          if (count == 0) continue;
+          run_once(*engine, tokens, depth, std::min(count, decode ? 8 : count), decode);
+          std::vector<double> rates;
+          for (int r = 0; r < repetitions; ++r) {
+            rates.push_back(run_once(*engine, tokens, depth, count, decode));
+          }
+          auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
+          double bytes =
+              decode ? info.weight_bytes + kv_bytes_per_position * (depth + count / 2.0) : 0;
+          rows.push_back(
+              {used_threads, decode ? "tg" : "pp", count, depth, median(rates), *hi - *lo, bytes});
+        }
+      }
+    }
+  }
+  if (bandwidth)
+    read_bandwidth =
+        util::measure_read_bandwidth(std::max(1, threads.front() > 0 ? threads.front() : 2));
+  auto roofline_pct = [&](const Row& r) {
+    return read_bandwidth > 0 && r.bytes_per_token > 0
+               ? 100.0 * r.median / (read_bandwidth / r.bytes_per_token)
+               : 0.0;
+  };
+  auto first = [&](const char* test) {
+    for (const auto& r : rows) {
+      if (r.test == test) return r.median;
+    }
+    return 0.0;
+  };
 
-  std::vector<double> pp, tg;
-  if (prompt_tokens > 0) {
-    time_prefill(*engine, prompt);  // warm-up: page in weights, size scratch buffers
-    for (int r = 0; r < repetitions; ++r) pp.push_back(time_prefill(*engine, prompt));
-  }
-  if (generate_tokens > 0) {
-    time_decode(*engine, std::vector<int32_t>(decode.begin(),
-                                              decode.begin() + std::min(8, generate_tokens)));
-    for (int r = 0; r < repetitions; ++r) tg.push_back(time_decode(*engine, decode));
-  }
-  double pp_med = pp.empty() ? 0 : median(pp), tg_med = tg.empty() ? 0 : median(tg);
-  double pp_spread = pp.empty() ? 0 : spread(pp), tg_spread = tg.empty() ? 0 : spread(tg);
   if (json) {
     std::printf(
-        "{\"model\": \"%s\", \"device\": \"%s\", \"weight_bytes\": %zu, \"prompt_tokens\": %d, "
-        "\"generate_tokens\": %d, \"repetitions\": %d, \"prefill_tok_s\": %.3f, "
-        "\"prefill_spread\": %.3f, \"decode_tok_s\": %.3f, \"decode_spread\": %.3f}\n",
-        info.path.c_str(), info.device_description.c_str(), info.weight_bytes, prompt_tokens,
-        generate_tokens, repetitions, pp_med, pp_spread, tg_med, tg_spread);
-  } else {
-    std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n", info.path.c_str(),
-                info.name.c_str(), info.weight_bytes / 1048576.0, info.device_description.c_str());
-    std::printf("%-10s %10s %14s %12s\n", "test", "tokens", "tok/s (median)", "spread");
-    if (!pp.empty())
-      std::printf("%-10s %10d %14.2f %12.2f\n", "prefill", prompt_tokens, pp_med, pp_spread);
-    if (!tg.empty())
-      std::printf("%-10s %10d %14.2f %12.2f\n", "decode", generate_tokens, tg_med, tg_spread);
+        "{\"model\": \"%s\", \"device\": \"%s\", \"weight_bytes\": %zu, "
+        "\"peak_rss_bytes\": %zu, \"bandwidth_gb_s\": %.2f, \"repetitions\": %d, "
+        "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"results\": [",
+        info.path.c_str(), info.device_description.c_str(), info.weight_bytes, peak_rss_bytes(),
+        read_bandwidth / 1e9, repetitions, first("pp"), first("tg"));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::printf(
+          "%s{\"threads\": %d, \"test\": \"%s%d\", \"depth\": %d, \"tok_s\": %.3f, "
+          "\"spread\": %.3f, \"roofline_pct\": %.1f}",
+          i ? ", " : "", r.threads, r.test.c_str(), r.tokens, r.depth, r.median, r.spread,
+          roofline_pct(r));
+    }
+    std::printf("]}\n");
+    return 0;
   }
+  std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n", info.path.c_str(),
+              info.name.c_str(), info.weight_bytes / 1048576.0, info.device_description.c_str());
+  if (bandwidth) std::printf("memory read bandwidth: %.1f GB/s\n", read_bandwidth / 1e9);
+  std::printf("\n%-8s %-8s %8s %14s %10s %10s\n", "threads", "test", "depth", "tok/s (median)",
+              "spread", bandwidth ? "roofline" : "");
+  for (const auto& r : rows) {
+    std::string test = r.test + std::to_string(r.tokens);
+    std::string threads_text = r.threads > 0 ? std::to_string(r.threads) : "all";
+    std::printf("%-8s %-8s %8d %14.2f %10.2f", threads_text.c_str(), test.c_str(), r.depth,
+                r.median, r.spread);
+    if (bandwidth && r.test == "tg") std::printf(" %9.0f%%", roofline_pct(r));
+    std::printf("\n");
+  }
+  std::printf("\npeak resident memory: %.1f MiB\n", peak_rss_bytes() / 1048576.0);
   return 0;
 }
 

@@ -68,8 +68,10 @@ static void gather(const KvCache& cache, backend::Backend& backend, const void* 
         if (p >= size_t(length)) break;
         float* k_dst = out.data() + layer_base[l] + p * 2 * row;
         for (int32_t h = 0; h < heads; ++h) {
-          std::memcpy(k_dst + h * g.head_dim, keys + (size_t(h) * g.block_tokens + o) * g.head_dim,
-                      g.head_dim * sizeof(float));
+          const float* key_t = keys + size_t(h) * g.head_dim * g.block_tokens;  // [d][o]
+          for (int32_t d = 0; d < g.head_dim; ++d) {
+            k_dst[h * g.head_dim + d] = key_t[size_t(d) * g.block_tokens + o];
+          }
           std::memcpy(k_dst + row + h * g.head_dim,
                       values + (size_t(h) * g.block_tokens + o) * g.head_dim,
                       g.head_dim * sizeof(float));
@@ -192,8 +194,10 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
         if (p >= size_t(tokens)) break;
         const float* src = payload.data() + bases[l] + p * 2 * row;
         for (int32_t h = 0; h < heads; ++h) {
-          std::memcpy(keys + (size_t(h) * g.block_tokens + o) * g.head_dim, src + h * g.head_dim,
-                      g.head_dim * sizeof(float));
+          float* key_t = keys + size_t(h) * g.head_dim * g.block_tokens;  // [d][o]
+          for (int32_t d = 0; d < g.head_dim; ++d) {
+            key_t[size_t(d) * g.block_tokens + o] = src[h * g.head_dim + d];
+          }
           std::memcpy(values + (size_t(h) * g.block_tokens + o) * g.head_dim,
                       src + row + h * g.head_dim, g.head_dim * sizeof(float));
         }
