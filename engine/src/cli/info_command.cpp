@@ -27,11 +27,17 @@ std::string describe(const gguf::Value& v) {
     }
     return "\"" + text + (s->size() > 60 ? "...\"" : "\"");
   }
-  const auto& items = std::get<std::vector<gguf::Value>>(v.data);
   std::string out = "[" + std::string(gguf::value_type_name(v.element_type)) + " x " +
-                    std::to_string(items.size()) + "]";
-  for (size_t i = 0; i < items.size() && i < 4; ++i) out += (i ? ", " : " ") + describe(items[i]);
-  return out + (items.size() > 4 ? ", ..." : "");
+                    std::to_string(v.array_size()) + "]";
+  for (uint64_t i = 0; i < v.array_size() && i < 4; ++i) {
+    out += (i ? ", " : " ");
+    if (auto* items = std::get_if<std::vector<gguf::Value>>(&v.data)) {
+      out += describe((*items)[i]);
+    } else {
+      out += describe(v.scalar_at(i));
+    }
+  }
+  return out + (v.array_size() > 4 ? ", ..." : "");
 }
 
 }  // namespace

@@ -13,6 +13,8 @@ namespace {
 // allocate or loop without bound before the file length has proved the counts plausible.
 constexpr uint64_t kMaxDims = 4;
 constexpr uint64_t kMaxArrayDepth = 2;
+// Strings per array: far above any vocabulary (Qwen2 has 152k tokens and 151k merges).
+constexpr uint64_t kMaxObjectArray = uint64_t{1} << 24;
 
 // Bounds-checked little-endian cursor over the file image. Every read names the field it is
 // reading so a failure says what was being parsed and where.
@@ -35,6 +37,9 @@ class Cursor {
     offset_ += sizeof(T);
     return value;
   }
+
+  const std::byte* here() const { return bytes_.data() + offset_; }
+  void skip(size_t n) { offset_ += n; }
 
   std::string_view read_string(const std::string& field) {
     uint64_t length = read<uint64_t>(field + " length");
@@ -126,19 +131,28 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, uint64_t 
       }
       auto element = static_cast<ValueType>(raw_element);
       uint64_t count = in.read<uint64_t>(field + " element count");
-      // Each element takes at least one byte (strings and arrays at least eight), so a count
-      // larger than what is left cannot be honest: refuse before reserving anything.
-      size_t min_size = scalar_size(element);
-      if (min_size == 0) min_size = 8;
-      if (count > in.remaining() / min_size) {
-        in.fail(field, "array of " + std::to_string(count) + " elements exceeds the " +
-                           std::to_string(in.remaining()) + " bytes left in the file");
+      size_t element_size = scalar_size(element);
+      if (element_size > 0) {
+        if (count > in.remaining() / element_size) {
+          in.fail(field, "array of " + std::to_string(count) + " elements exceeds the " +
+                             std::to_string(in.remaining()) + " bytes left in the file");
+        }
+        v.element_type = element;
+        v.data = ScalarArray{in.here(), count};
+        in.skip(count * element_size);
+        break;
+      }
+      // Strings and arrays take at least eight bytes each, so a count larger than that
+      // cannot be honest: refuse before reserving anything.
+      if (count > in.remaining() / 8 || count > kMaxObjectArray) {
+        in.fail(field, "array of " + std::to_string(count) + " strings or arrays is too large");
       }
       v.element_type = element;
       std::vector<Value> items;
       items.reserve(count);
-      for (uint64_t i = 0; i < count; ++i)
+      for (uint64_t i = 0; i < count; ++i) {
         items.push_back(read_value(in, element, field, depth + 1));
+      }
       v.data = std::move(items);
       break;
     }
@@ -149,6 +163,38 @@ Value read_value(Cursor& in, ValueType type, const std::string& field, uint64_t 
 }
 
 }  // namespace
+
+uint64_t Value::array_size() const {
+  if (auto* packed = std::get_if<ScalarArray>(&data)) return packed->count;
+  if (auto* items = std::get_if<std::vector<Value>>(&data)) return items->size();
+  return 0;
+}
+
+Value Value::scalar_at(uint64_t i) const {
+  const auto& packed = std::get<ScalarArray>(data);
+  const std::byte* p = packed.data + i * scalar_size(element_type);
+  auto load = [p]<typename T>(T) {
+    T value;
+    std::memcpy(&value, p, sizeof(T));
+    return value;
+  };
+  Value v;
+  v.type = element_type;
+  switch (element_type) {
+    case ValueType::u8: v.data = uint64_t{load(uint8_t{})}; break;
+    case ValueType::u16: v.data = uint64_t{load(uint16_t{})}; break;
+    case ValueType::u32: v.data = uint64_t{load(uint32_t{})}; break;
+    case ValueType::u64: v.data = load(uint64_t{}); break;
+    case ValueType::i8: v.data = int64_t{load(int8_t{})}; break;
+    case ValueType::i16: v.data = int64_t{load(int16_t{})}; break;
+    case ValueType::i32: v.data = int64_t{load(int32_t{})}; break;
+    case ValueType::i64: v.data = load(int64_t{}); break;
+    case ValueType::f32: v.data = double{load(float{})}; break;
+    case ValueType::f64: v.data = load(double{}); break;
+    default: v.data = load(uint8_t{}) != 0; break;  // boolean
+  }
+  return v;
+}
 
 std::string_view value_type_name(ValueType type) {
   static constexpr std::string_view kNames[] = {"u8",  "i8",  "u16",  "i16",    "u32",
@@ -362,24 +408,27 @@ std::optional<std::vector<std::string>> File::get_string_array(std::string_view 
 std::optional<std::vector<float>> File::get_float_array(std::string_view key) const {
   const Value* v = find(key);
   if (!v) return std::nullopt;
-  auto* items = std::get_if<std::vector<Value>>(&v->data);
-  if (!items || (v->element_type != ValueType::f32 && v->element_type != ValueType::f64)) {
+  if (!std::holds_alternative<ScalarArray>(v->data) ||
+      (v->element_type != ValueType::f32 && v->element_type != ValueType::f64)) {
     wrong_type(path_, key, *v, "array of f32");
   }
-  std::vector<float> out;
-  out.reserve(items->size());
-  for (const auto& item : *items) out.push_back(static_cast<float>(std::get<double>(item.data)));
+  std::vector<float> out(v->array_size());
+  for (uint64_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<float>(std::get<double>(v->scalar_at(i).data));
+  }
   return out;
 }
 
 std::optional<std::vector<int64_t>> File::get_int_array(std::string_view key) const {
   const Value* v = find(key);
   if (!v) return std::nullopt;
-  auto* items = std::get_if<std::vector<Value>>(&v->data);
-  if (!items) wrong_type(path_, key, *v, "array of integers");
+  if (!std::holds_alternative<ScalarArray>(v->data)) {
+    wrong_type(path_, key, *v, "array of integers");
+  }
   std::vector<int64_t> out;
-  out.reserve(items->size());
-  for (const auto& item : *items) {
+  out.reserve(v->array_size());
+  for (uint64_t n = 0; n < v->array_size(); ++n) {
+    Value item = v->scalar_at(n);
     if (auto* i = std::get_if<int64_t>(&item.data)) {
       out.push_back(*i);
     } else if (auto* u = std::get_if<uint64_t>(&item.data);

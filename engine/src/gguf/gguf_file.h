@@ -36,12 +36,26 @@ enum class ValueType : uint32_t {
 
 std::string_view value_type_name(ValueType type);
 
-// A metadata value. Arrays keep their element type; strings are views into the mapping
+// An array of numbers or booleans, left packed in the file (little-endian): a vocabulary's
+// scores or token types are read on request instead of becoming one object per element.
+struct ScalarArray {
+  const std::byte* data = nullptr;
+  uint64_t count = 0;
+};
+
+// A metadata value. Arrays keep their element type; strings are views into the file image
 // (valid while the File lives).
 struct Value {
   ValueType type = ValueType::u8;
   ValueType element_type = ValueType::u8;  // arrays only
-  std::variant<uint64_t, int64_t, double, bool, std::string_view, std::vector<struct Value>> data;
+  std::variant<uint64_t, int64_t, double, bool, std::string_view, std::vector<struct Value>,
+               ScalarArray>
+      data;
+
+  // Number of elements of an array value (0 for scalars).
+  uint64_t array_size() const;
+  // Element i of a scalar array, as a scalar Value.
+  Value scalar_at(uint64_t i) const;
 };
 
 struct TensorInfo {

@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "hearth/error.h"
@@ -67,11 +69,10 @@ ModelConfig read_model_config(const gguf::File& f) {
   if (!(c.rope_theta > 0) || !(c.rms_eps > 0)) {
     throw Error(f.path() + ": rope.freq_base and layer_norm_rms_epsilon must be positive");
   }
-  c.context_train = static_cast<int32_t>(f.get_uint(p + "context_length").value_or(2048));
+  c.context_train =
+      f.find(p + "context_length") ? required_int(f, p + "context_length", 1 << 24) : 2048;
   if (auto tokens = f.find("tokenizer.ggml.tokens")) {
-    if (auto* items = std::get_if<std::vector<gguf::Value>>(&tokens->data)) {
-      c.vocab_size = static_cast<int32_t>(items->size());
-    }
+    c.vocab_size = static_cast<int32_t>(std::min<uint64_t>(tokens->array_size(), INT32_MAX));
   }
   auto* embedding = f.find_tensor("token_embd.weight");
   if (!embedding) throw Error(f.path() + ": missing tensor 'token_embd.weight'");
