@@ -101,3 +101,19 @@ TEST_CASE("running out of blocks is an error that changes nothing", "[kv]") {
   CHECK(f.cache.stats().used_blocks == before.used_blocks);
   CHECK_THROWS_WITH(f.cache.drop(12345), Catch::Contains("unknown sequence 12345"));
 }
+
+TEST_CASE("appends by every holder of a shared partial block need one copy fewer", "[kv]") {
+  Fixture f;
+  auto a = f.cache.create();
+  std::vector<int32_t> slots;
+  f.cache.append(a, 6, slots);  // block 2 of 2 holds 2 of 4 positions
+  auto b = f.cache.fork(a);
+  auto c = f.cache.fork(a);  // the partial block now has three holders
+  std::vector<std::pair<int32_t, int32_t>> all = {{a, 1}, {b, 1}, {c, 1}};
+  CHECK(f.cache.blocks_needed(all) == 2);
+  std::vector<std::pair<int32_t, int32_t>> two = {{a, 1}, {b, 1}};
+  CHECK(f.cache.blocks_needed(two) == 2);
+  const int32_t before = f.cache.free_blocks();
+  for (auto [s, n] : all) f.cache.append(s, n, slots);
+  CHECK(before - f.cache.free_blocks() == 2);
+}

@@ -1,6 +1,7 @@
 // The plugin host, exercised through real fixture libraries loaded from disk.
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -10,6 +11,7 @@
 #include "hearth/engine.h"
 #include "hearth/error.h"
 #include "test_paths.h"
+#include "util/checksum.h"
 
 using namespace hearth;
 namespace fs = std::filesystem;
@@ -140,6 +142,22 @@ TEST_CASE("a knowledge plugin builds, attaches, resets, saves and restores a pre
     f.put('\x7f');
   }
   CHECK_THROWS_WITH(engine->knowledge_restore("broken", path.string()), Catch::Contains("damaged"));
+  // A header claiming far more positions than the file holds, with its checksum forged to
+  // match, is refused before anything is allocated for it.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<char> header(56 + 5 * sizeof(int32_t));  // fixed header + 5 layers' KV heads
+    f.read(header.data(), header.size());
+    const uint32_t huge = 50'000'000;
+    std::memcpy(header.data() + 20, &huge, sizeof huge);  // FileHeader::tokens
+    util::Fnv1a sum;
+    sum.update(header.data(), header.size());
+    const uint64_t check = sum.digest();
+    f.seekp(0);
+    f.write(header.data(), header.size());
+    f.write(reinterpret_cast<const char*>(&check), sizeof check);
+  }
+  CHECK_THROWS_WITH(engine->load_sequence(path.string()), Catch::Contains("room for"));
   fs::remove(path);
 }
 
@@ -159,6 +177,13 @@ TEST_CASE("an attention plugin merges duplicated KV heads without changing the o
   CHECK(lossy->generate("", greedy(20)).tokens.size() == 20);
   CHECK_THAT(refusal({plugin("test_merge_heads", {{"groups", "3"}})}),
              Catch::Contains("test_merge_heads"));
+  // Optional and failing: skipped, and the model is left as it was.
+  auto skipped_config = plugin("test_merge_heads", {{"groups", "3"}});
+  skipped_config.required = false;
+  auto skipped = load({skipped_config}, test::mha_model_path());
+  CHECK(skipped->plugins().empty());
+  CHECK(skipped->model_info().kv_heads == 8);
+  CHECK(skipped->plugin_warnings().size() == 1);
 }
 
 TEST_CASE("metrics plugins receive every event; several run at once", "[plugins][metrics]") {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "api/engine_impl.h"
 #include "cpu/cpu_backend.h"
@@ -61,15 +62,33 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   // transform them; the others wait for the ready phase to use sequences.
   impl->create_plugins();
   impl->overrides = std::make_unique<WeightOverrides>(*impl->file);
-  for (auto& plugin : impl->plugins) {
-    if (plugin->kind() != HEARTH_PLUGIN_ATTENTION) continue;
+  for (auto it = impl->plugins.begin(); it != impl->plugins.end();) {
+    plugins::PluginInstance& plugin = **it;
+    if (plugin.kind() != HEARTH_PLUGIN_ATTENTION) {
+      ++it;
+      continue;
+    }
+    // An optional plugin that fails leaves the model as it found it.
+    WeightOverrides saved_weights = *impl->overrides;
+    std::vector<int32_t> saved_heads = impl->config.layer_kv_heads;
     auto started = std::chrono::steady_clock::now();
-    plugin->transform();
+    try {
+      plugin.transform();
+    } catch (const Error& e) {
+      if (plugin.required()) throw;
+      impl->overrides = std::make_unique<WeightOverrides>(std::move(saved_weights));
+      impl->config.layer_kv_heads = std::move(saved_heads);
+      impl->plugin_warnings.push_back(e.what());
+      std::fprintf(stderr, "hearth: skipping plugin: %s\n", e.what());
+      it = impl->plugins.erase(it);
+      continue;
+    }
     hearth_event overhead = impl->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
     overhead.elapsed_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    overhead.source = plugin->name().c_str();
+    overhead.source = plugin.name().c_str();
     impl->emit(overhead);
+    ++it;
   }
   const ModelConfig& c = impl->config;
   impl->identity = hearth::model_identity(*impl->file, c, *impl->overrides);

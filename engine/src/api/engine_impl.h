@@ -35,7 +35,8 @@ struct Engine::Impl {
   std::unique_ptr<KvCache> cache;
   std::unique_ptr<ForwardPass> forward;
   ModelInfo info;
-  std::string identity;
+  std::string identity;         // 16 hex digits once the weights are loaded
+  char identity_text[17] = {};  // what model_desc.identity points to: stable for its life
   std::string device_name;
   hearth_model_desc model_desc{};  // what plugins see
   int32_t context_size = 0;
@@ -45,8 +46,11 @@ struct Engine::Impl {
   // Destroyed first (declared last): plugin instances may call back into the engine.
   std::vector<std::unique_ptr<plugins::PluginInstance>> plugins;
 
-  // Hands an event to every metrics plugin.
-  void emit(const hearth_event& event);
+  // Hands an event to every metrics plugin but `from` (the emitting plugin's host). Events a
+  // plugin emits while handling an event are dropped past a small depth.
+  void emit(const hearth_event& event, const hearth_host* from = nullptr);
+  bool has_metrics = false;
+  int emit_depth = 0;
   // A core event of the given type, with the engine's memory and device filled in.
   hearth_event make_event(hearth_event_type type, uint64_t request_id) const;
   // The plugin of `kind` named `name` ("" = the only one of that kind); throws when absent.

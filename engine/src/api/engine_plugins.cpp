@@ -38,6 +38,7 @@ void Engine::Impl::create_plugins() {
                                      config.name + "'");
       }
       plugins.push_back(std::make_unique<plugins::PluginInstance>(library, *this, config));
+      has_metrics = has_metrics || plugins.back()->kind() == HEARTH_PLUGIN_METRICS;
     } catch (const plugins::PluginRefused& refused) {
       if (config.required) throw;
       plugin_warnings.push_back(refused.what());
@@ -53,7 +54,8 @@ void Engine::Impl::describe_model() {
   d.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
   d.architecture = config.architecture.c_str();
   d.name = config.name.c_str();
-  d.identity = identity.c_str();
+  std::snprintf(identity_text, sizeof identity_text, "%s", identity.c_str());
+  d.identity = identity_text;
   d.vocab_size = config.vocab_size;
   d.dim = config.dim;
   d.layers = config.layers;
@@ -77,17 +79,22 @@ hearth_event Engine::Impl::make_event(hearth_event_type type, uint64_t request_i
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   e.token = -1;
   e.status = HEARTH_OK;
-  e.kv_bytes = cache ? cache->stats().live_bytes : 0;
+  e.kv_bytes =
+      cache ? size_t(cache->total_blocks() - cache->free_blocks()) * cache->geometry().block_bytes
+            : 0;
   e.weight_bytes = info.weight_bytes;
   e.device = device_name.c_str();
   e.source = "core";
   return e;
 }
 
-void Engine::Impl::emit(const hearth_event& event) {
+void Engine::Impl::emit(const hearth_event& event, const hearth_host* from) {
+  if (!has_metrics || emit_depth >= 2) return;
+  ++emit_depth;
   for (auto& plugin : plugins) {
-    if (plugin->kind() == HEARTH_PLUGIN_METRICS) plugin->on_event(event);
+    if (plugin->kind() == HEARTH_PLUGIN_METRICS && !plugin->is_host(from)) plugin->on_event(event);
   }
+  --emit_depth;
 }
 
 plugins::PluginInstance& Engine::Impl::find_plugin(hearth_plugin_kind kind,

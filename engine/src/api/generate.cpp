@@ -172,11 +172,13 @@ GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
       auto hypotheses = strategy->decode(request);
       result.stop_reason = StopReason::end_of_generation;
       if (!hypotheses.empty()) {
+        // The request's limits hold whatever the plugin returned.
         for (int32_t token : hypotheses.front().tokens) {
           if (token < 0 || token >= impl_->config.vocab_size) {
             throw Error("plugin '" + strategy->name() + "' returned token " +
                         std::to_string(token) + " outside the vocabulary");
           }
+          if (limit_reached() || (!options.ignore_eos && is_end_of_generation(token))) break;
           if (!accept(token)) break;
         }
         if (limit_reached() && result.stop_reason != StopReason::stop_string) {

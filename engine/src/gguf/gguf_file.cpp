@@ -181,17 +181,39 @@ Value Value::scalar_at(uint64_t i) const {
   Value v;
   v.type = element_type;
   switch (element_type) {
-    case ValueType::u8: v.data = uint64_t{load(uint8_t{})}; break;
-    case ValueType::u16: v.data = uint64_t{load(uint16_t{})}; break;
-    case ValueType::u32: v.data = uint64_t{load(uint32_t{})}; break;
-    case ValueType::u64: v.data = load(uint64_t{}); break;
-    case ValueType::i8: v.data = int64_t{load(int8_t{})}; break;
-    case ValueType::i16: v.data = int64_t{load(int16_t{})}; break;
-    case ValueType::i32: v.data = int64_t{load(int32_t{})}; break;
-    case ValueType::i64: v.data = load(int64_t{}); break;
-    case ValueType::f32: v.data = double{load(float{})}; break;
-    case ValueType::f64: v.data = load(double{}); break;
-    default: v.data = load(uint8_t{}) != 0; break;  // boolean
+    case ValueType::u8:
+      v.data = uint64_t{load(uint8_t{})};
+      break;
+    case ValueType::u16:
+      v.data = uint64_t{load(uint16_t{})};
+      break;
+    case ValueType::u32:
+      v.data = uint64_t{load(uint32_t{})};
+      break;
+    case ValueType::u64:
+      v.data = load(uint64_t{});
+      break;
+    case ValueType::i8:
+      v.data = int64_t{load(int8_t{})};
+      break;
+    case ValueType::i16:
+      v.data = int64_t{load(int16_t{})};
+      break;
+    case ValueType::i32:
+      v.data = int64_t{load(int32_t{})};
+      break;
+    case ValueType::i64:
+      v.data = load(int64_t{});
+      break;
+    case ValueType::f32:
+      v.data = double{load(float{})};
+      break;
+    case ValueType::f64:
+      v.data = load(double{});
+      break;
+    default:
+      v.data = load(uint8_t{}) != 0;
+      break;  // boolean
   }
   return v;
 }

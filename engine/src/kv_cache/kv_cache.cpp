@@ -89,6 +89,30 @@ int32_t KvCache::blocks_needed(int32_t sequence, int32_t count) const {
   return needed + (partial_shared ? 1 : 0);
 }
 
+int32_t KvCache::blocks_needed(std::span<const std::pair<int32_t, int32_t>> appends) const {
+  const int32_t bt = layout_.block_tokens;
+  int32_t needed = 0;
+  std::vector<std::pair<int32_t, int32_t>> shared_tails;  // (block, appending holders)
+  for (auto [sequence, count] : appends) {
+    if (count <= 0) continue;
+    const Sequence& s = get(sequence);
+    int32_t have = static_cast<int32_t>(s.blocks.size());
+    needed += std::max(0, (s.length + count + bt - 1) / bt - have);
+    if (s.length % bt == 0 || ref_counts_[s.blocks.back()] < 2) continue;
+    auto it = std::find_if(shared_tails.begin(), shared_tails.end(),
+                           [&](const auto& t) { return t.first == s.blocks.back(); });
+    if (it == shared_tails.end()) {
+      shared_tails.emplace_back(s.blocks.back(), 1);
+    } else {
+      ++it->second;
+    }
+  }
+  for (auto [block, holders] : shared_tails) {
+    needed += holders == ref_counts_[block] ? holders - 1 : holders;
+  }
+  return needed;
+}
+
 void KvCache::append(int32_t sequence, int32_t count, std::vector<int32_t>& slots) {
   if (count <= 0) return;
   int32_t needed = blocks_needed(sequence, count);

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backend.h"
@@ -41,12 +42,16 @@ class KvCache {
   void append(int32_t sequence, int32_t count, std::vector<int32_t>& slots);
   // Blocks `append(sequence, count)` would take from the free pool.
   int32_t blocks_needed(int32_t sequence, int32_t count) const;
+  // The same for several appends done one after the other (sequence, count): when every
+  // holder of a shared partial block appends, the last one finds it unshared and needs no copy.
+  int32_t blocks_needed(std::span<const std::pair<int32_t, int32_t>> appends) const;
 
   // Writes a sequence's cache to `path` (see sequence_file.cpp) / reads one into a new
   // sequence. load() refuses files from another model, other geometry, or damaged ones.
   void save(int32_t sequence, const std::string& path, const std::string& model_identity) const;
   int32_t load(const std::string& path, const std::string& model_identity);
 
+  int32_t total_blocks() const { return static_cast<int32_t>(ref_counts_.size()); }
   int32_t free_blocks() const { return static_cast<int32_t>(free_blocks_.size()); }
   KvCacheStats stats() const;
   const backend::KvGeometry& geometry() const { return geometry_; }

@@ -139,6 +139,9 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
       header.head_dim != static_cast<uint32_t>(layout_.head_dim)) {
     throw Error(path + ": KV cache geometry does not match this model");
   }
+  if (header.layers == 0 || header.layers > 4096) {
+    throw Error(path + ": KV cache header is damaged (layer count)");
+  }
   std::vector<int32_t> kv_heads(header.layers);
   uint64_t check = 0;
   in.read(reinterpret_cast<char*>(kv_heads.data()), kv_heads.size() * sizeof(int32_t));
@@ -149,10 +152,21 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   if (kv_heads != layout_.layer_kv_heads) {
     throw Error(path + ": KV cache has other KV head counts than this model");
   }
+  // Everything the header claims is checked against the file and the free cache before any
+  // memory is reserved for it.
+  const int64_t capacity = int64_t{free_blocks()} * layout_.block_tokens;
+  if (header.tokens == 0 || int64_t{header.tokens} > capacity) {
+    throw Error(path + ": KV cache holds " + std::to_string(header.tokens) +
+                " positions; the cache has room for " + std::to_string(capacity));
+  }
   size_t expected = 0;
   for (int32_t h : kv_heads) expected += 2 * size_t(header.tokens) * h * layout_.head_dim;
-  if (header.payload_bytes != expected * sizeof(float)) {
-    throw Error(path + ": KV cache payload size does not match its header");
+  std::error_code size_error;
+  const uint64_t file_size = std::filesystem::file_size(path, size_error);
+  const uint64_t header_size = sizeof header + kv_heads.size() * sizeof(int32_t) + sizeof check;
+  if (header.payload_bytes != expected * sizeof(float) || size_error ||
+      file_size != header_size + header.payload_bytes) {
+    throw Error(path + ": KV cache payload size does not match its header (file truncated?)");
   }
   std::vector<float> payload(expected);
   in.read(reinterpret_cast<char*>(payload.data()), header.payload_bytes);

@@ -76,17 +76,24 @@ double now(hearth_host*) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// Copies only what the plugin's struct holds, so an older plugin's smaller event is safe.
 void emit_event(hearth_host* host, const hearth_event* event) {
-  if (!event) return;
-  hearth_event copy = *event;
+  if (!event || event->abi_major != HEARTH_PLUGIN_ABI_MAJOR ||
+      event->struct_size < offsetof(hearth_event, source) + sizeof(event->source)) {
+    return;
+  }
+  hearth_event copy{};
+  std::memcpy(&copy, event, std::min<size_t>(event->struct_size, sizeof copy));
+  copy.struct_size = sizeof copy;
   copy.source = host->plugin_name.c_str();
-  host->engine->emit(copy);
+  if (!copy.device) copy.device = host->engine->device_name.c_str();
+  host->engine->emit(copy, host);
 }
 
 hearth_status tokenize(hearth_host* host, const char* text, size_t length, int32_t add_bos,
                        int32_t* tokens, size_t capacity, size_t* count) {
   return guarded(host, [&] {
-    if (!text && length) throw Error("tokenize: text is NULL");
+    if ((!text && length) || (!tokens && capacity)) throw Error("tokenize: NULL buffer");
     auto ids = host->engine->tokenizer->encode({text ? text : "", length}, add_bos != 0, false);
     if (count) *count = ids.size();
     if (ids.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
@@ -98,6 +105,7 @@ hearth_status tokenize(hearth_host* host, const char* text, size_t length, int32
 hearth_status detokenize(hearth_host* host, const int32_t* tokens, size_t count, char* text,
                          size_t capacity, size_t* length) {
   return guarded(host, [&] {
+    if ((!tokens && count) || (!text && capacity)) throw Error("detokenize: NULL buffer");
     std::string out = host->engine->tokenizer->decode({tokens, count});
     if (length) *length = out.size();
     if (out.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
@@ -117,6 +125,7 @@ hearth_status with_cache(hearth_host* host, const char* what, Body&& body) {
 
 hearth_status sequence_create(hearth_host* host, hearth_sequence_id* sequence) {
   return with_cache(host, "sequence_create", [&](KvCache& c) {
+    if (!sequence) throw Error("sequence_create: NULL result pointer");
     *sequence = c.create();
     if (host->tracking_sequences) host->created_sequences.push_back(*sequence);
   });
@@ -125,6 +134,7 @@ hearth_status sequence_create(hearth_host* host, hearth_sequence_id* sequence) {
 hearth_status sequence_fork(hearth_host* host, hearth_sequence_id parent,
                             hearth_sequence_id* child) {
   return with_cache(host, "sequence_fork", [&](KvCache& c) {
+    if (!child) throw Error("sequence_fork: NULL result pointer");
     *child = c.fork(parent);
     if (host->tracking_sequences) host->created_sequences.push_back(*child);
   });
@@ -163,6 +173,7 @@ hearth_status forward(hearth_host* host, const hearth_batch_token* batch, size_t
 hearth_status weight_shape(hearth_host* host, const char* name, int64_t* rows, int64_t* cols) {
   if (!host->engine->overrides) return unsupported(host, "weight access");
   return guarded(host, [&] {
+    if (!rows || !cols) throw Error("weight_shape: NULL result pointer");
     host->engine->overrides->shape(name ? name : "", *rows, *cols);
     return HEARTH_OK;
   });
@@ -171,6 +182,7 @@ hearth_status weight_shape(hearth_host* host, const char* name, int64_t* rows, i
 hearth_status weight_read(hearth_host* host, const char* name, float* values, size_t count) {
   if (!host->engine->overrides) return unsupported(host, "weight access");
   return guarded(host, [&] {
+    if (!values && count) throw Error("weight_read: NULL buffer");
     auto data = host->engine->overrides->read(name ? name : "");
     if (count < data.size()) {
       host->error = "weight_read: '" + std::string(name) + "' has " + std::to_string(data.size()) +
@@ -186,8 +198,17 @@ hearth_status weight_replace(hearth_host* host, const char* name, const float* v
                              int64_t cols) {
   if (!host->engine->overrides) return unsupported(host, "weight access");
   return guarded(host, [&] {
-    if (!values || rows <= 0 || cols <= 0) throw Error("weight_replace: empty values");
-    host->engine->overrides->replace(name ? name : "", {values, values + rows * cols}, rows, cols);
+    if (!values || rows <= 0 || cols <= 0 || rows > (int64_t{1} << 40) / cols) {
+      throw Error("weight_replace: no values or an impossible shape");
+    }
+    int64_t old_rows = 0, old_cols = 0;
+    host->engine->overrides->shape(name ? name : "", old_rows, old_cols);
+    // A replacement changes head counts, never grows a tensor: this bounds what is read.
+    if (rows * cols > old_rows * old_cols) {
+      throw Error("weight_replace: '" + std::string(name) + "' may not grow beyond " +
+                  std::to_string(old_rows) + " x " + std::to_string(old_cols));
+    }
+    host->engine->overrides->replace(name, {values, values + rows * cols}, rows, cols);
     return HEARTH_OK;
   });
 }
@@ -215,6 +236,7 @@ hearth_status sequence_save(hearth_host* host, hearth_sequence_id sequence, cons
 
 hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence_id* sequence) {
   return with_cache(host, "sequence_load", [&](KvCache& c) {
+    if (!sequence) throw Error("sequence_load: NULL result pointer");
     *sequence = c.load(path ? path : "", host->engine->identity);
     if (host->tracking_sequences) host->created_sequences.push_back(*sequence);
   });

@@ -8,7 +8,7 @@ namespace hearth::plugins {
 
 PluginInstance::PluginInstance(LoadedLibrary library, Engine::Impl& engine,
                                const PluginConfig& config)
-    : library_(std::move(library)) {
+    : library_(std::move(library)), required_(config.required) {
   host_.engine = &engine;
   host_.plugin_name = library_.descriptor->name;
   services_ = make_services(&host_);
@@ -68,8 +68,16 @@ std::vector<Hypothesis> PluginInstance::decode(const hearth_decode_request& requ
   }
   check("decoding.run", status);
   std::vector<Hypothesis> out;
+  if (result.count > 0 && !result.hypotheses) {
+    throw Error("plugin '" + host_.plugin_name + "': decoding.run returned " +
+                std::to_string(result.count) + " hypotheses but no array");
+  }
   for (size_t i = 0; i < result.count; ++i) {
     const auto& h = result.hypotheses[i];
+    if (h.length > 0 && !h.tokens) {
+      throw Error("plugin '" + host_.plugin_name + "': hypothesis " + std::to_string(i) +
+                  " has a length but no tokens");
+    }
     out.push_back({std::vector<int32_t>(h.tokens, h.tokens + h.length), h.score});
   }
   if (HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, free_result, 0) && v->free_result) {

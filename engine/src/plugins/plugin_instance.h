@@ -31,6 +31,8 @@ class PluginInstance {
   hearth_plugin_kind kind() const { return library_.descriptor->kind; }
   PluginInfo info() const;
   void set_phase(hearth_host::Phase phase) { host_.phase = phase; }
+  bool is_host(const hearth_host* host) const { return host == &host_; }
+  bool required() const { return required_; }
 
   // Sequences the plugin made during the run and left behind are dropped (and counted).
   std::vector<Hypothesis> decode(const hearth_decode_request& request);
@@ -59,6 +61,7 @@ class PluginInstance {
   hearth_plugin_instance* instance_ = nullptr;
   bool event_failure_logged_ = false;
   int32_t leaked_sequences_ = 0;
+  bool required_ = true;
 };
 
 }  // namespace hearth::plugins

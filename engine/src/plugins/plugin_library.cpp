@@ -25,14 +25,19 @@ std::map<std::string, std::unique_ptr<boost::dll::shared_library>>& loaded_libra
   throw PluginRefused(path + ": " + reason);
 }
 
+// `size_1_0`: the struct's size in ABI 1.0, which every plugin of this major must reach.
 template <typename Vtable>
-void check_vtable(const std::string& path, const Vtable* vtable, const char* kind) {
+void check_vtable(const std::string& path, const Vtable* vtable, const char* kind,
+                  size_t size_1_0) {
   if (!vtable) refuse(path, std::string("missing member: ") + kind + " vtable");
   if (vtable->abi_major != HEARTH_PLUGIN_ABI_MAJOR) {
     refuse(path, std::string(kind) + " vtable ABI major " + std::to_string(vtable->abi_major) +
                      " != " + std::to_string(HEARTH_PLUGIN_ABI_MAJOR));
   }
-  if (vtable->struct_size < 8) refuse(path, std::string(kind) + " vtable struct_size is too small");
+  if (vtable->struct_size < size_1_0) {
+    refuse(path, std::string(kind) + " vtable struct_size " + std::to_string(vtable->struct_size) +
+                     " is smaller than ABI 1.0's " + std::to_string(size_1_0));
+  }
 }
 
 void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d) {
@@ -50,11 +55,11 @@ void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d
   if (!d->destroy) refuse(path, "missing member: destroy");
   switch (d->kind) {
     case HEARTH_PLUGIN_DECODING:
-      check_vtable(path, d->decoding, "decoding");
+      check_vtable(path, d->decoding, "decoding", offsetof(hearth_decoding_vtable, free_result));
       if (!d->decoding->run) refuse(path, "missing member: decoding.run");
       break;
     case HEARTH_PLUGIN_KNOWLEDGE: {
-      check_vtable(path, d->knowledge, "knowledge");
+      check_vtable(path, d->knowledge, "knowledge", sizeof(hearth_knowledge_vtable));
       const auto* k = d->knowledge;
       if (!k->build || !k->attach || !k->reset || !k->save || !k->restore) {
         refuse(path, "missing member: knowledge build/attach/reset/save/restore");
@@ -62,11 +67,11 @@ void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d
       break;
     }
     case HEARTH_PLUGIN_ATTENTION:
-      check_vtable(path, d->attention, "attention");
+      check_vtable(path, d->attention, "attention", sizeof(hearth_attention_vtable));
       if (!d->attention->transform) refuse(path, "missing member: attention.transform");
       break;
     case HEARTH_PLUGIN_METRICS:
-      check_vtable(path, d->metrics, "metrics");
+      check_vtable(path, d->metrics, "metrics", HEARTH_METRICS_VTABLE_SIZE_1_0);
       if (!d->metrics->on_event || !d->metrics->snapshot) {
         refuse(path, "missing member: metrics on_event/snapshot");
       }

@@ -50,8 +50,9 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
                   std::to_string(context_size_));
     }
   }
-  int32_t blocks = 0;
-  for (const auto& p : sequence_plans_) blocks += cache_.blocks_needed(p.sequence, p.count);
+  appends_.clear();
+  for (const auto& p : sequence_plans_) appends_.emplace_back(p.sequence, p.count);
+  const int32_t blocks = cache_.blocks_needed(appends_);
   if (blocks > cache_.free_blocks()) {
     throw Error("kv cache: out of memory: this batch needs " + std::to_string(blocks) +
                 " more blocks, " + std::to_string(cache_.free_blocks()) +
@@ -82,7 +83,7 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
 
 void ForwardPass::ensure_capacity(int64_t tokens) {
   if (tokens <= capacity_) return;
-  capacity_ = std::max<int64_t>(tokens, 8);
+  const int64_t capacity = std::max<int64_t>(tokens, 8);
   const int64_t dim = config_.dim, q_dim = int64_t{config_.heads} * config_.head_dim;
   int32_t max_kv_heads =
       *std::max_element(config_.layer_kv_heads.begin(), config_.layer_kv_heads.end());
@@ -94,9 +95,11 @@ void ForwardPass::ensure_capacity(int64_t tokens) {
   size_t total = 0, offsets[9];
   for (int i = 0; i < 9; ++i) {
     offsets[i] = total;
-    total += (static_cast<size_t>(sizes[i] * capacity_) + 15) / 16 * 16;
+    total += (static_cast<size_t>(sizes[i] * capacity) + 15) / 16 * 16;
   }
+  // Allocate before changing anything, so a failure leaves the old buffer in use.
   scratch_.buffer = backend_.allocate(total * sizeof(float));
+  capacity_ = capacity;
   for (int i = 0; i < 9; ++i) *slots[i] = scratch_.at(offsets[i]);
 }
 
@@ -135,9 +138,10 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
 }
 
 void ForwardPass::run(std::span<const BatchToken> batch, std::vector<float>& logits) {
-  plan(batch);
+  // Scratch first: once plan() has run, the cache holds the batch's positions.
   const int64_t n = static_cast<int64_t>(batch.size());
   ensure_capacity(n);
+  plan(batch);
   backend_.embed(*weights_.embedding, tokens_, x_);
   for (int32_t layer = 0; layer < config_.layers; ++layer) run_layer(layer, n);
 

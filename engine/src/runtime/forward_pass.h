@@ -52,6 +52,7 @@ class ForwardPass {
   std::vector<int32_t> tokens_, positions_, slots_, table_offsets_, tables_, logit_rows_;
   std::vector<int32_t> sequence_slots_;
   std::vector<SequencePlan> sequence_plans_;
+  std::vector<std::pair<SequenceId, int32_t>> appends_;
   backend::KvBatchView view_;
 
   // Device activations for up to capacity_ tokens.

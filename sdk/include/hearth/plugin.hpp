@@ -599,7 +599,8 @@ struct Adapter<DecodingPlugin> {
     auto& plugin = self_as<DecodingPlugin>(self);
     return guarded(plugin.host(), [&] {
       require(request && result, "run: null request or result");
-      require(request->struct_size >= sizeof(hearth_decode_request), "run: request too small");
+      require(request->struct_size >= offsetof(hearth_decode_request, max_tokens) + sizeof(int32_t),
+              "run: request too small");
       result->hypotheses = nullptr;
       result->count = 0;
       DecodeRequest decode;
