@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/attention_kernels.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/vector_clones.h"
 
@@ -13,25 +14,75 @@ namespace {
 // Keys are stored transposed within a block ([head_dim][block_tokens]) so the scores of a
 // block's positions are a broadcast-multiply-add over contiguous rows, with no horizontal sums;
 // values stay [block_tokens][head_dim] for the weighted sum.
-template <int kBlock>
-HEARTH_VECTOR_CLONES void block_scores_fixed(const float* q, const float* keys_t, int32_t head_dim,
-                                             float* scores) {
-  float acc[kBlock] = {};
+// (Not a template: target_clones does not apply to templates.)
+HEARTH_VECTOR_CLONES void block_scores_16(const float* q, const float* keys_t, int32_t head_dim,
+                                          float* scores) {
+  float acc[16] = {};
   for (int32_t d = 0; d < head_dim; ++d) {
     const float qd = q[d];
-    const float* row = keys_t + d * kBlock;
-    for (int j = 0; j < kBlock; ++j) acc[j] += qd * row[j];
+    const float* row = keys_t + d * 16;
+    for (int j = 0; j < 16; ++j) acc[j] += qd * row[j];
   }
-  for (int j = 0; j < kBlock; ++j) scores[j] = acc[j];
+  for (int j = 0; j < 16; ++j) scores[j] = acc[j];
 }
 
 void block_scores(const float* q, const float* keys_t, int32_t head_dim, int32_t block_tokens,
                   float* scores) {
-  if (block_tokens == 16) return block_scores_fixed<16>(q, keys_t, head_dim, scores);
+  if (block_tokens == 16) return block_scores_16(q, keys_t, head_dim, scores);
   for (int32_t j = 0; j < block_tokens; ++j) scores[j] = 0.0f;
   for (int32_t d = 0; d < head_dim; ++d) {
     for (int32_t j = 0; j < block_tokens; ++j) scores[j] += q[d] * keys_t[d * block_tokens + j];
   }
+}
+
+// s[i] = exp(s[i] - max) for i < n, returning the sum. exp() of the C library does not
+// vectorise and dominated long-context decode; this is Cephes' expf (range reduction by ln 2,
+// degree-5 polynomial, exponent bits), within 2 ulp for the arguments softmax produces (<= 0).
+HEARTH_VECTOR_CLONES float exp_shifted_sum(float* s, int32_t n, float max) {
+  float lanes[16] = {};
+  int32_t i = 0;
+  auto exp_one = [max](float v) {
+    float x = std::max(v - max, -87.0f);
+    float k = std::nearbyint(x * 1.44269504088896341f);
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+  };
+  for (; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; ++j) {
+      s[i + j] = exp_one(s[i + j]);
+      lanes[j] += s[i + j];
+    }
+  }
+  float sum = 0.0f;
+  for (; i < n; ++i) {
+    s[i] = exp_one(s[i]);
+    sum += s[i];
+  }
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+
+HEARTH_VECTOR_CLONES float max_of(const float* s, int32_t n) {
+  float lanes[16];
+  std::fill(lanes, lanes + 16, -INFINITY);
+  int32_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; ++j) lanes[j] = std::max(lanes[j], s[i + j]);
+  }
+  float m = -INFINITY;
+  for (; i < n; ++i) m = std::max(m, s[i]);
+  for (float lane : lanes) m = std::max(m, lane);
+  return m;
 }
 
 HEARTH_VECTOR_CLONES void axpy(float alpha, const float* x, float* y, int32_t n) {
@@ -93,8 +144,9 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
   int32_t max_context = 0;
   for (int32_t p : batch.positions) max_context = std::max(max_context, p + 1);
   const size_t padded_context = (size_t(max_context) + bt - 1) / bt * bt;
-  // Per thread: the scores of one query-head group, plus one scaled query.
-  for (int i = 0; i < pool_.size(); ++i) attention_scratch(i, group * padded_context + hd);
+  // Per thread: the scores of one query-head group, plus its scaled queries.
+  for (int i = 0; i < pool_.size(); ++i) attention_scratch(i, group * (padded_context + hd));
+  const bool fast = isa_ == Isa::avx512 && bt == 16 && hd % 16 == 0;
 
   // One unit of work is a (token, KV head) pair: its query heads share every K and V load.
   const int64_t pairs = tokens * view.kv_heads;
@@ -108,30 +160,36 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
       const int32_t* table = batch.tables.data() + batch.table_offsets[t];
       const int32_t context = batch.positions[t] + 1;
       const int32_t blocks = (context + bt - 1) / bt;
-      for (int32_t g = 0; g < group; ++g) {
-        const float* qh = q + (t * q_heads + kv_head * group + g) * hd;
-        for (int32_t d = 0; d < hd; ++d) scaled_q[d] = qh[d] * scale;
-        float* s = scores + g * padded_context;
-        for (int32_t b = 0; b < blocks; ++b) {
-          block_scores(scaled_q, view.keys(table[b], kv_head), hd, bt, s + b * bt);
+      const float* q_group = q + (t * q_heads + kv_head * group) * hd;
+      for (int32_t i = 0; i < group * hd; ++i) scaled_q[i] = q_group[i] * scale;
+      for (int32_t b = 0; b < blocks; ++b) {
+        const float* keys = view.keys(table[b], kv_head);
+        if (fast) {
+          attention_scores_16_avx512(scaled_q, group, keys, hd, scores + b * bt, padded_context);
+        } else {
+          for (int32_t g = 0; g < group; ++g) {
+            block_scores(scaled_q + g * hd, keys, hd, bt, scores + g * padded_context + b * bt);
+          }
         }
       }
+      float* out_group = out + (t * q_heads + kv_head * group) * hd;
       for (int32_t g = 0; g < group; ++g) {
         float* s = scores + g * padded_context;
-        float max_score = -INFINITY;
-        for (int32_t p = 0; p < context; ++p) max_score = std::max(max_score, s[p]);
-        float sum = 0.0f;
-        for (int32_t p = 0; p < context; ++p) {
-          s[p] = std::exp(s[p] - max_score);
-          sum += s[p];
+        const float inv = 1.0f / exp_shifted_sum(s, context, max_of(s, context));
+        for (int32_t p = 0; p < context; ++p) s[p] *= inv;
+      }
+      std::fill(out_group, out_group + group * hd, 0.0f);
+      for (int32_t b = 0; b < blocks; ++b) {
+        const float* values = view.values(table[b], kv_head);
+        const int32_t n = std::min(bt, context - b * bt);
+        if (fast) {
+          attention_weighted_sum_avx512(scores + b * bt, padded_context, group, values, n, hd,
+                                        out_group);
+          continue;
         }
-        const float inv = 1.0f / sum;
-        float* oh = out + (t * q_heads + kv_head * group + g) * hd;
-        std::fill(oh, oh + hd, 0.0f);
-        for (int32_t b = 0; b < blocks; ++b) {
-          const float* values = view.values(table[b], kv_head);
-          const int32_t n = std::min(bt, context - b * bt);
-          for (int32_t j = 0; j < n; ++j) axpy(s[b * bt + j] * inv, values + j * hd, oh, hd);
+        for (int32_t g = 0; g < group; ++g) {
+          const float* s = scores + g * padded_context + b * bt;
+          for (int32_t j = 0; j < n; ++j) axpy(s[j], values + j * hd, out_group + g * hd, hd);
         }
       }
     }

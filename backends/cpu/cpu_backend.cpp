@@ -1,5 +1,7 @@
 #include "cpu/cpu_backend.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -11,13 +13,19 @@
 namespace hearth::cpu {
 namespace {
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
 // Host memory aligned for AVX-512 loads and cache lines.
 class HostBuffer final : public backend::DeviceBuffer {
  public:
   explicit HostBuffer(size_t bytes) : size_(bytes) {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    // Large buffers (the KV cache) get transparent huge pages: attention walks many blocks
+    // per token, and 4 KiB pages would cost a TLB miss for each.
+    const size_t align = bytes >= kHugePage ? kHugePage : 64;
+    size_t rounded = (bytes + align - 1) / align * align;
+    data_ = std::aligned_alloc(align, rounded == 0 ? align : rounded);
     if (!data_) throw Error("cpu: cannot allocate " + std::to_string(bytes) + " bytes");
+    if (align == kHugePage) ::madvise(data_, rounded, MADV_HUGEPAGE);
   }
   ~HostBuffer() override { std::free(data_); }
   void* data() override { return data_; }

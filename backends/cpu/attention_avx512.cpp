@@ -1,0 +1,78 @@
+// AVX-512 inner loops of attention. Built with AVX-512 flags and called only when the CPU
+// backend runs its avx512 kernel path.
+#include <immintrin.h>
+
+#include "cpu/attention_kernels.h"
+
+namespace hearth::cpu {
+
+void attention_scores_16_avx512(const float* q, int32_t group, const float* keys_t,
+                                int32_t head_dim, float* scores, int64_t stride) {
+  // Four query heads at a time share every key row load.
+  int32_t g = 0;
+  for (; g + 4 <= group; g += 4) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+           a3 = _mm512_setzero_ps();
+    const float* q0 = q + g * head_dim;
+    for (int32_t d = 0; d < head_dim; ++d) {
+      const __m512 k = _mm512_loadu_ps(keys_t + d * 16);
+      a0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[d]), k, a0);
+      a1 = _mm512_fmadd_ps(_mm512_set1_ps(q0[head_dim + d]), k, a1);
+      a2 = _mm512_fmadd_ps(_mm512_set1_ps(q0[2 * head_dim + d]), k, a2);
+      a3 = _mm512_fmadd_ps(_mm512_set1_ps(q0[3 * head_dim + d]), k, a3);
+    }
+    _mm512_storeu_ps(scores + g * stride, a0);
+    _mm512_storeu_ps(scores + (g + 1) * stride, a1);
+    _mm512_storeu_ps(scores + (g + 2) * stride, a2);
+    _mm512_storeu_ps(scores + (g + 3) * stride, a3);
+  }
+  for (; g < group; ++g) {
+    __m512 a = _mm512_setzero_ps();
+    for (int32_t d = 0; d < head_dim; ++d) {
+      a = _mm512_fmadd_ps(_mm512_set1_ps(q[g * head_dim + d]), _mm512_loadu_ps(keys_t + d * 16), a);
+    }
+    _mm512_storeu_ps(scores + g * stride, a);
+  }
+}
+
+void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t group,
+                                   const float* values, int32_t count, int32_t head_dim,
+                                   float* out) {
+  int32_t g = 0;
+  if (head_dim == 64) {
+    // Four heads at a time: each value row is loaded once for all four (16 accumulators).
+    for (; g + 4 <= group; g += 4) {
+      __m512 acc[4][4];
+      for (int h = 0; h < 4; ++h) {
+        for (int i = 0; i < 4; ++i) acc[h][i] = _mm512_loadu_ps(out + (g + h) * 64 + 16 * i);
+      }
+      for (int32_t j = 0; j < count; ++j) {
+        const float* row = values + int64_t{j} * 64;
+        const __m512 v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16),
+                     v2 = _mm512_loadu_ps(row + 32), v3 = _mm512_loadu_ps(row + 48);
+        for (int h = 0; h < 4; ++h) {
+          const __m512 w = _mm512_set1_ps(weights[(g + h) * stride + j]);
+          acc[h][0] = _mm512_fmadd_ps(w, v0, acc[h][0]);
+          acc[h][1] = _mm512_fmadd_ps(w, v1, acc[h][1]);
+          acc[h][2] = _mm512_fmadd_ps(w, v2, acc[h][2]);
+          acc[h][3] = _mm512_fmadd_ps(w, v3, acc[h][3]);
+        }
+      }
+      for (int h = 0; h < 4; ++h) {
+        for (int i = 0; i < 4; ++i) _mm512_storeu_ps(out + (g + h) * 64 + 16 * i, acc[h][i]);
+      }
+    }
+  }
+  for (; g < group; ++g) {
+    for (int32_t d = 0; d < head_dim; d += 16) {
+      __m512 acc = _mm512_loadu_ps(out + g * head_dim + d);
+      for (int32_t j = 0; j < count; ++j) {
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(weights[g * stride + j]),
+                              _mm512_loadu_ps(values + int64_t{j} * head_dim + d), acc);
+      }
+      _mm512_storeu_ps(out + g * head_dim + d, acc);
+    }
+  }
+}
+
+}  // namespace hearth::cpu
