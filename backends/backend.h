@@ -46,12 +46,13 @@ class DeviceMatrix {
 
 // Geometry of the paged KV cache as the attention kernels see it. A block holds
 // `block_tokens` positions for every layer: for layer l, keys start at
-// block_base + layer_offset[l] as [kv_heads[l]][head_dim][block_tokens] floats (transposed, so
+// block_base + layer_offset[l] as [kv_heads[l]][head_dim][block_tokens] elements (transposed, so
 // a block's scores are contiguous multiply-adds), and values follow the keys as
 // [kv_heads[l]][block_tokens][head_dim].
 struct KvGeometry {
   int32_t block_tokens = 16;
   int32_t head_dim = 0;
+  TensorType element = TensorType::f16;  // f16 or f32 keys and values
   size_t block_bytes = 0;
   std::span<const size_t> layer_offsets;    // bytes, one per layer
   std::span<const int32_t> layer_kv_heads;  // one per layer

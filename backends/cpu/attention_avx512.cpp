@@ -5,9 +5,23 @@
 #include "cpu/attention_kernels.h"
 
 namespace hearth::cpu {
+namespace {
 
-void attention_scores_16_avx512(const float* q, int32_t group, const float* keys_t,
-                                int32_t head_dim, float* scores, int64_t stride) {
+// Sixteen consecutive elements of a cache chunk as f32.
+template <bool kF16>
+__m512 load16(const std::byte* chunk, int64_t index) {
+  if constexpr (kF16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(chunk) + index)));
+  } else {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(chunk) + index);
+  }
+}
+
+
+template <bool kF16>
+void scores_16(const float* q, int32_t group, const std::byte* keys_t, int32_t head_dim,
+               float* scores, int64_t stride) {
   // Four query heads at a time share every key row load.
   int32_t g = 0;
   for (; g + 4 <= group; g += 4) {
@@ -15,7 +29,7 @@ void attention_scores_16_avx512(const float* q, int32_t group, const float* keys
            a3 = _mm512_setzero_ps();
     const float* q0 = q + g * head_dim;
     for (int32_t d = 0; d < head_dim; ++d) {
-      const __m512 k = _mm512_loadu_ps(keys_t + d * 16);
+      const __m512 k = load16<kF16>(keys_t, int64_t{d} * 16);
       a0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[d]), k, a0);
       a1 = _mm512_fmadd_ps(_mm512_set1_ps(q0[head_dim + d]), k, a1);
       a2 = _mm512_fmadd_ps(_mm512_set1_ps(q0[2 * head_dim + d]), k, a2);
@@ -29,15 +43,15 @@ void attention_scores_16_avx512(const float* q, int32_t group, const float* keys
   for (; g < group; ++g) {
     __m512 a = _mm512_setzero_ps();
     for (int32_t d = 0; d < head_dim; ++d) {
-      a = _mm512_fmadd_ps(_mm512_set1_ps(q[g * head_dim + d]), _mm512_loadu_ps(keys_t + d * 16), a);
+      a = _mm512_fmadd_ps(_mm512_set1_ps(q[g * head_dim + d]), load16<kF16>(keys_t, int64_t{d} * 16), a);
     }
     _mm512_storeu_ps(scores + g * stride, a);
   }
 }
 
-void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t group,
-                                   const float* values, int32_t count, int32_t head_dim,
-                                   float* out) {
+template <bool kF16>
+void weighted_sum(const float* weights, int64_t stride, int32_t group, const std::byte* values,
+                  int32_t count, int32_t head_dim, float* out) {
   int32_t g = 0;
   if (head_dim == 64) {
     // Four heads at a time: each value row is loaded once for all four (16 accumulators).
@@ -47,9 +61,9 @@ void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t
         for (int i = 0; i < 4; ++i) acc[h][i] = _mm512_loadu_ps(out + (g + h) * 64 + 16 * i);
       }
       for (int32_t j = 0; j < count; ++j) {
-        const float* row = values + int64_t{j} * 64;
-        const __m512 v0 = _mm512_loadu_ps(row), v1 = _mm512_loadu_ps(row + 16),
-                     v2 = _mm512_loadu_ps(row + 32), v3 = _mm512_loadu_ps(row + 48);
+        const int64_t row = int64_t{j} * 64;
+        const __m512 v0 = load16<kF16>(values, row), v1 = load16<kF16>(values, row + 16),
+                     v2 = load16<kF16>(values, row + 32), v3 = load16<kF16>(values, row + 48);
         for (int h = 0; h < 4; ++h) {
           const __m512 w = _mm512_set1_ps(weights[(g + h) * stride + j]);
           acc[h][0] = _mm512_fmadd_ps(w, v0, acc[h][0]);
@@ -68,10 +82,31 @@ void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t
       __m512 acc = _mm512_loadu_ps(out + g * head_dim + d);
       for (int32_t j = 0; j < count; ++j) {
         acc = _mm512_fmadd_ps(_mm512_set1_ps(weights[g * stride + j]),
-                              _mm512_loadu_ps(values + int64_t{j} * head_dim + d), acc);
+                              load16<kF16>(values, int64_t{j} * head_dim + d), acc);
       }
       _mm512_storeu_ps(out + g * head_dim + d, acc);
     }
+  }
+}
+
+}  // namespace
+
+void attention_scores_16_avx512(const float* q, int32_t group, const std::byte* keys_t, bool f16,
+                                int32_t head_dim, float* scores, int64_t stride) {
+  if (f16) {
+    scores_16<true>(q, group, keys_t, head_dim, scores, stride);
+  } else {
+    scores_16<false>(q, group, keys_t, head_dim, scores, stride);
+  }
+}
+
+void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t group,
+                                   const std::byte* values, bool f16, int32_t count,
+                                   int32_t head_dim, float* out) {
+  if (f16) {
+    weighted_sum<true>(weights, stride, group, values, count, head_dim, out);
+  } else {
+    weighted_sum<false>(weights, stride, group, values, count, head_dim, out);
   }
 }
 

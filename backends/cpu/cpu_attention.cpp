@@ -6,6 +6,7 @@
 
 #include "cpu/attention_kernels.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/kernels/fp16.h"
 #include "cpu/vector_clones.h"
 
 namespace hearth::cpu {
@@ -89,31 +90,53 @@ HEARTH_VECTOR_CLONES void axpy(float alpha, const float* x, float* y, int32_t n)
   for (int32_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
+void prefetch(const std::byte* data, size_t bytes) {
+  for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(data + i, 0, 3);
+}
+
 struct LayerView {
   const std::byte* base;
   size_t block_bytes;
   size_t layer_offset;
   int32_t block_tokens, head_dim, kv_heads;
+  size_t element_bytes;
+  bool f16;
 
+  size_t chunk_bytes() const { return size_t(block_tokens) * head_dim * element_bytes; }
   // [head_dim][block_tokens]
-  float* keys(int32_t block, int32_t kv_head) const {
-    return const_cast<float*>(
-               reinterpret_cast<const float*>(base + block * block_bytes + layer_offset)) +
-           static_cast<size_t>(kv_head) * block_tokens * head_dim;
+  std::byte* keys(int32_t block, int32_t kv_head) const {
+    return const_cast<std::byte*>(base) + block * block_bytes + layer_offset +
+           size_t(kv_head) * chunk_bytes();
   }
   // [block_tokens][head_dim]
-  float* values(int32_t block, int32_t kv_head) const {
-    return keys(block, kv_head) + static_cast<size_t>(kv_heads) * block_tokens * head_dim;
+  std::byte* values(int32_t block, int32_t kv_head) const {
+    return keys(block, kv_head) + size_t(kv_heads) * chunk_bytes();
+  }
+  // Element i of a chunk as f32 / stores one.
+  float load(const std::byte* chunk, size_t i) const {
+    if (f16) return f16_to_f32(reinterpret_cast<const uint16_t*>(chunk)[i]);
+    return reinterpret_cast<const float*>(chunk)[i];
+  }
+  void store(std::byte* chunk, size_t i, float v) const {
+    if (f16) {
+      reinterpret_cast<uint16_t*>(chunk)[i] = f32_to_f16(v);
+    } else {
+      reinterpret_cast<float*>(chunk)[i] = v;
+    }
+  }
+  // A chunk as f32 (for the portable path): in place for f32, converted into `buffer` for f16.
+  const float* as_f32(const std::byte* chunk, float* buffer) const {
+    if (!f16) return reinterpret_cast<const float*>(chunk);
+    const size_t n = size_t(block_tokens) * head_dim;
+    for (size_t i = 0; i < n; ++i) buffer[i] = f16_to_f32(reinterpret_cast<const uint16_t*>(chunk)[i]);
+    return buffer;
   }
 };
 
 LayerView layer_view(const void* cache, const backend::KvGeometry& g, int32_t layer) {
-  return {static_cast<const std::byte*>(cache),
-          g.block_bytes,
-          g.layer_offsets[layer],
-          g.block_tokens,
-          g.head_dim,
-          g.layer_kv_heads[layer]};
+  const bool f16 = g.element == TensorType::f16;
+  return {static_cast<const std::byte*>(cache), g.block_bytes, g.layer_offsets[layer],
+          g.block_tokens, g.head_dim, g.layer_kv_heads[layer], f16 ? size_t{2} : size_t{4}, f16};
 }
 
 }  // namespace
@@ -125,10 +148,14 @@ void CpuBackend::kv_store(void* cache, const backend::KvGeometry& geometry, int3
   for (size_t t = 0; t < batch.slots.size(); ++t) {
     const int32_t block = batch.slots[t] / bt, offset = batch.slots[t] % bt;
     for (int32_t h = 0; h < view.kv_heads; ++h) {
-      float* keys = view.keys(block, h);
+      std::byte* keys = view.keys(block, h);
+      std::byte* values = view.values(block, h);
       const float* key = k + t * row + h * hd;
-      for (int32_t d = 0; d < hd; ++d) keys[d * bt + offset] = key[d];
-      std::memcpy(view.values(block, h) + offset * hd, v + t * row + h * hd, hd * sizeof(float));
+      const float* value = v + t * row + h * hd;
+      for (int32_t d = 0; d < hd; ++d) {
+        view.store(keys, size_t(d) * bt + offset, key[d]);
+        view.store(values, size_t(offset) * hd + d, value[d]);
+      }
     }
   }
 }
@@ -144,15 +171,20 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
   int32_t max_context = 0;
   for (int32_t p : batch.positions) max_context = std::max(max_context, p + 1);
   const size_t padded_context = (size_t(max_context) + bt - 1) / bt * bt;
-  // Per thread: the scores of one query-head group, plus its scaled queries.
-  for (int i = 0; i < pool_.size(); ++i) attention_scratch(i, group * (padded_context + hd));
+  // Per thread: the scores of one query-head group, its scaled queries, and one converted
+  // chunk for the portable path.
+  for (int i = 0; i < pool_.size(); ++i) {
+    attention_scratch(i, group * (padded_context + hd) + size_t(bt) * hd);
+  }
   const bool fast = isa_ == Isa::avx512 && bt == 16 && hd % 16 == 0;
+  const size_t chunk = view.chunk_bytes();
 
   // One unit of work is a (token, KV head) pair: its query heads share every K and V load.
   const int64_t pairs = tokens * view.kv_heads;
   auto work = [&](int thread, int threads) {
     float* scores = scratch_[thread].data();
     float* scaled_q = scores + group * padded_context;
+    float* converted = scaled_q + group * hd;
     // Interleaved so that prefill's long and short contexts spread evenly over threads.
     for (int64_t pair = thread; pair < pairs; pair += threads) {
       const int64_t t = pair / view.kv_heads;
@@ -163,13 +195,18 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
       const float* q_group = q + (t * q_heads + kv_head * group) * hd;
       for (int32_t i = 0; i < group * hd; ++i) scaled_q[i] = q_group[i] * scale;
       for (int32_t b = 0; b < blocks; ++b) {
-        const float* keys = view.keys(table[b], kv_head);
+        const std::byte* keys = view.keys(table[b], kv_head);
+        // Blocks sit far apart in memory, where the hardware prefetcher does not follow:
+        // fetch the keys four blocks ahead while this one is scored.
+        if (b + 4 < blocks) prefetch(view.keys(table[b + 4], kv_head), chunk);
         if (fast) {
-          attention_scores_16_avx512(scaled_q, group, keys, hd, scores + b * bt, padded_context);
-        } else {
-          for (int32_t g = 0; g < group; ++g) {
-            block_scores(scaled_q + g * hd, keys, hd, bt, scores + g * padded_context + b * bt);
-          }
+          attention_scores_16_avx512(scaled_q, group, keys, view.f16, hd, scores + b * bt,
+                                     padded_context);
+          continue;
+        }
+        const float* keys_f32 = view.as_f32(keys, converted);
+        for (int32_t g = 0; g < group; ++g) {
+          block_scores(scaled_q + g * hd, keys_f32, hd, bt, scores + g * padded_context + b * bt);
         }
       }
       float* out_group = out + (t * q_heads + kv_head * group) * hd;
@@ -180,16 +217,18 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
       }
       std::fill(out_group, out_group + group * hd, 0.0f);
       for (int32_t b = 0; b < blocks; ++b) {
-        const float* values = view.values(table[b], kv_head);
+        const std::byte* values = view.values(table[b], kv_head);
         const int32_t n = std::min(bt, context - b * bt);
+        if (b + 4 < blocks) prefetch(view.values(table[b + 4], kv_head), chunk);
         if (fast) {
-          attention_weighted_sum_avx512(scores + b * bt, padded_context, group, values, n, hd,
-                                        out_group);
+          attention_weighted_sum_avx512(scores + b * bt, padded_context, group, values, view.f16,
+                                        n, hd, out_group);
           continue;
         }
+        const float* values_f32 = view.as_f32(values, converted);
         for (int32_t g = 0; g < group; ++g) {
           const float* s = scores + g * padded_context + b * bt;
-          for (int32_t j = 0; j < n; ++j) axpy(s[j], values + j * hd, out_group + g * hd, hd);
+          for (int32_t j = 0; j < n; ++j) axpy(s[j], values_f32 + j * hd, out_group + g * hd, hd);
         }
       }
     }

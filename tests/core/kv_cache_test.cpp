@@ -14,7 +14,7 @@ namespace {
 struct Fixture {
   hearth::cpu::CpuBackend backend{{.threads = 1}};
   // 2 layers x 2 heads x 4 dims, 4 tokens per block: 2*2*2*4*4*4 bytes = 512 bytes a block.
-  KvCache cache{backend, KvCacheLayout{{2, 2}, 4, 4}, 8 * 512};
+  KvCache cache{backend, KvCacheLayout{{2, 2}, 4, 4, hearth::TensorType::f32}, 8 * 512};
 
   float* slot_key(int32_t slot) {
     auto* base = static_cast<std::byte*>(cache.device_data());

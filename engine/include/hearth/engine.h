@@ -29,6 +29,7 @@ struct EngineOptions {
   int32_t context_size = 0;                     // 0 = the model's training context, at least 4096
   size_t kv_cache_bytes = 0;                    // 0 = room for one full context
   int32_t kv_block_tokens = 16;                 // positions per KV cache block
+  std::string kv_cache_type = "f16";            // f16 | f32: cached key and value elements
   int32_t max_batch_tokens = 512;               // prompts are fed in chunks of this many tokens
   std::string cpu_kernels;                      // "" = best for this CPU; reference | avx2 | avx512
   std::function<void(float)> on_load_progress;  // fraction in [0, 1]

@@ -97,9 +97,14 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   impl->overrides.reset();
 
   int32_t context = impl->context_size;
-  KvCacheLayout layout{c.layer_kv_heads, c.head_dim, options.kv_block_tokens};
+  if (options.kv_cache_type != "f16" && options.kv_cache_type != "f32") {
+    throw Error("kv cache type '" + options.kv_cache_type + "' unknown (f16, f32)");
+  }
+  const bool f16_cache = options.kv_cache_type == "f16";
+  KvCacheLayout layout{c.layer_kv_heads, c.head_dim, options.kv_block_tokens,
+                       f16_cache ? TensorType::f16 : TensorType::f32};
   size_t per_token = 0;
-  for (int32_t h : c.layer_kv_heads) per_token += 2 * size_t(h) * c.head_dim * sizeof(float);
+  for (int32_t h : c.layer_kv_heads) per_token += 2 * size_t(h) * c.head_dim * (f16_cache ? 2 : 4);
   size_t budget = options.kv_cache_bytes > 0
                       ? options.kv_cache_bytes
                       : per_token * (size_t(context) + options.kv_block_tokens);

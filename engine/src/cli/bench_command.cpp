@@ -55,12 +55,12 @@ struct Row {
   double bytes_per_token;  // tg: weights + KV read per token (0 for pp)
 };
 
-// Tokens per second of one run: `depth` tokens already in the cache (not timed), then either
-// one batch of `count` tokens (pp) or `count` single-token steps (tg).
-double run_once(Engine& engine, const std::vector<int32_t>& tokens, int32_t depth, int32_t count,
+// Tokens per second of one run: fork `base` (which holds the depth's context, computed once)
+// and either prefill `count` tokens in one batch (pp) or decode them one by one (tg).
+double run_once(Engine& engine, const std::vector<int32_t>& tokens, SequenceId base, int32_t count,
                 bool decode) {
-  SequenceId s = engine.create_sequence();
-  if (depth > 0) engine.prefill(s, {tokens.data(), size_t(depth)});
+  const int32_t depth = engine.sequence_length(base);
+  SequenceId s = engine.fork_sequence(base);
   std::vector<float> logits;
   auto start = Clock::now();
   if (decode) {
@@ -140,13 +140,15 @@ int bench_command(int argc, char** argv) {
     for (auto& t : tokens) t = pick(rng);
     const int32_t used_threads = thread_count > 0 ? thread_count : 0;
     for (int32_t depth : depths) {
+      SequenceId base = engine->create_sequence();
+      if (depth > 0) engine->prefill(base, {tokens.data(), size_t(depth)});
       for (bool decode : {false, true}) {
         for (int32_t count : decode ? gens : prompts) {
           if (count == 0) continue;
-          run_once(*engine, tokens, depth, std::min(count, decode ? 8 : count), decode);
+          run_once(*engine, tokens, base, std::min(count, decode ? 8 : count), decode);
           std::vector<double> rates;
           for (int r = 0; r < repetitions; ++r) {
-            rates.push_back(run_once(*engine, tokens, depth, count, decode));
+            rates.push_back(run_once(*engine, tokens, base, count, decode));
           }
           auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
           double bytes =
@@ -155,8 +157,10 @@ int bench_command(int argc, char** argv) {
               {used_threads, decode ? "tg" : "pp", count, depth, median(rates), *hi - *lo, bytes});
         }
       }
+      engine->drop_sequence(base);
     }
   }
+  const size_t peak_rss = peak_rss_bytes();  // before the probe's own buffer
   if (bandwidth)
     read_bandwidth =
         util::measure_read_bandwidth(std::max(1, threads.front() > 0 ? threads.front() : 2));
@@ -203,7 +207,7 @@ int bench_command(int argc, char** argv) {
     if (bandwidth && r.test == "tg") std::printf(" %9.0f%%", roofline_pct(r));
     std::printf("\n");
   }
-  std::printf("\npeak resident memory: %.1f MiB\n", peak_rss_bytes() / 1048576.0);
+  std::printf("\npeak resident memory: %.1f MiB\n", peak_rss / 1048576.0);
   return 0;
 }
 

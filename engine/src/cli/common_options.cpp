@@ -17,6 +17,7 @@ void add_engine_options(ArgParser& p, EngineOptions& o) {
   p.option({"-b", "--batch-size"}, "N", "prompt tokens per forward pass (default 512)",
            &o.max_batch_tokens);
   p.option({"--kernels"}, "ISA", "force CPU kernels: reference, avx2, avx512", &o.cpu_kernels);
+  p.option({"--kv-type"}, "TYPE", "KV cache elements: f16 (default) or f32", &o.kv_cache_type);
 }
 
 void add_sampling_options(ArgParser& p, GenerationOptions& o) {

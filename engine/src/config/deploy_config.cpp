@@ -221,6 +221,7 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
     runtime.integer("kv_cache_mib", kv_mib, 0, int64_t{1} << 30);
     c.engine.kv_cache_bytes = static_cast<size_t>(kv_mib) << 20;
     runtime.integer("kv_block_tokens", c.engine.kv_block_tokens, 1, 1024);
+    runtime.string("kv_cache_type", c.engine.kv_cache_type);
     runtime.string("cpu_kernels", c.engine.cpu_kernels);
   }
   {

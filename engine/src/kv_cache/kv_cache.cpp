@@ -9,14 +9,16 @@ namespace hearth {
 
 KvCache::KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_bytes)
     : backend_(backend), layout_(std::move(layout)) {
-  if (layout_.head_dim <= 0 || layout_.block_tokens <= 0 || layout_.layer_kv_heads.empty()) {
+  if (layout_.head_dim <= 0 || layout_.block_tokens <= 0 || layout_.layer_kv_heads.empty() ||
+      (layout_.element != TensorType::f16 && layout_.element != TensorType::f32)) {
     throw Error("kv cache: invalid layout");
   }
+  const size_t element_bytes = layout_.element == TensorType::f16 ? 2 : 4;
   size_t offset = 0;
   for (int32_t heads : layout_.layer_kv_heads) {
     layer_offsets_.push_back(offset);
     offset +=
-        2 * static_cast<size_t>(heads) * layout_.block_tokens * layout_.head_dim * sizeof(float);
+        2 * static_cast<size_t>(heads) * layout_.block_tokens * layout_.head_dim * element_bytes;
   }
   size_t block_bytes = offset;
   size_t blocks = std::max<size_t>(1, budget_bytes / block_bytes);
@@ -25,7 +27,7 @@ KvCache::KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_
   ref_counts_.assign(blocks, 0);
   free_blocks_.reserve(blocks);
   for (size_t b = blocks; b-- > 0;) free_blocks_.push_back(static_cast<int32_t>(b));
-  geometry_ = {layout_.block_tokens, layout_.head_dim, block_bytes, layer_offsets_,
+  geometry_ = {layout_.block_tokens, layout_.head_dim, layout_.element, block_bytes, layer_offsets_,
                layout_.layer_kv_heads};
 }
 

@@ -21,6 +21,7 @@ struct KvCacheLayout {
   std::vector<int32_t> layer_kv_heads;  // may differ per layer
   int32_t head_dim = 0;
   int32_t block_tokens = 16;
+  TensorType element = TensorType::f16;  // f16 halves the memory and the bytes read per token
 };
 
 class KvCache {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hearth/error.h"
+#include "cpu/kernels/fp16.h"
 #include "kv_cache/kv_cache.h"
 #include "util/checksum.h"
 
@@ -39,6 +40,33 @@ uint64_t header_checksum(const FileHeader& header, const std::vector<int32_t>& k
   return h.digest();
 }
 
+// Cache elements (f16 or f32) read and written as f32: files always hold f32, so any cache
+// configuration reads any file.
+struct Elements {
+  std::byte* base;
+  TensorType type;
+  size_t size() const { return type == TensorType::f16 ? 2 : 4; }
+  std::byte* at(size_t i) const { return base + i * size(); }
+  float get(size_t i) const {
+    if (type == TensorType::f16) {
+      uint16_t h;
+      std::memcpy(&h, at(i), 2);
+      return cpu::f16_to_f32(h);
+    }
+    float f;
+    std::memcpy(&f, at(i), 4);
+    return f;
+  }
+  void set(size_t i, float v) const {
+    if (type == TensorType::f16) {
+      uint16_t h = cpu::f32_to_f16(v);
+      std::memcpy(at(i), &h, 2);
+    } else {
+      std::memcpy(at(i), &v, 4);
+    }
+  }
+};
+
 }  // namespace
 
 // Copies positions [0, length) of `sequence` to `out` in the file's payload order.
@@ -60,21 +88,19 @@ static void gather(const KvCache& cache, backend::Backend& backend, const void* 
                      g.block_bytes);
     for (size_t l = 0; l < layers; ++l) {
       const int32_t heads = g.layer_kv_heads[l];
-      auto* keys = reinterpret_cast<const float*>(block.data() + g.layer_offsets[l]);
-      const float* values = keys + size_t(heads) * g.block_tokens * g.head_dim;
+      const Elements keys{block.data() + g.layer_offsets[l], g.element};
+      const Elements values{keys.at(size_t(heads) * g.block_tokens * g.head_dim), g.element};
       const size_t row = size_t(heads) * g.head_dim;
       for (int32_t o = 0; o < g.block_tokens; ++o) {
         const size_t p = b * g.block_tokens + o;
         if (p >= size_t(length)) break;
         float* k_dst = out.data() + layer_base[l] + p * 2 * row;
         for (int32_t h = 0; h < heads; ++h) {
-          const float* key_t = keys + size_t(h) * g.head_dim * g.block_tokens;  // [d][o]
+          const size_t chunk = size_t(h) * g.head_dim * g.block_tokens;
           for (int32_t d = 0; d < g.head_dim; ++d) {
-            k_dst[h * g.head_dim + d] = key_t[size_t(d) * g.block_tokens + o];
+            k_dst[h * g.head_dim + d] = keys.get(chunk + size_t(d) * g.block_tokens + o);  // [d][o]
+            k_dst[row + h * g.head_dim + d] = values.get(chunk + size_t(o) * g.head_dim + d);
           }
-          std::memcpy(k_dst + row + h * g.head_dim,
-                      values + (size_t(h) * g.block_tokens + o) * g.head_dim,
-                      g.head_dim * sizeof(float));
         }
       }
     }
@@ -201,19 +227,18 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
     for (size_t l = 0; l < kv_heads.size(); ++l) {
       const int32_t heads = kv_heads[l];
       const size_t row = size_t(heads) * g.head_dim;
-      auto* keys = reinterpret_cast<float*>(block.data() + g.layer_offsets[l]);
-      float* values = keys + size_t(heads) * g.block_tokens * g.head_dim;
+      const Elements keys{block.data() + g.layer_offsets[l], g.element};
+      const Elements values{keys.at(size_t(heads) * g.block_tokens * g.head_dim), g.element};
       for (int32_t o = 0; o < g.block_tokens; ++o) {
         const size_t p = b * g.block_tokens + o;
         if (p >= size_t(tokens)) break;
         const float* src = payload.data() + bases[l] + p * 2 * row;
         for (int32_t h = 0; h < heads; ++h) {
-          float* key_t = keys + size_t(h) * g.head_dim * g.block_tokens;  // [d][o]
+          const size_t chunk = size_t(h) * g.head_dim * g.block_tokens;
           for (int32_t d = 0; d < g.head_dim; ++d) {
-            key_t[size_t(d) * g.block_tokens + o] = src[h * g.head_dim + d];
+            keys.set(chunk + size_t(d) * g.block_tokens + o, src[h * g.head_dim + d]);
+            values.set(chunk + size_t(o) * g.head_dim + d, src[row + h * g.head_dim + d]);
           }
-          std::memcpy(values + (size_t(h) * g.block_tokens + o) * g.head_dim,
-                      src + row + h * g.head_dim, g.head_dim * sizeof(float));
         }
       }
     }
