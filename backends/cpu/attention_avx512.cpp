@@ -91,6 +91,10 @@ void weighted_sum(const float* weights, int64_t stride, int32_t group, const std
 
 }  // namespace
 
+void convert_f16_avx512(const std::byte* chunk, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; i += 16) _mm512_storeu_ps(out + i, load16<true>(chunk, i));
+}
+
 void attention_scores_16_avx512(const float* q, int32_t group, const std::byte* keys_t, bool f16,
                                 int32_t head_dim, float* scores, int64_t stride) {
   if (f16) {

@@ -19,4 +19,7 @@ void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t
                                    const std::byte* values, bool f16, int32_t count,
                                    int32_t head_dim, float* out);
 
+// out[i] = f16 element i of `chunk` as f32, for i < count (count % 16 == 0).
+void convert_f16_avx512(const std::byte* chunk, int64_t count, float* out);
+
 }  // namespace hearth::cpu

@@ -125,10 +125,16 @@ struct LayerView {
     }
   }
   // A chunk as f32 (for the portable path): in place for f32, converted into `buffer` for f16.
-  const float* as_f32(const std::byte* chunk, float* buffer) const {
+  const float* as_f32(const std::byte* chunk, float* buffer, bool avx512) const {
     if (!f16) return reinterpret_cast<const float*>(chunk);
     const size_t n = size_t(block_tokens) * head_dim;
-    for (size_t i = 0; i < n; ++i) buffer[i] = f16_to_f32(reinterpret_cast<const uint16_t*>(chunk)[i]);
+    if (avx512 && n % 16 == 0) {
+      convert_f16_avx512(chunk, static_cast<int64_t>(n), buffer);
+      return buffer;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      buffer[i] = f16_to_f32(reinterpret_cast<const uint16_t*>(chunk)[i]);
+    }
     return buffer;
   }
 };
@@ -176,7 +182,8 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
   for (int i = 0; i < pool_.size(); ++i) {
     attention_scratch(i, group * (padded_context + hd) + size_t(bt) * hd);
   }
-  const bool fast = isa_ == Isa::avx512 && bt == 16 && hd % 16 == 0;
+  const bool avx512 = isa_ == Isa::avx512;
+  const bool fast = avx512 && bt == 16 && hd % 16 == 0;
   const size_t chunk = view.chunk_bytes();
 
   // One unit of work is a (token, KV head) pair: its query heads share every K and V load.
@@ -204,7 +211,7 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
                                      padded_context);
           continue;
         }
-        const float* keys_f32 = view.as_f32(keys, converted);
+        const float* keys_f32 = view.as_f32(keys, converted, avx512);
         for (int32_t g = 0; g < group; ++g) {
           block_scores(scaled_q + g * hd, keys_f32, hd, bt, scores + g * padded_context + b * bt);
         }
@@ -225,7 +232,7 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
                                         n, hd, out_group);
           continue;
         }
-        const float* values_f32 = view.as_f32(values, converted);
+        const float* values_f32 = view.as_f32(values, converted, avx512);
         for (int32_t g = 0; g < group; ++g) {
           const float* s = scores + g * padded_context + b * bt;
           for (int32_t j = 0; j < n; ++j) axpy(s[j], values_f32 + j * hd, out_group + g * hd, hd);
