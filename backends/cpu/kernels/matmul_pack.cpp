@@ -27,8 +27,14 @@ std::shared_ptr<std::byte[]> allocate_zeroed(size_t bytes) {
   const size_t rounded = (std::max<size_t>(bytes, 1) + alignment - 1) / alignment * alignment;
   auto* storage = static_cast<std::byte*>(std::aligned_alloc(alignment, rounded));
   if (storage == nullptr) throw std::bad_alloc();
-  if (alignment == kHugePage) madvise(storage, rounded, MADV_HUGEPAGE);  // a hint only
-  std::memset(storage, 0, rounded);
+  if (alignment == kHugePage) {
+    // Huge pages for the whole 2 MiB pieces only: a huge page over the partly used tail would
+    // make up to 2 MiB of slack resident for every matrix.
+    const size_t whole = bytes / kHugePage * kHugePage;
+    madvise(storage, whole, MADV_HUGEPAGE);  // a hint only
+    if (rounded > whole) madvise(storage + whole, rounded - whole, MADV_NOHUGEPAGE);
+  }
+  std::memset(storage, 0, bytes);
   return std::shared_ptr<std::byte[]>(storage, [](std::byte* p) { std::free(p); });
 }
 
