@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prints hearth's prefill/decode speed beside the llama.cpp yardsticks (2-core AVX-512
-# development machine) on the synthetic TinyLlama-1.1B shape and on stories260K.
+# Prints hearth's speed beside the llama.cpp yardsticks and the performance targets, on the
+# synthetic TinyLlama-1.1B shape (F16, Q8_0, Q4_0) and on stories260K, plus long-context
+# decode, peak memory and decode as a share of the memory roofline.
 # usage: tests/bench/yardstick_table.sh [BUILD_DIR] [SYNTH_TOOL]
 # The synthetic GGUF files (random weights, 0.6-2.2 GB) are generated once into
 # BUILD_DIR/models and never committed.
@@ -23,24 +24,40 @@ for type in f16 q8_0 q4_0; do
   fi
 done
 
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+bench() { "$hearth" bench -m "$1" -t "$2" "${@:3}" --json 2>/dev/null; }
 
-printf '| model | threads | prefill pp128 tok/s (llama.cpp) | ratio | decode tg128 tok/s (llama.cpp) | ratio |\n'
-printf '|---|---|---|---|---|---|\n'
-row() {  # row NAME FILE THREADS PP_REF TG_REF PROMPT GEN
-  local out pp tg
-  out=$("$hearth" bench -m "$2" -t "$3" -p "$6" -n "$7" -r 3 --json 2>/dev/null)
-  pp=$(echo "$out" | json_field prefill_tok_s)
-  tg=$(echo "$out" | json_field decode_tok_s)
-  python3 - "$1" "$3" "$pp" "$4" "$tg" "$5" <<'PY'
-import sys
-name, threads, pp, pp_ref, tg, tg_ref = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
-pp_cells = f"{pp:.1f} ({pp_ref:g}) | {pp / pp_ref:.2f}x" if pp_ref else f"{pp:.1f} (—) | —"
-print(f"| {name} | {threads} | {pp_cells} | {tg:.1f} ({tg_ref:g}) | {tg / tg_ref:.2f}x |")
+echo "| model | threads | prefill pp128 tok/s | target | llama.cpp | ratio | decode tg128 tok/s | target | llama.cpp | ratio | decode % of roofline | peak RSS MiB (file) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+row() {  # row NAME FILE THREADS PP_TARGET PP_REF TG_TARGET TG_REF PROMPT GEN
+  local json
+  json=$(bench "$2" "$3" -p "$8" -n "$9" -r 3 --bandwidth)
+  python3 - "$json" "$@" <<'PY'
+import json, os, sys
+d = json.loads(sys.argv[1])
+name, path, threads = sys.argv[2], sys.argv[3], sys.argv[4]
+pp_target, pp_ref, tg_target, tg_ref = map(float, sys.argv[5:9])
+pp, tg = d["prefill_tok_s"], d["decode_tok_s"]
+roof = next(r["roofline_pct"] for r in d["results"] if r["test"].startswith("tg"))
+cell = lambda v, t, ref: (f"{v:,.1f} | ≥ {t:,.0f} | {ref:,.1f} | {v / ref:.2f}x" if ref
+                          else f"{v:,.1f} | — | — | —")
+mib = lambda b: b / 1048576
+print(f"| {name} | {threads} | {cell(pp, pp_target, pp_ref)} | {cell(tg, tg_target, tg_ref)} "
+      f"| {roof:.0f}% | {mib(d['peak_rss_bytes']):,.0f} ({mib(os.path.getsize(path)):,.0f}) |")
 PY
 }
-row "TinyLlama-1.1B F16" "$models/tinyllama-f16.gguf" "$threads" 96 10.0 128 128
-row "TinyLlama-1.1B Q8_0" "$models/tinyllama-q8_0.gguf" "$threads" 89 16.1 128 128
-row "TinyLlama-1.1B Q4_0" "$models/tinyllama-q4_0.gguf" "$threads" 106 24.8 128 128
+row "TinyLlama-1.1B F16" "$models/tinyllama-f16.gguf" "$threads" 145 96 13.5 10.0 128 128
+row "TinyLlama-1.1B Q8_0" "$models/tinyllama-q8_0.gguf" "$threads" 135 89 25 16.1 128 128
+row "TinyLlama-1.1B Q4_0" "$models/tinyllama-q4_0.gguf" "$threads" 160 106 45 24.8 128 128
 # llama.cpp's stories260K yardstick is decode only (7,400 tok/s, 1 thread).
-row "stories260K" "$src/examples/models/stories260K.gguf" 1 0 7400 128 256
+row "stories260K" "$src/examples/models/stories260K.gguf" 1 0 0 15000 7400 128 256
+
+echo
+echo "| long context (Q4_0, $threads threads) | decode tg128 tok/s at 128 in the cache | at 2,000 | ratio (target ≥ 0.8) |"
+echo "|---|---|---|---|"
+json=$(bench "$models/tinyllama-q4_0.gguf" "$threads" -p 0 -n 128 -d 128,2000 -r 3)
+python3 - "$json" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+rate = {r["depth"]: r["tok_s"] for r in d["results"]}
+print(f"| TinyLlama-1.1B Q4_0 | {rate[128]:.1f} | {rate[2000]:.1f} | {rate[2000] / rate[128]:.2f} |")
+PY

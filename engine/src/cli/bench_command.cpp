@@ -181,7 +181,7 @@ int bench_command(int argc, char** argv) {
         "{\"model\": \"%s\", \"device\": \"%s\", \"weight_bytes\": %zu, "
         "\"peak_rss_bytes\": %zu, \"bandwidth_gb_s\": %.2f, \"repetitions\": %d, "
         "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"results\": [",
-        info.path.c_str(), info.device_description.c_str(), info.weight_bytes, peak_rss_bytes(),
+        info.path.c_str(), info.device_description.c_str(), info.weight_bytes, peak_rss,
         read_bandwidth / 1e9, repetitions, first("pp"), first("tg"));
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
