@@ -5,6 +5,7 @@
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "plugins/abi_struct.h"
 #include "plugins/plugin_discovery.h"
 #include "plugins/plugin_instance.h"
 
@@ -49,9 +50,7 @@ void Engine::Impl::create_plugins() {
 
 void Engine::Impl::describe_model() {
   hearth_model_desc& d = model_desc;
-  d.struct_size = sizeof d;
-  d.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
-  d.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  d = plugins::make_abi_struct<hearth_model_desc>();
   d.architecture = config.architecture.c_str();
   d.name = config.name.c_str();
   std::snprintf(identity_text, sizeof identity_text, "%s", identity.c_str());
@@ -69,10 +68,7 @@ void Engine::Impl::describe_model() {
 }
 
 hearth_event Engine::Impl::make_event(hearth_event_type type, uint64_t request_id) const {
-  hearth_event e{};
-  e.struct_size = sizeof e;
-  e.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
-  e.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  auto e = plugins::make_abi_struct<hearth_event>();
   e.type = type;
   e.request_id = request_id;
   e.time_seconds =

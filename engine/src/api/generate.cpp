@@ -6,6 +6,7 @@
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "plugins/abi_struct.h"
 #include "plugins/plugin_instance.h"
 #include "sampling/sampler.h"
 
@@ -159,10 +160,7 @@ GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
     impl_->emit(event(HEARTH_EVENT_PROMPT_DONE));
 
     if (strategy) {
-      hearth_decode_request request{};
-      request.struct_size = sizeof request;
-      request.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
-      request.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+      auto request = plugins::make_abi_struct<hearth_decode_request>();
       request.request_id = request_id;
       request.sequence = sequence;
       request.prompt = prompt.data();

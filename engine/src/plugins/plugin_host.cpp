@@ -15,6 +15,7 @@
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "plugins/abi_struct.h"
 
 namespace hearth::plugins {
 namespace {
@@ -254,10 +255,7 @@ void memory_stats_service(hearth_host* host, hearth_memory_stats* stats) {
 }  // namespace
 
 hearth_memory_stats memory_stats(const Engine::Impl& engine) {
-  hearth_memory_stats s{};
-  s.struct_size = sizeof s;
-  s.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
-  s.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  auto s = make_abi_struct<hearth_memory_stats>();
   s.weight_bytes = engine.info.weight_bytes;
   if (engine.cache) {
     KvCacheStats kv = engine.cache->stats();
@@ -275,10 +273,7 @@ hearth_memory_stats memory_stats(const Engine::Impl& engine) {
 }
 
 hearth_host_services make_services(hearth_host* host) {
-  hearth_host_services s{};
-  s.struct_size = sizeof s;
-  s.abi_major = HEARTH_PLUGIN_ABI_MAJOR;
-  s.abi_minor = HEARTH_PLUGIN_ABI_MINOR;
+  auto s = make_abi_struct<hearth_host_services>();
   s.host = host;
   s.log = log;
   s.set_error = set_error;
