@@ -22,8 +22,21 @@ __m512 load16(const std::byte* chunk, int64_t index) {
 template <bool kF16>
 void scores_16(const float* q, int32_t group, const std::byte* keys_t, int32_t head_dim,
                float* scores, int64_t stride) {
-  // Four query heads at a time share every key row load.
+  // Eight (then four) query heads at a time share every key row load and conversion, and
+  // give the FMA units enough independent chains to stay busy.
   int32_t g = 0;
+  for (; g + 8 <= group; g += 8) {
+    __m512 acc[8];
+    for (int h = 0; h < 8; ++h) acc[h] = _mm512_setzero_ps();
+    const float* q0 = q + g * head_dim;
+    for (int32_t d = 0; d < head_dim; ++d) {
+      const __m512 k = load16<kF16>(keys_t, int64_t{d} * 16);
+      for (int h = 0; h < 8; ++h) {
+        acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(q0[h * head_dim + d]), k, acc[h]);
+      }
+    }
+    for (int h = 0; h < 8; ++h) _mm512_storeu_ps(scores + (g + h) * stride, acc[h]);
+  }
   for (; g + 4 <= group; g += 4) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
            a3 = _mm512_setzero_ps();
