@@ -45,17 +45,30 @@ class DeviceMatrix {
 };
 
 // Geometry of the paged KV cache as the attention kernels see it. A block holds
-// `block_tokens` positions for every layer: for layer l, keys start at
-// block_base + layer_offset[l] as [kv_heads[l]][head_dim][block_tokens] elements (transposed, so
-// a block's scores are contiguous multiply-adds), and values follow the keys as
-// [kv_heads[l]][block_tokens][head_dim].
+// `block_tokens` positions of every layer, stored as one chunk per (layer, KV head, K or V).
+// Each layer has a region at layer_offsets[l]: first the key chunks, ordered
+// [kv_heads][total_blocks], then the value chunks in the same order. So one head's chunks of
+// consecutive blocks are adjacent, and attention over a sequence streams through memory.
+// A key chunk is [head_dim][block_tokens] elements (transposed, so a block's scores are
+// contiguous multiply-adds); a value chunk is [block_tokens][head_dim].
 struct KvGeometry {
   int32_t block_tokens = 16;
   int32_t head_dim = 0;
   TensorType element = TensorType::f16;  // f16 or f32 keys and values
-  size_t block_bytes = 0;
+  size_t block_bytes = 0;                // one block's chunks over all layers
+  int32_t total_blocks = 0;
   std::span<const size_t> layer_offsets;    // bytes, one per layer
   std::span<const int32_t> layer_kv_heads;  // one per layer
+
+  size_t element_bytes() const { return element == TensorType::f16 ? 2 : 4; }
+  size_t chunk_bytes() const { return size_t(block_tokens) * head_dim * element_bytes(); }
+  size_t key_offset(int32_t layer, int32_t kv_head, int32_t block) const {
+    return layer_offsets[layer] + (size_t(kv_head) * total_blocks + block) * chunk_bytes();
+  }
+  size_t value_offset(int32_t layer, int32_t kv_head, int32_t block) const {
+    return key_offset(layer, kv_head, block) +
+           size_t(layer_kv_heads[layer]) * total_blocks * chunk_bytes();
+  }
 };
 
 // Which cache slots a batch reads and writes, one entry per token of the batch.

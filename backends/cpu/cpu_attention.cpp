@@ -95,22 +95,20 @@ void prefetch(const std::byte* data, size_t bytes) {
 }
 
 struct LayerView {
+  const backend::KvGeometry& geometry;
   const std::byte* base;
-  size_t block_bytes;
-  size_t layer_offset;
-  int32_t block_tokens, head_dim, kv_heads;
+  int32_t layer, block_tokens, head_dim, kv_heads;
   size_t element_bytes;
   bool f16;
 
-  size_t chunk_bytes() const { return size_t(block_tokens) * head_dim * element_bytes; }
+  size_t chunk_bytes() const { return geometry.chunk_bytes(); }
   // [head_dim][block_tokens]
   std::byte* keys(int32_t block, int32_t kv_head) const {
-    return const_cast<std::byte*>(base) + block * block_bytes + layer_offset +
-           size_t(kv_head) * chunk_bytes();
+    return const_cast<std::byte*>(base) + geometry.key_offset(layer, kv_head, block);
   }
   // [block_tokens][head_dim]
   std::byte* values(int32_t block, int32_t kv_head) const {
-    return keys(block, kv_head) + size_t(kv_heads) * chunk_bytes();
+    return const_cast<std::byte*>(base) + geometry.value_offset(layer, kv_head, block);
   }
   // Element i of a chunk as f32 / stores one.
   float load(const std::byte* chunk, size_t i) const {
@@ -141,8 +139,8 @@ struct LayerView {
 
 LayerView layer_view(const void* cache, const backend::KvGeometry& g, int32_t layer) {
   const bool f16 = g.element == TensorType::f16;
-  return {static_cast<const std::byte*>(cache), g.block_bytes, g.layer_offsets[layer],
-          g.block_tokens, g.head_dim, g.layer_kv_heads[layer], f16 ? size_t{2} : size_t{4}, f16};
+  return {g,           static_cast<const std::byte*>(cache), layer, g.block_tokens, g.head_dim,
+          g.layer_kv_heads[layer], g.element_bytes(), f16};
 }
 
 }  // namespace

@@ -16,10 +16,11 @@ struct Fixture {
   // 2 layers x 2 heads x 4 dims, 4 tokens per block: 2*2*2*4*4*4 bytes = 512 bytes a block.
   KvCache cache{backend, KvCacheLayout{{2, 2}, 4, 4, hearth::TensorType::f32}, 8 * 512};
 
+  // Layer 0, head 0, first key dimension of a slot's position (keys are [dim][position]).
   float* slot_key(int32_t slot) {
     auto* base = static_cast<std::byte*>(cache.device_data());
     int32_t block = slot / 4, offset = slot % 4;
-    return reinterpret_cast<float*>(base + block * cache.geometry().block_bytes) + offset * 4;
+    return reinterpret_cast<float*>(base + cache.geometry().key_offset(0, 0, block)) + offset;
   }
 };
 

@@ -66,6 +66,7 @@ class KvCache {
   Sequence& get(int32_t sequence);
   const Sequence& get(int32_t sequence) const;
   int32_t take_block();
+  void copy_block(int32_t from, int32_t to);  // every layer's chunks
   void release(int32_t block);
 
   backend::Backend& backend_;

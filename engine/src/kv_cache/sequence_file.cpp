@@ -73,7 +73,6 @@ struct Elements {
 static void gather(const KvCache& cache, backend::Backend& backend, const void* device,
                    std::span<const int32_t> table, int32_t length, std::vector<float>& out) {
   const auto& g = cache.geometry();
-  std::vector<std::byte> block(g.block_bytes);
   const size_t layers = g.layer_offsets.size();
   size_t row_offset_per_layer = 0;
   std::vector<size_t> layer_base(layers);
@@ -82,24 +81,24 @@ static void gather(const KvCache& cache, backend::Backend& backend, const void* 
     row_offset_per_layer += 2 * size_t(length) * g.layer_kv_heads[l] * g.head_dim;
   }
   out.assign(row_offset_per_layer, 0.0f);
+  std::vector<std::byte> key_chunk(g.chunk_bytes()), value_chunk(g.chunk_bytes());
+  const auto* base = static_cast<const std::byte*>(device);
   for (size_t b = 0; b * g.block_tokens < size_t(length); ++b) {
-    backend.download(block.data(),
-                     static_cast<const std::byte*>(device) + size_t(table[b]) * g.block_bytes,
-                     g.block_bytes);
     for (size_t l = 0; l < layers; ++l) {
       const int32_t heads = g.layer_kv_heads[l];
-      const Elements keys{block.data() + g.layer_offsets[l], g.element};
-      const Elements values{keys.at(size_t(heads) * g.block_tokens * g.head_dim), g.element};
       const size_t row = size_t(heads) * g.head_dim;
-      for (int32_t o = 0; o < g.block_tokens; ++o) {
-        const size_t p = b * g.block_tokens + o;
-        if (p >= size_t(length)) break;
-        float* k_dst = out.data() + layer_base[l] + p * 2 * row;
-        for (int32_t h = 0; h < heads; ++h) {
-          const size_t chunk = size_t(h) * g.head_dim * g.block_tokens;
+      for (int32_t h = 0; h < heads; ++h) {
+        backend.download(key_chunk.data(), base + g.key_offset(l, h, table[b]), g.chunk_bytes());
+        backend.download(value_chunk.data(), base + g.value_offset(l, h, table[b]),
+                         g.chunk_bytes());
+        const Elements keys{key_chunk.data(), g.element}, values{value_chunk.data(), g.element};
+        for (int32_t o = 0; o < g.block_tokens; ++o) {
+          const size_t p = b * g.block_tokens + o;
+          if (p >= size_t(length)) break;
+          float* k_dst = out.data() + layer_base[l] + p * 2 * row + h * g.head_dim;
           for (int32_t d = 0; d < g.head_dim; ++d) {
-            k_dst[h * g.head_dim + d] = keys.get(chunk + size_t(d) * g.block_tokens + o);  // [d][o]
-            k_dst[row + h * g.head_dim + d] = values.get(chunk + size_t(o) * g.head_dim + d);
+            k_dst[d] = keys.get(size_t(d) * g.block_tokens + o);  // [d][o]
+            k_dst[row + d] = values.get(size_t(o) * g.head_dim + d);
           }
         }
       }
@@ -214,7 +213,6 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   }
   // Scatter block by block: build each block's image on the host, then upload it once.
   const auto& g = geometry_;
-  std::vector<std::byte> block(g.block_bytes);
   const auto table = block_table(sequence);
   size_t layer_base = 0;
   std::vector<size_t> bases;
@@ -222,28 +220,30 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
     bases.push_back(layer_base);
     layer_base += 2 * size_t(tokens) * h * g.head_dim;
   }
+  std::vector<std::byte> key_chunk(g.chunk_bytes()), value_chunk(g.chunk_bytes());
+  auto* device = static_cast<std::byte*>(storage_->data());
   for (size_t b = 0; b < table.size(); ++b) {
-    std::memset(block.data(), 0, block.size());
     for (size_t l = 0; l < kv_heads.size(); ++l) {
       const int32_t heads = kv_heads[l];
       const size_t row = size_t(heads) * g.head_dim;
-      const Elements keys{block.data() + g.layer_offsets[l], g.element};
-      const Elements values{keys.at(size_t(heads) * g.block_tokens * g.head_dim), g.element};
-      for (int32_t o = 0; o < g.block_tokens; ++o) {
-        const size_t p = b * g.block_tokens + o;
-        if (p >= size_t(tokens)) break;
-        const float* src = payload.data() + bases[l] + p * 2 * row;
-        for (int32_t h = 0; h < heads; ++h) {
-          const size_t chunk = size_t(h) * g.head_dim * g.block_tokens;
+      for (int32_t h = 0; h < heads; ++h) {
+        std::memset(key_chunk.data(), 0, key_chunk.size());
+        std::memset(value_chunk.data(), 0, value_chunk.size());
+        const Elements keys{key_chunk.data(), g.element}, values{value_chunk.data(), g.element};
+        for (int32_t o = 0; o < g.block_tokens; ++o) {
+          const size_t p = b * g.block_tokens + o;
+          if (p >= size_t(tokens)) break;
+          const float* src = payload.data() + bases[l] + p * 2 * row + h * g.head_dim;
           for (int32_t d = 0; d < g.head_dim; ++d) {
-            keys.set(chunk + size_t(d) * g.block_tokens + o, src[h * g.head_dim + d]);
-            values.set(chunk + size_t(o) * g.head_dim + d, src[row + h * g.head_dim + d]);
+            keys.set(size_t(d) * g.block_tokens + o, src[d]);
+            values.set(size_t(o) * g.head_dim + d, src[row + d]);
           }
         }
+        backend_.upload(device + g.key_offset(l, h, table[b]), key_chunk.data(), g.chunk_bytes());
+        backend_.upload(device + g.value_offset(l, h, table[b]), value_chunk.data(),
+                        g.chunk_bytes());
       }
     }
-    backend_.upload(static_cast<std::byte*>(storage_->data()) + size_t(table[b]) * g.block_bytes,
-                    block.data(), g.block_bytes);
   }
   return sequence;
 }
