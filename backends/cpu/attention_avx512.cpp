@@ -18,7 +18,6 @@ __m512 load16(const std::byte* chunk, int64_t index) {
   }
 }
 
-
 template <bool kF16>
 void scores_16(const float* q, int32_t group, const std::byte* keys_t, int32_t head_dim,
                float* scores, int64_t stride) {
@@ -56,7 +55,8 @@ void scores_16(const float* q, int32_t group, const std::byte* keys_t, int32_t h
   for (; g < group; ++g) {
     __m512 a = _mm512_setzero_ps();
     for (int32_t d = 0; d < head_dim; ++d) {
-      a = _mm512_fmadd_ps(_mm512_set1_ps(q[g * head_dim + d]), load16<kF16>(keys_t, int64_t{d} * 16), a);
+      a = _mm512_fmadd_ps(_mm512_set1_ps(q[g * head_dim + d]),
+                          load16<kF16>(keys_t, int64_t{d} * 16), a);
     }
     _mm512_storeu_ps(scores + g * stride, a);
   }

@@ -139,8 +139,14 @@ struct LayerView {
 
 LayerView layer_view(const void* cache, const backend::KvGeometry& g, int32_t layer) {
   const bool f16 = g.element == TensorType::f16;
-  return {g,           static_cast<const std::byte*>(cache), layer, g.block_tokens, g.head_dim,
-          g.layer_kv_heads[layer], g.element_bytes(), f16};
+  return {g,
+          static_cast<const std::byte*>(cache),
+          layer,
+          g.block_tokens,
+          g.head_dim,
+          g.layer_kv_heads[layer],
+          g.element_bytes(),
+          f16};
 }
 
 }  // namespace
@@ -226,8 +232,8 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
         const int32_t n = std::min(bt, context - b * bt);
         if (b + 4 < blocks) prefetch(view.values(table[b + 4], kv_head), chunk);
         if (fast) {
-          attention_weighted_sum_avx512(scores + b * bt, padded_context, group, values, view.f16,
-                                        n, hd, out_group);
+          attention_weighted_sum_avx512(scores + b * bt, padded_context, group, values, view.f16, n,
+                                        hd, out_group);
           continue;
         }
         const float* values_f32 = view.as_f32(values, converted, avx512);

@@ -28,8 +28,8 @@ KvCache::KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_
   ref_counts_.assign(blocks, 0);
   free_blocks_.reserve(blocks);
   for (size_t b = blocks; b-- > 0;) free_blocks_.push_back(static_cast<int32_t>(b));
-  geometry_ = {layout_.block_tokens, layout_.head_dim, layout_.element, block_bytes,
-               static_cast<int32_t>(blocks), layer_offsets_, layout_.layer_kv_heads};
+  geometry_ = {layout_.block_tokens,         layout_.head_dim, layout_.element,       block_bytes,
+               static_cast<int32_t>(blocks), layer_offsets_,   layout_.layer_kv_heads};
 }
 
 KvCache::Sequence& KvCache::get(int32_t sequence) {
@@ -146,7 +146,8 @@ void KvCache::copy_block(int32_t from, int32_t to) {
   const auto& g = geometry_;
   for (int32_t l = 0; l < static_cast<int32_t>(g.layer_kv_heads.size()); ++l) {
     for (int32_t h = 0; h < g.layer_kv_heads[l]; ++h) {
-      backend_.copy(base + g.key_offset(l, h, to), base + g.key_offset(l, h, from), g.chunk_bytes());
+      backend_.copy(base + g.key_offset(l, h, to), base + g.key_offset(l, h, from),
+                    g.chunk_bytes());
       backend_.copy(base + g.value_offset(l, h, to), base + g.value_offset(l, h, from),
                     g.chunk_bytes());
     }

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <vector>
 
-#include "hearth/error.h"
 #include "cpu/kernels/fp16.h"
+#include "hearth/error.h"
 #include "kv_cache/kv_cache.h"
 #include "util/checksum.h"
 
