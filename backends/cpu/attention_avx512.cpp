@@ -62,9 +62,43 @@ void scores_16(const float* q, int32_t group, const std::byte* keys_t, int32_t h
   }
 }
 
+// Heads of 8: two positions' value rows fill one vector, weighted by their two weights.
+template <bool kF16>
+void weighted_sum_8(const float* weights, int64_t stride, int32_t group, const std::byte* values,
+                    int32_t count, float* out) {
+  for (int32_t g = 0; g < group; ++g) {
+    const float* w = weights + g * stride;
+    __m512 acc = _mm512_setzero_ps();
+    int32_t j = 0;
+    for (; j + 2 <= count; j += 2) {
+      const __m512 pair = _mm512_castpd_ps(_mm512_insertf64x4(
+          _mm512_castps_pd(_mm512_set1_ps(w[j])), _mm256_castps_pd(_mm256_set1_ps(w[j + 1])), 1));
+      acc = _mm512_fmadd_ps(pair, load16<kF16>(values, int64_t{j} * 8), acc);
+    }
+    __m256 sum = _mm256_add_ps(_mm512_castps512_ps256(acc),
+                               _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+    float tail[8];
+    _mm256_storeu_ps(tail, sum);
+    for (; j < count; ++j) {  // odd count: the last row alone (the next one is not written)
+      for (int d = 0; d < 8; ++d) {
+        const std::byte* row = values + int64_t{j} * 8 * (kF16 ? 2 : 4);
+        float v;
+        if constexpr (kF16) {
+          v = _cvtsh_ss(reinterpret_cast<const uint16_t*>(row)[d]);
+        } else {
+          v = reinterpret_cast<const float*>(row)[d];
+        }
+        tail[d] += w[j] * v;
+      }
+    }
+    for (int d = 0; d < 8; ++d) out[g * 8 + d] += tail[d];
+  }
+}
+
 template <bool kF16>
 void weighted_sum(const float* weights, int64_t stride, int32_t group, const std::byte* values,
                   int32_t count, int32_t head_dim, float* out) {
+  if (head_dim == 8) return weighted_sum_8<kF16>(weights, stride, group, values, count, out);
   int32_t g = 0;
   if (head_dim == 64) {
     // Four heads at a time: each value row is loaded once for all four (16 accumulators).

@@ -14,7 +14,7 @@ void attention_scores_16_avx512(const float* q, int32_t group, const std::byte* 
                                 int32_t head_dim, float* scores, int64_t stride);
 
 // For each of the `group` heads g: out[g * head_dim + d] += sum_j weights[g * stride + j] *
-// values[j * head_dim + d] over the block's first `count` positions (head_dim % 16 == 0).
+// values[j * head_dim + d] over the block's first `count` positions (head_dim % 16 == 0, or 8).
 void attention_weighted_sum_avx512(const float* weights, int64_t stride, int32_t group,
                                    const std::byte* values, bool f16, int32_t count,
                                    int32_t head_dim, float* out);

@@ -187,7 +187,10 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
     attention_scratch(i, group * (padded_context + hd) + size_t(bt) * hd);
   }
   const bool avx512 = isa_ == Isa::avx512;
-  const bool fast = avx512 && bt == 16 && hd % 16 == 0;
+  // Scores vectorise over a block's 16 positions, whatever the head size; the weighted sum
+  // over head dimensions needs them in multiples of 16 (or exactly 8).
+  const bool fast_scores = avx512 && bt == 16;
+  const bool fast = fast_scores && (hd % 16 == 0 || hd == 8);
   const size_t chunk = view.chunk_bytes();
 
   // One unit of work is a (token, KV head) pair: its query heads share every K and V load.
@@ -210,7 +213,7 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
         // Blocks sit far apart in memory, where the hardware prefetcher does not follow:
         // fetch the keys four blocks ahead while this one is scored.
         if (b + 4 < blocks) prefetch(view.keys(table[b + 4], kv_head), chunk);
-        if (fast) {
+        if (fast_scores) {
           attention_scores_16_avx512(scaled_q, group, keys, view.f16, hd, scores + b * bt,
                                      padded_context);
           continue;
