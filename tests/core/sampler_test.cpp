@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <string>
+
+#include "hearth/error.h"
 
 using hearth::Candidate;
 using hearth::Sampler;
@@ -60,4 +63,23 @@ TEST_CASE("draws follow the distribution and depend only on the seed", "[samplin
   CHECK(counts[2] / 20000.0 == Approx(0.1).margin(0.02));
   Sampler a(o, 5), b(o, 5);
   for (int i = 0; i < 50; ++i) CHECK(a.sample(logits, {}) == b.sample(logits, {}));
+}
+
+TEST_CASE("impossible sampling settings are refused with their name", "[sampling]") {
+  auto refusal = [](auto change) {
+    SamplingOptions o;
+    change(o);
+    try {
+      Sampler s(o, 1);
+    } catch (const hearth::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(refusal([](SamplingOptions& o) { o.repeat_penalty = 0; }),
+             Catch::Contains("repeat_penalty"));
+  CHECK_THAT(refusal([](SamplingOptions& o) { o.top_p = 1.5f; }), Catch::Contains("top_p"));
+  CHECK_THAT(refusal([](SamplingOptions& o) { o.min_p = -0.1f; }), Catch::Contains("min_p"));
+  CHECK_THAT(refusal([](SamplingOptions& o) { o.top_k = -2; }), Catch::Contains("top_k"));
+  CHECK(refusal([](SamplingOptions& o) { o.temperature = 0; }).empty());
 }

@@ -138,7 +138,6 @@ int bench_command(int argc, char** argv) {
     std::uniform_int_distribution<int32_t> pick(0, info.vocab_size - 1);
     std::vector<int32_t> tokens(max_depth + std::max(max_prompt, max_gen));
     for (auto& t : tokens) t = pick(rng);
-    const int32_t used_threads = thread_count > 0 ? thread_count : 0;
     for (int32_t depth : depths) {
       SequenceId base = engine->create_sequence();
       if (depth > 0) engine->prefill(base, {tokens.data(), size_t(depth)});
@@ -154,7 +153,7 @@ int bench_command(int argc, char** argv) {
           double bytes =
               decode ? info.weight_bytes + kv_bytes_per_position * (depth + count / 2.0) : 0;
           rows.push_back(
-              {used_threads, decode ? "tg" : "pp", count, depth, median(rates), *hi - *lo, bytes});
+              {thread_count, decode ? "tg" : "pp", count, depth, median(rates), *hi - *lo, bytes});
         }
       }
       engine->drop_sequence(base);

@@ -229,7 +229,7 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
     TableReader sampling(path, "sampling", section(path, root, "sampling"));
     sampling.number("temperature", s.temperature, 0, 100);
     sampling.integer("top_k", s.top_k, 0, 1 << 24);
-    sampling.number("top_p", s.top_p, 0, 1);
+    sampling.number("top_p", s.top_p, 0, 1);  // 0 is refused by the sampler, with a reason
     sampling.number("min_p", s.min_p, 0, 1);
     sampling.number("repeat_penalty", s.repeat_penalty, 0, 100);
     sampling.integer("repeat_last_n", s.repeat_last_n, -1, 1 << 24);

@@ -1,7 +1,5 @@
 #include "plugins/plugin_discovery.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>

@@ -81,7 +81,15 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
   view_ = {positions_, slots_, table_offsets_, tables_};
 }
 
-void ForwardPass::ensure_capacity(int64_t tokens) {
+void ForwardPass::ensure_capacity(int64_t tokens, int64_t logit_rows) {
+  // Logits are sized by the rows that want them, not by the batch: a 512-token prefill of a
+  // 152k-word vocabulary would otherwise reserve 300 MB for one row.
+  if (logit_rows > logits_capacity_) {
+    logits_scratch_.buffer =
+        backend_.allocate(static_cast<size_t>(logit_rows) * config_.vocab_size * sizeof(float));
+    logits_capacity_ = logit_rows;
+    logits_ = logits_scratch_.at(0);
+  }
   if (tokens <= capacity_) return;
   const int64_t capacity = std::max<int64_t>(tokens, 8);
   const int64_t dim = config_.dim, q_dim = int64_t{config_.heads} * config_.head_dim;
@@ -89,18 +97,18 @@ void ForwardPass::ensure_capacity(int64_t tokens) {
       *std::max_element(config_.layer_kv_heads.begin(), config_.layer_kv_heads.end());
   const int64_t kv_dim = int64_t{max_kv_heads} * config_.head_dim, ffn = config_.ffn_dim;
   // One allocation, carved into the activations of one layer (each aligned to 64 bytes).
-  const int64_t sizes[] = {dim, std::max(dim, q_dim), q_dim, kv_dim, kv_dim, q_dim, ffn,
-                           ffn, config_.vocab_size};
-  float** slots[] = {&x_, &h_, &q_, &k_, &v_, &att_, &gate_, &up_, &logits_};
-  size_t total = 0, offsets[9];
-  for (int i = 0; i < 9; ++i) {
+  const int64_t sizes[] = {dim, std::max(dim, q_dim), q_dim, kv_dim, kv_dim, q_dim, ffn, ffn};
+  float** slots[] = {&x_, &h_, &q_, &k_, &v_, &att_, &gate_, &up_};
+  constexpr int kBuffers = std::size(slots);
+  size_t total = 0, offsets[kBuffers];
+  for (int i = 0; i < kBuffers; ++i) {
     offsets[i] = total;
     total += (static_cast<size_t>(sizes[i] * capacity) + 15) / 16 * 16;
   }
   // Allocate before changing anything, so a failure leaves the old buffer in use.
   scratch_.buffer = backend_.allocate(total * sizeof(float));
   capacity_ = capacity;
-  for (int i = 0; i < 9; ++i) *slots[i] = scratch_.at(offsets[i]);
+  for (int i = 0; i < kBuffers; ++i) *slots[i] = scratch_.at(offsets[i]);
 }
 
 void ForwardPass::run_layer(int32_t layer, int64_t n) {
@@ -140,7 +148,8 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
 void ForwardPass::run(std::span<const BatchToken> batch, std::vector<float>& logits) {
   // Scratch first: once plan() has run, the cache holds the batch's positions.
   const int64_t n = static_cast<int64_t>(batch.size());
-  ensure_capacity(n);
+  ensure_capacity(n, std::count_if(batch.begin(), batch.end(),
+                                   [](const BatchToken& b) { return b.wants_logits; }));
   plan(batch);
   backend_.embed(*weights_.embedding, tokens_, x_);
   for (int32_t layer = 0; layer < config_.layers; ++layer) run_layer(layer, n);

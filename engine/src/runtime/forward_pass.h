@@ -39,7 +39,7 @@ class ForwardPass {
   };
   SequencePlan& plan_for(SequenceId sequence);
   void plan(std::span<const BatchToken> batch);
-  void ensure_capacity(int64_t tokens);
+  void ensure_capacity(int64_t tokens, int64_t logit_rows);
   void run_layer(int32_t layer, int64_t tokens);
 
   const ModelConfig& config_;
@@ -56,8 +56,8 @@ class ForwardPass {
   backend::KvBatchView view_;
 
   // Device activations for up to capacity_ tokens.
-  int64_t capacity_ = 0;
-  Scratch scratch_;
+  int64_t capacity_ = 0, logits_capacity_ = 0;
+  Scratch scratch_, logits_scratch_;
   float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *att_ = nullptr,
         *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
 };

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <unordered_set>
+
+#include "hearth/error.h"
 
 namespace hearth {
 
@@ -20,7 +23,18 @@ const char* stop_reason_name(StopReason reason) {
   return "unknown";
 }
 
-Sampler::Sampler(const SamplingOptions& options, uint64_t seed) : options_(options), state_(seed) {}
+Sampler::Sampler(const SamplingOptions& options, uint64_t seed) : options_(options), state_(seed) {
+  // Checked here so the command line, TOML and API all refuse the same values.
+  auto refuse = [](const std::string& what) { throw Error("sampling: " + what); };
+  if (!std::isfinite(options.temperature)) refuse("temperature must be a number");
+  if (options.top_k < 0) refuse("top_k must be >= 0");
+  if (!(options.top_p > 0.0f && options.top_p <= 1.0f)) refuse("top_p must be in (0, 1]");
+  if (!(options.min_p >= 0.0f && options.min_p <= 1.0f)) refuse("min_p must be in [0, 1]");
+  if (!(options.repeat_penalty > 0.0f) || !std::isfinite(options.repeat_penalty)) {
+    refuse("repeat_penalty must be > 0");
+  }
+  if (options.repeat_last_n < -1) refuse("repeat_last_n must be >= -1");
+}
 
 double Sampler::next_uniform() {
   // splitmix64: tiny, fast, and specified here so a seed means the same on every platform.
