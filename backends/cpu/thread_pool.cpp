@@ -6,7 +6,10 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <system_error>
 #include <utility>
+
+#include "hearth/error.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -24,14 +27,28 @@ constexpr int kSpinIterations = 20000;
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   workers_.reserve(threads_ - 1);
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < threads_; ++i) {
+    try {
+      workers_.emplace_back([this, i] { worker_loop(i); });
+    } catch (const std::system_error& e) {
+      // Out of memory for stacks, or a process/thread limit: stop the workers that did
+      // start (a joinable std::thread destroyed unjoined would abort the process).
+      stop_workers();
+      throw Error("cpu: cannot start worker thread " + std::to_string(i + 1) + " of " +
+                  std::to_string(threads_) + " (" + e.code().message() +
+                  "); use fewer threads (-t, [runtime] threads, HEARTH_THREADS)");
+    }
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   stopping_.store(true);
   generation_.fetch_add(1);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void ThreadPool::dispatch(Trampoline trampoline, void* fn) {

@@ -50,6 +50,7 @@ class ThreadPool {
   }
   void dispatch(Trampoline trampoline, void* fn);
   void worker_loop(int index);
+  void stop_workers();
 
   int threads_;
   std::vector<std::thread> workers_;

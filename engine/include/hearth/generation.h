@@ -9,7 +9,7 @@
 namespace hearth {
 
 // Applied in this order: repetition penalty, top-k, top-p, min-p, temperature, then a draw.
-// temperature <= 0 means greedy (argmax after the repetition penalty).
+// temperature 0 means greedy (argmax after the repetition penalty). Valid ranges: settings.h.
 struct SamplingOptions {
   float temperature = 0.8f;
   int32_t top_k = 40;            // 0 = off
@@ -22,7 +22,7 @@ struct SamplingOptions {
 
 struct GenerationOptions {
   SamplingOptions sampling;
-  int32_t max_tokens = 128;       // < 0 = until end of generation or the context is full
+  int32_t max_tokens = 128;       // -1 = until end of generation or the context is full
   std::vector<std::string> stop;  // generation ends before the first occurrence of any
   bool add_bos = true;            // prepend BOS when the model's vocabulary wants it
   bool parse_special = false;     // treat special-token text in the prompt as tokens

@@ -5,6 +5,7 @@
 #include "api/engine_impl.h"
 #include "cpu/cpu_backend.h"
 #include "hearth/error.h"
+#include "hearth/settings.h"
 #include "model/model_identity.h"
 #include "plugins/plugin_instance.h"
 
@@ -38,12 +39,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   auto start = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  if (options.threads < 0) throw Error("threads must be >= 0");
-  if (options.context_size < 0) throw Error("context size must be >= 0");
-  if (options.max_batch_tokens <= 0) throw Error("max batch tokens must be > 0");
-  if (options.kv_block_tokens <= 0 || options.kv_block_tokens > 1024) {
-    throw Error("kv block tokens must be in 1..1024");
-  }
+  settings::validate(options);
   impl->file = gguf::File::open(options.model_path);
   impl->config = read_model_config(*impl->file);
   impl->tokenizer = std::make_unique<Tokenizer>(load_vocabulary(*impl->file));
@@ -91,15 +87,8 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
     ++it;
   }
   const ModelConfig& c = impl->config;
-  impl->identity = hearth::model_identity(*impl->file, c, *impl->overrides);
-  impl->weights = load_llama_weights(*impl->file, c, *impl->backend, options.on_load_progress,
-                                     impl->overrides.get());
-  impl->overrides.reset();
-
+  // The KV cache before the weights: a context too large for memory fails in a moment.
   int32_t context = impl->context_size;
-  if (options.kv_cache_type != "f16" && options.kv_cache_type != "f32") {
-    throw Error("kv cache type '" + options.kv_cache_type + "' unknown (f16, f32)");
-  }
   const bool f16_cache = options.kv_cache_type == "f16";
   KvCacheLayout layout{c.layer_kv_heads, c.head_dim, options.kv_block_tokens,
                        f16_cache ? TensorType::f16 : TensorType::f32};
@@ -108,7 +97,23 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   size_t budget = options.kv_cache_bytes > 0
                       ? options.kv_cache_bytes
                       : per_token * (size_t(context) + options.kv_block_tokens);
-  impl->cache = std::make_unique<KvCache>(*impl->backend, layout, budget);
+  try {
+    impl->cache = std::make_unique<KvCache>(*impl->backend, layout, budget);
+  } catch (const Error& e) {
+    throw Error("KV cache: cannot allocate " + std::to_string(budget >> 20) + " MiB (" +
+                (options.kv_cache_bytes > 0
+                     ? std::string("kv_cache_mib")
+                     : "a context of " + std::to_string(context) + " positions x " +
+                           std::to_string(per_token) + " bytes") +
+                "): " + e.what() +
+                "; lower the context size (-c, [runtime] context_size) or the cache budget "
+                "([runtime] kv_cache_mib)");
+  }
+  impl->identity = hearth::model_identity(*impl->file, c, *impl->overrides);
+  impl->weights = load_llama_weights(*impl->file, c, *impl->backend, options.on_load_progress,
+                                     impl->overrides.get());
+  impl->overrides.reset();
+
   impl->forward =
       std::make_unique<ForwardPass>(c, impl->weights, *impl->backend, *impl->cache, context);
 

@@ -6,6 +6,7 @@
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "hearth/settings.h"
 #include "plugins/abi_struct.h"
 #include "plugins/plugin_instance.h"
 #include "sampling/sampler.h"
@@ -87,6 +88,7 @@ plugins::PluginInstance* choose_strategy(const Engine::Impl& impl, const std::st
 GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
                                          const GenerationOptions& options,
                                          const TextCallback& on_text) {
+  settings::validate(options);
   const bool from_prefix = !options.knowledge_prefix.empty();
   if (prompt.empty()) {
     if (from_prefix) throw Error("a request on a knowledge prefix needs a prompt");

@@ -1,6 +1,8 @@
 #include "cli/arg_parser.h"
 
 #include <charconv>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -45,6 +47,21 @@ void ArgParser::option(std::vector<std::string> names, std::string metavar, std:
                        std::vector<std::string>* target) {
   options_.push_back({std::move(names), std::move(metavar), std::move(help), target});
 }
+void ArgParser::option(std::vector<std::string> names, std::string metavar, std::string help,
+                       int32_t* target, settings::IntRange range) {
+  option(std::move(names), std::move(metavar), std::move(help), target);
+  options_.back().int_range = range;
+}
+void ArgParser::option(std::vector<std::string> names, std::string metavar, std::string help,
+                       float* target, settings::RealRange range) {
+  option(std::move(names), std::move(metavar), std::move(help), target);
+  options_.back().real_range = range;
+}
+void ArgParser::option(std::vector<std::string> names, std::string metavar, std::string help,
+                       std::string* target, std::span<const std::string_view> choices) {
+  option(std::move(names), std::move(metavar), std::move(help), target);
+  options_.back().choices = choices;
+}
 void ArgParser::flag(std::vector<std::string> names, std::string help, bool* target) {
   options_.push_back({std::move(names), "", std::move(help), target});
 }
@@ -64,6 +81,7 @@ ArgParser::Option* ArgParser::find(const std::string& name) {
 }
 
 bool ArgParser::given(const std::string& name) const {
+  // Any of an option's names answers for it: given("-t") is true after --threads 4.
   for (const auto& o : options_) {
     for (const auto& n : o.names) {
       if (n == name) return o.seen;
@@ -106,12 +124,22 @@ bool ArgParser::parse(int argc, char** argv) {
       if (i + 1 >= argc) throw Error("option " + arg + " needs a value " + o->metavar);
       inline_value = argv[++i];
     }
+    auto refuse_if = [&](const std::string& why) {
+      if (!why.empty()) throw Error("option " + arg + ": " + why);
+    };
     if (auto* s = std::get_if<std::string*>(&o->target)) {
+      if (!o->choices.empty()) refuse_if(settings::check(inline_value, o->choices));
       **s = inline_value;
     } else if (auto* n = std::get_if<int32_t*>(&o->target)) {
-      **n = parse_number<int32_t>(arg, inline_value);
+      int64_t value = parse_number<int64_t>(arg, inline_value);
+      refuse_if(settings::check(value, o->int_range.value_or(settings::IntRange{
+                                           INT32_MIN, INT32_MAX})));
+      **n = static_cast<int32_t>(value);
     } else if (auto* f = std::get_if<float*>(&o->target)) {
-      **f = parse_number<float>(arg, inline_value);
+      float value = parse_number<float>(arg, inline_value);
+      refuse_if(settings::check(value, o->real_range.value_or(settings::RealRange{
+                                           -HUGE_VAL, HUGE_VAL})));
+      **f = value;
     } else if (auto* list = std::get_if<std::vector<std::string>*>(&o->target)) {
       (*list)->push_back(inline_value);
     } else if (auto* u = std::get_if<std::optional<uint64_t>*>(&o->target)) {

@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "hearth/settings.h"
+
 namespace hearth::cli {
 
 class ArgParser {
@@ -18,6 +20,14 @@ class ArgParser {
   void option(std::vector<std::string> names, std::string metavar, std::string help,
               int32_t* target);
   void option(std::vector<std::string> names, std::string metavar, std::string help, float* target);
+  // Values outside the setting's range (settings.h) or not among its choices are refused,
+  // naming the option: the same rule the TOML file and the API apply.
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              int32_t* target, settings::IntRange range);
+  void option(std::vector<std::string> names, std::string metavar, std::string help, float* target,
+              settings::RealRange range);
+  void option(std::vector<std::string> names, std::string metavar, std::string help,
+              std::string* target, std::span<const std::string_view> choices);
   void option(std::vector<std::string> names, std::string metavar, std::string help,
               std::optional<uint64_t>* target);
   // A repeatable option: every occurrence is appended.
@@ -40,6 +50,9 @@ class ArgParser {
     std::vector<std::string> names;
     std::string metavar, help;
     Target target;
+    std::optional<settings::IntRange> int_range;
+    std::optional<settings::RealRange> real_range;
+    std::span<const std::string_view> choices;
     bool seen = false;
   };
   Option* find(const std::string& name);

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -15,7 +16,9 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "hearth/error.h"
+#include "hearth/settings.h"
 #include "util/bandwidth.h"
+#include "util/printable.h"
 #include "util/progress.h"
 
 namespace hearth::cli {
@@ -23,22 +26,42 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<int32_t> parse_list(const std::string& option, const std::string& text) {
+// A comma-separated list of counts, each within `range`.
+std::vector<int32_t> parse_list(const std::string& option, const std::string& text,
+                                settings::IntRange range) {
   std::vector<int32_t> values;
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
-    try {
-      size_t used = 0;
-      int value = std::stoi(item, &used);
-      if (used != item.size() || value < 0) throw std::invalid_argument(item);
-      values.push_back(value);
-    } catch (const std::exception&) {
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
       throw Error("option " + option + ": '" + text + "' is not a list of counts (e.g. 0,512)");
     }
+    if (std::string why = settings::check(value, range); !why.empty()) {
+      throw Error("option " + option + ": " + why);
+    }
+    values.push_back(static_cast<int32_t>(value));
   }
   if (values.empty()) throw Error("option " + option + " needs at least one value");
   return values;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
 
 double median(std::vector<double> v) {
@@ -104,23 +127,26 @@ int bench_command(int argc, char** argv) {
                 &depth_list);
   parser.option({"--threads-list"}, "LIST", "thread counts to compare (overrides -t)",
                 &thread_list);
-  parser.option({"-r", "--repetitions"}, "N", "runs of each test (default 3)", &repetitions);
+  parser.option({"-r", "--repetitions"}, "N", "runs of each test (default 3)", &repetitions,
+                settings::IntRange{1, 1000});
   parser.flag({"--bandwidth"}, "measure memory read bandwidth; report decode % of roofline",
               &bandwidth);
   parser.flag({"--json"}, "print one JSON object", &json);
   if (!parser.parse(argc, argv)) return 0;
   if (options.model_path.empty()) throw Error("no model: give -m MODEL");
-  if (repetitions < 1) throw Error("-r must be >= 1");
-  const auto prompts = parse_list("-p", prompt_list), gens = parse_list("-n", generate_list),
-             depths = parse_list("-d", depth_list);
-  const auto threads = thread_list.empty() ? std::vector<int32_t>{options.threads}
-                                           : parse_list("--threads-list", thread_list);
+  // Counts are positions in one sequence: each must fit the largest context there is.
+  const settings::IntRange counts{0, settings::context_size.max};
+  const auto prompts = parse_list("-p", prompt_list, counts),
+             gens = parse_list("-n", generate_list, counts),
+             depths = parse_list("-d", depth_list, counts);
+  const auto threads = thread_list.empty()
+                           ? std::vector<int32_t>{options.threads}
+                           : parse_list("--threads-list", thread_list, settings::threads);
   const int32_t max_prompt = *std::max_element(prompts.begin(), prompts.end());
   const int32_t max_depth = *std::max_element(depths.begin(), depths.end());
   const int32_t max_gen = *std::max_element(gens.begin(), gens.end());
+  const int64_t positions = int64_t{max_depth} + std::max(max_prompt, max_gen);
   options.max_batch_tokens = std::max({options.max_batch_tokens, max_prompt});
-  options.context_size =
-      std::max(options.context_size, max_depth + std::max(max_prompt, max_gen) + 16);
   if (!json) options.on_load_progress = util::terminal_progress("loading model");
 
   std::vector<Row> rows;
@@ -131,6 +157,12 @@ int bench_command(int argc, char** argv) {
     o.threads = thread_count;
     auto engine = Engine::load(o);
     info = engine->model_info();
+    if (positions >= info.context_size) {
+      throw Error("-d " + std::to_string(max_depth) + " + max(-p " + std::to_string(max_prompt) +
+                  ", -n " + std::to_string(max_gen) + ") = " + std::to_string(positions) +
+                  " positions do not fit the context of " + std::to_string(info.context_size) +
+                  (options.context_size > 0 ? " (-c)" : " (the default; raise it with -c)"));
+    }
     const auto kv = engine->kv_cache_stats();
     const double kv_bytes_per_position = double(kv.block_bytes) / kv.block_tokens;
     // Random token ids: speed does not depend on which tokens are fed.
@@ -177,10 +209,11 @@ int bench_command(int argc, char** argv) {
 
   if (json) {
     std::printf(
-        "{\"model\": \"%s\", \"device\": \"%s\", \"weight_bytes\": %zu, "
+        "{\"model\": %s, \"device\": %s, \"weight_bytes\": %zu, "
         "\"peak_rss_bytes\": %zu, \"bandwidth_gb_s\": %.2f, \"repetitions\": %d, "
         "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"results\": [",
-        info.path.c_str(), info.device_description.c_str(), info.weight_bytes, peak_rss,
+        json_string(info.path).c_str(), json_string(info.device_description).c_str(),
+        info.weight_bytes, peak_rss,
         read_bandwidth / 1e9, repetitions, first("pp"), first("tg"));
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
@@ -193,8 +226,8 @@ int bench_command(int argc, char** argv) {
     std::printf("]}\n");
     return 0;
   }
-  std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n", info.path.c_str(),
-              info.name.c_str(), info.weight_bytes / 1048576.0, info.device_description.c_str());
+  std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n",
+              util::printable(info.path).c_str(), util::printable(info.name).c_str(), info.weight_bytes / 1048576.0, info.device_description.c_str());
   if (bandwidth) std::printf("memory read bandwidth: %.1f GB/s\n", read_bandwidth / 1e9);
   std::printf("\n%-8s %-8s %8s %14s %10s %10s\n", "threads", "test", "depth", "tok/s (median)",
               "spread", bandwidth ? "roofline" : "");

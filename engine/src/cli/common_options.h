@@ -20,7 +20,6 @@ void add_prompt_options(ArgParser& parser, PromptOptions& options);
 
 // The prompt text from -p or -f (exactly one of them, or neither when `allow_none`).
 std::string read_prompt(const PromptOptions& options, bool allow_none);
-std::string read_text_file(const std::string& path);
 
 // Loads the model (progress on a terminal), streams the generated text to stdout and prints
 // a timing summary to stderr.

@@ -7,6 +7,7 @@
 #include "gguf/gguf_file.h"
 #include "hearth/error.h"
 #include "model/model_config.h"
+#include "util/printable.h"
 
 namespace hearth::cli {
 namespace {
@@ -21,10 +22,7 @@ std::string describe(const gguf::Value& v) {
   }
   if (auto* b = std::get_if<bool>(&v.data)) return *b ? "true" : "false";
   if (auto* s = std::get_if<std::string_view>(&v.data)) {
-    std::string text(s->substr(0, 60));
-    for (char& c : text) {
-      if (c == '\n') c = ' ';
-    }
+    std::string text = util::printable(s->substr(0, 60));
     return "\"" + text + (s->size() > 60 ? "...\"" : "\"");
   }
   std::string out = "[" + std::string(gguf::value_type_name(v.element_type)) + " x " +
@@ -50,11 +48,11 @@ int info_command(int argc, char** argv) {
   if (paths.empty()) throw Error("no model file given (see --help)");
   auto file = gguf::File::open(paths[0]);
   std::printf("file: %s\nformat: GGUF v%u, %zu bytes, alignment %zu, data at %zu\n",
-              file->path().c_str(), file->version(), file->file_size(), file->alignment(),
+              util::printable(file->path()).c_str(), file->version(), file->file_size(), file->alignment(),
               file->data_offset());
   std::printf("\nmetadata (%zu):\n", file->metadata().size());
   for (const auto& [key, value] : file->metadata()) {
-    std::printf("  %-44s %s\n", key.c_str(), describe(value).c_str());
+    std::printf("  %-44s %s\n", util::printable(key).c_str(), describe(value).c_str());
   }
   std::printf("\ntensors (%zu):\n", file->tensors().size());
   size_t unsupported = 0;
@@ -64,7 +62,7 @@ int info_command(int argc, char** argv) {
       shape += (i ? " x " : "") + std::to_string(t.dims[i]);
     bool ok = tensor_type_traits(t.type_id).has_value();
     unsupported += !ok;
-    std::printf("  %-36s %-8s %-20s %12zu bytes%s\n", t.name.c_str(),
+    std::printf("  %-36s %-8s %-20s %12zu bytes%s\n", util::printable(t.name).c_str(),
                 tensor_type_name(t.type_id).c_str(), shape.c_str(), t.byte_size,
                 ok ? "" : "  (unsupported type)");
   }
@@ -76,7 +74,7 @@ int info_command(int argc, char** argv) {
   std::printf(
       "\nmodel: %s (%s), %d layers, dim %d, %d heads, %d kv heads, head size %d, "
       "ffn %d, vocab %d, trained context %d\n",
-      config.name.c_str(), config.architecture.c_str(), config.layers, config.dim, config.heads,
+      util::printable(config.name).c_str(), util::printable(config.architecture).c_str(), config.layers, config.dim, config.heads,
       config.layer_kv_heads.front(), config.head_dim, config.ffn_dim, config.vocab_size,
       config.context_train);
   if (unsupported > 0) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "util/printable.h"
 
 namespace {
 
@@ -39,13 +40,16 @@ int main(int argc, char** argv) {
   if (command == "plugins") handler = hearth::cli::plugins_command;
   if (command == "plugin-check") handler = hearth::cli::plugin_check_command;
   if (!handler) {
-    std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s",
+                 hearth::util::printable(command).c_str(), kUsage);
     return 2;
   }
   try {
     return handler(argc - 2, argv + 2);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hearth %s: error: %s\n", command.c_str(), e.what());
+    // Messages may quote bytes from files (metadata, keys, names): never raw to a terminal.
+    std::fprintf(stderr, "hearth %s: error: %s\n", command.c_str(),
+                 hearth::util::printable(e.what()).c_str());
     return 1;
   }
 }

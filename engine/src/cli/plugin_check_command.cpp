@@ -10,6 +10,7 @@
 #include "cli/common_options.h"
 #include "hearth/error.h"
 #include "plugins/plugin_library.h"
+#include "util/printable.h"
 
 namespace hearth::cli {
 namespace {
@@ -22,7 +23,7 @@ class Checks {
       std::printf("  ok    %s\n", name.c_str());
     } catch (const std::exception& e) {
       ++failures_;
-      std::printf("  FAIL  %s: %s\n", name.c_str(), e.what());
+      std::printf("  FAIL  %s: %s\n", name.c_str(), util::printable(e.what()).c_str());
     }
   }
   int failures() const { return failures_; }
@@ -157,16 +158,17 @@ int plugin_check_command(int argc, char** argv) {
   try {
     library = plugins::load_library(path);
   } catch (const plugins::PluginRefused& e) {
-    std::printf("refused: %s\n", e.what());
+    std::fprintf(stderr, "hearth plugin-check: refused: %s\n", util::printable(e.what()).c_str());
     return 1;
   }
   const auto* d = library.descriptor;
   std::printf(
       "plugin:      %s %s\nkind:        %s\nABI:         %u.%u (host %d.%d)\n"
       "description: %s\nfile:        %s\n\ncontract checks:\n",
-      d->name, d->version ? d->version : "", plugins::kind_name(d->kind), d->abi_major,
-      d->abi_minor, HEARTH_PLUGIN_ABI_MAJOR, HEARTH_PLUGIN_ABI_MINOR,
-      d->description ? d->description : "", path.c_str());
+      util::printable(d->name).c_str(), util::printable(d->version ? d->version : "").c_str(),
+      plugins::kind_name(d->kind), d->abi_major, d->abi_minor, HEARTH_PLUGIN_ABI_MAJOR,
+      HEARTH_PLUGIN_ABI_MINOR, util::printable(d->description ? d->description : "").c_str(),
+      util::printable(path).c_str());
 
   PluginConfig config;
   config.name = d->name;

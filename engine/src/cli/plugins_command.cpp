@@ -7,6 +7,7 @@
 #include "hearth/deploy_config.h"
 #include "plugins/plugin_discovery.h"
 #include "plugins/plugin_library.h"
+#include "util/printable.h"
 
 namespace hearth::cli {
 
@@ -40,12 +41,14 @@ int plugins_command(int argc, char** argv) {
     try {
       auto library = plugins::load_library(path);
       const auto* d = library.descriptor;
-      std::printf("  %-16s %-9s v%-8s ABI %u.%u  %s\n      %s\n", d->name,
-                  plugins::kind_name(d->kind), d->version ? d->version : "?", d->abi_major,
-                  d->abi_minor, path.c_str(), d->description ? d->description : "");
+      std::printf("  %-16s %-9s v%-8s ABI %u.%u  %s\n      %s\n",
+                  util::printable(d->name).c_str(), plugins::kind_name(d->kind),
+                  util::printable(d->version ? d->version : "?").c_str(), d->abi_major,
+                  d->abi_minor, util::printable(path).c_str(),
+                  util::printable(d->description ? d->description : "").c_str());
     } catch (const plugins::PluginRefused& e) {
       ++refused;
-      std::printf("  refused: %s\n", e.what());
+      std::printf("  refused: %s\n", util::printable(e.what()).c_str());
     }
   }
   if (libraries.empty()) std::printf("  (none found)\n");
@@ -54,7 +57,8 @@ int plugins_command(int argc, char** argv) {
     if (plugins::find_library(p.name, search).empty()) {
       ++refused;
       std::printf("  refused: plugin '%s' named in %s: no hearth-%s.so in the search path\n",
-                  p.name.c_str(), config_path.c_str(), p.name.c_str());
+                  util::printable(p.name).c_str(), util::printable(config_path).c_str(),
+                  util::printable(p.name).c_str());
     }
   }
   return refused > 0 && !configured.empty() ? 1 : 0;

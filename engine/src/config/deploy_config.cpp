@@ -2,14 +2,18 @@
 
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
 
+#include "config/toml_limits.h"
 #include "hearth/error.h"
+#include "hearth/settings.h"
+#include "util/input_file.h"
+#include "util/printable.h"
 
 namespace hearth {
 namespace {
@@ -44,25 +48,33 @@ class TableReader {
   void boolean(const std::string& key, bool& out) {
     if (auto* n = get(key)) out = typed<bool>(key, *n, "a boolean");
   }
+  // A string that must be one of `choices`.
+  void choice(const std::string& key, std::string& out,
+              std::span<const std::string_view> choices) {
+    if (auto* n = get(key)) {
+      std::string v = typed<std::string>(key, *n, "a string");
+      if (std::string why = settings::check(v, choices); !why.empty()) {
+        fail(*n, "'" + key + "': " + why);
+      }
+      out = std::move(v);
+    }
+  }
   template <typename Int>
-  void integer(const std::string& key, Int& out, int64_t min, int64_t max) {
+  void integer(const std::string& key, Int& out, settings::IntRange range) {
     if (auto* n = get(key)) {
       int64_t v = typed<int64_t>(key, *n, "an integer");
-      if (v < min || v > max) {
-        fail(*n, "'" + key + "' = " + std::to_string(v) + " is outside " + std::to_string(min) +
-                     ".." + std::to_string(max));
+      if (std::string why = settings::check(v, range); !why.empty()) {
+        fail(*n, "'" + key + "' = " + why);
       }
       out = static_cast<Int>(v);
     }
   }
-  void number(const std::string& key, float& out, double min, double max) {
+  void number(const std::string& key, float& out, settings::RealRange range) {
     if (auto* n = get(key)) {
       double v = n->is_integer() ? static_cast<double>(*n->value<int64_t>())
                                  : typed<double>(key, *n, "a number");
-      if (!(v >= min && v <= max)) {
-        std::ostringstream msg;
-        msg << "'" << key << "' = " << v << " is outside " << min << ".." << max;
-        fail(*n, msg.str());
+      if (std::string why = settings::check(v, range); !why.empty()) {
+        fail(*n, "'" + key + "' = " + why);
       }
       out = static_cast<float>(v);
     }
@@ -116,12 +128,21 @@ void apply_environment(DeployConfig& c) {
   if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device)
     c.engine.device = device;
   if (const char* threads = std::getenv("HEARTH_THREADS"); threads && *threads) {
-    char* end = nullptr;
-    long n = std::strtol(threads, &end, 10);
-    if (*end != '\0' || n < 0 || n > 1024) {
-      throw Error(std::string("HEARTH_THREADS='") + threads + "' is not a thread count");
+    const std::string_view text(threads);
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      throw Error("HEARTH_THREADS='" + util::printable(text) + "' is not a thread count");
+    }
+    if (std::string why = settings::check(n, settings::threads); !why.empty()) {
+      throw Error("HEARTH_THREADS: " + why);
     }
     c.engine.threads = static_cast<int32_t>(n);
+  }
+  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device) {
+    if (std::string why = settings::check(device, settings::devices); !why.empty()) {
+      throw Error("HEARTH_DEVICE: " + util::printable(why));
+    }
   }
 }
 
@@ -189,6 +210,7 @@ void read_plugins(const std::string& path, const toml::table& root, EngineOption
 }  // namespace
 
 DeployConfig parse_deploy_config(std::string_view text, const std::string& path) {
+  check_toml_limits(text, path);
   toml::table root;
   try {
     root = toml::parse(text, path);
@@ -213,32 +235,32 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
   }
   {
     TableReader runtime(path, "runtime", section(path, root, "runtime"));
-    runtime.string("device", c.engine.device);
-    runtime.integer("threads", c.engine.threads, 0, 1024);
-    runtime.integer("context_size", c.engine.context_size, 0, 1 << 24);
-    runtime.integer("batch_size", c.engine.max_batch_tokens, 1, 1 << 16);
+    runtime.choice("device", c.engine.device, settings::devices);
+    runtime.integer("threads", c.engine.threads, settings::threads);
+    runtime.integer("context_size", c.engine.context_size, settings::context_size);
+    runtime.integer("batch_size", c.engine.max_batch_tokens, settings::batch_size);
     int64_t kv_mib = 0;
-    runtime.integer("kv_cache_mib", kv_mib, 0, int64_t{1} << 30);
+    runtime.integer("kv_cache_mib", kv_mib, settings::kv_cache_mib);
     c.engine.kv_cache_bytes = static_cast<size_t>(kv_mib) << 20;
-    runtime.integer("kv_block_tokens", c.engine.kv_block_tokens, 1, 1024);
-    runtime.string("kv_cache_type", c.engine.kv_cache_type);
-    runtime.string("cpu_kernels", c.engine.cpu_kernels);
+    runtime.integer("kv_block_tokens", c.engine.kv_block_tokens, settings::kv_block_tokens);
+    runtime.choice("kv_cache_type", c.engine.kv_cache_type, settings::kv_cache_types);
+    runtime.choice("cpu_kernels", c.engine.cpu_kernels, settings::cpu_kernels);
   }
   {
     SamplingOptions& s = c.generation.sampling;
     TableReader sampling(path, "sampling", section(path, root, "sampling"));
-    sampling.number("temperature", s.temperature, 0, 100);
-    sampling.integer("top_k", s.top_k, 0, 1 << 24);
-    sampling.number("top_p", s.top_p, 0, 1);  // 0 is refused by the sampler, with a reason
-    sampling.number("min_p", s.min_p, 0, 1);
-    sampling.number("repeat_penalty", s.repeat_penalty, 0, 100);
-    sampling.integer("repeat_last_n", s.repeat_last_n, -1, 1 << 24);
+    sampling.number("temperature", s.temperature, settings::temperature);
+    sampling.integer("top_k", s.top_k, settings::top_k);
+    sampling.number("top_p", s.top_p, settings::top_p);
+    sampling.number("min_p", s.min_p, settings::min_p);
+    sampling.number("repeat_penalty", s.repeat_penalty, settings::repeat_penalty);
+    sampling.integer("repeat_last_n", s.repeat_last_n, settings::repeat_last_n);
     if (sampling.get("seed")) {
       uint64_t seed = 0;
-      sampling.integer("seed", seed, 0, std::numeric_limits<int64_t>::max());
+      sampling.integer("seed", seed, {0, std::numeric_limits<int64_t>::max()});
       s.seed = seed;
     }
-    sampling.integer("max_tokens", c.generation.max_tokens, -1, 1 << 24);
+    sampling.integer("max_tokens", c.generation.max_tokens, settings::max_tokens);
     sampling.strings("stop", c.generation.stop);
     sampling.boolean("ignore_eos", c.generation.ignore_eos);
   }
@@ -251,11 +273,12 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
     prompt.boolean("parse_special", c.generation.parse_special);
     if (!file.empty()) {
       if (!c.prompt.empty()) throw Error(path + ": [prompt] give either 'text' or 'file'");
-      std::ifstream in(resolve(path, file), std::ios::binary);
-      if (!in) throw Error(path + ": [prompt] file '" + file + "' cannot be read");
-      std::ostringstream contents;
-      contents << in.rdbuf();
-      c.prompt = contents.str();
+      try {
+        c.prompt = util::read_text_file(resolve(path, file), "prompt file",
+                                        settings::max_prompt_file_bytes);
+      } catch (const Error& e) {
+        throw Error(where(path, prompt.get("file")->source()) + ": [prompt] " + e.what());
+      }
     }
   }
   apply_environment(c);
@@ -264,11 +287,8 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
 }
 
 DeployConfig load_deploy_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read configuration file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_deploy_config(text.str(), path);
+  return parse_deploy_config(
+      util::read_text_file(path, "configuration file", kMaxDeployFileBytes), path);
 }
 
 }  // namespace hearth

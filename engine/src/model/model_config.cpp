@@ -1,7 +1,10 @@
 #include "model/model_config.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <string>
 
 #include "hearth/error.h"
@@ -17,6 +20,25 @@ int32_t required_int(const gguf::File& f, const std::string& key, int64_t max_va
                 std::to_string(max_value));
   }
   return static_cast<int32_t>(*v);
+}
+
+// Layer tensors are named blk.<index>.<name>. A file whose block_count is smaller than its
+// layers would otherwise run as a shallower model, silently producing other text.
+void check_layer_tensors(const gguf::File& f, const std::string& key, int32_t layers) {
+  for (const auto& t : f.tensors()) {
+    if (t.name.rfind("blk.", 0) != 0) continue;
+    int64_t index = 0;
+    size_t i = 4;
+    for (; i < t.name.size() && std::isdigit(static_cast<unsigned char>(t.name[i])); ++i) {
+      index = std::min<int64_t>(index * 10 + (t.name[i] - '0'), INT32_MAX);  // no overflow
+    }
+    if (i == 4 || i >= t.name.size() || t.name[i] != '.') continue;  // not a layer tensor name
+    if (index >= layers) {
+      throw Error(f.path() + ": tensor '" + t.name + "' belongs to layer " +
+                  std::to_string(index) + " but metadata '" + key + "' = " +
+                  std::to_string(layers) + " (layers 0.." + std::to_string(layers - 1) + ")");
+    }
+  }
 }
 
 }  // namespace
@@ -66,9 +88,17 @@ ModelConfig read_model_config(const gguf::File& f) {
   c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base").value_or(10000.0));
   c.rms_eps =
       static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
-  if (!(c.rope_theta > 0) || !(c.rms_eps > 0)) {
-    throw Error(f.path() + ": rope.freq_base and layer_norm_rms_epsilon must be positive");
-  }
+  // A non-finite base or epsilon turns every activation into NaN or zero without an error.
+  auto require_positive_finite = [&](const std::string& key, double value) {
+    if (!(value > 0) || !std::isfinite(value)) {
+      std::ostringstream msg;
+      msg << f.path() << ": metadata '" << key << "' = " << value
+          << " must be a positive finite number";
+      throw Error(msg.str());
+    }
+  };
+  require_positive_finite(p + "rope.freq_base", c.rope_theta);
+  require_positive_finite(p + "attention.layer_norm_rms_epsilon", c.rms_eps);
   c.context_train =
       f.find(p + "context_length") ? required_int(f, p + "context_length", 1 << 24) : 2048;
   if (auto tokens = f.find("tokenizer.ggml.tokens")) {
@@ -81,6 +111,7 @@ ModelConfig read_model_config(const gguf::File& f) {
   }
   if (c.vocab_size == 0) c.vocab_size = static_cast<int32_t>(embedding->dims[1]);
   c.tied_output = f.find_tensor("output.weight") == nullptr;
+  check_layer_tensors(f, p + "block_count", c.layers);
   return c;
 }
 

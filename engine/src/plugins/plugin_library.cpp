@@ -1,11 +1,13 @@
 #include "plugins/plugin_library.h"
 
+#include <dlfcn.h>
+
 #include <boost/dll/shared_library.hpp>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+
+#include "plugins/elf_check.h"
 
 namespace hearth::plugins {
 namespace {
@@ -102,19 +104,16 @@ LoadedLibrary load_library(const std::string& path) {
   auto& libraries = loaded_libraries();
   auto it = libraries.find(path);
   if (it == libraries.end()) {
-    // dlopen's own reason for a non-library is often unhelpful ("Bad file descriptor").
-    char magic[4] = {};
-    std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
-    if (std::memcmp(magic,
-                    "\x7f"
-                    "ELF",
-                    4) != 0) {
-      refuse(path, "not a loadable library (no ELF header: not a plugin)");
-    }
+    // dlopen maps the file as it is: a truncated library is a SIGBUS, not an error code.
+    check_elf_library(path);
     auto library = std::make_unique<boost::dll::shared_library>();
     boost::dll::fs::error_code ec;
     library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-    if (ec) refuse(path, "not a loadable library (" + ec.message() + ")");
+    if (ec) {
+      // Boost reports every dlopen failure as "Bad file descriptor"; dlerror() has the reason.
+      const char* reason = ::dlerror();
+      refuse(path, "not a loadable library (" + std::string(reason ? reason : ec.message()) + ")");
+    }
     if (!library->has(HEARTH_PLUGIN_ENTRY_SYMBOL)) {
       refuse(path, std::string("not a plugin: no ") + HEARTH_PLUGIN_ENTRY_SYMBOL + " entry point");
     }

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "hearth/error.h"
+#include "hearth/settings.h"
 
 namespace hearth {
 
@@ -24,16 +25,7 @@ const char* stop_reason_name(StopReason reason) {
 }
 
 Sampler::Sampler(const SamplingOptions& options, uint64_t seed) : options_(options), state_(seed) {
-  // Checked here so the command line, TOML and API all refuse the same values.
-  auto refuse = [](const std::string& what) { throw Error("sampling: " + what); };
-  if (!std::isfinite(options.temperature)) refuse("temperature must be a number");
-  if (options.top_k < 0) refuse("top_k must be >= 0");
-  if (!(options.top_p > 0.0f && options.top_p <= 1.0f)) refuse("top_p must be in (0, 1]");
-  if (!(options.min_p >= 0.0f && options.min_p <= 1.0f)) refuse("min_p must be in [0, 1]");
-  if (!(options.repeat_penalty > 0.0f) || !std::isfinite(options.repeat_penalty)) {
-    refuse("repeat_penalty must be > 0");
-  }
-  if (options.repeat_last_n < -1) refuse("repeat_last_n must be >= -1");
+  settings::validate(options);  // the same rule as the command line and TOML
 }
 
 double Sampler::next_uniform() {

@@ -11,11 +11,14 @@
 #include <utility>
 
 #include "hearth/error.h"
+#include "util/input_file.h"
 
 namespace hearth::util {
 
 MappedFile::MappedFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  require_regular_file(path, "file");
+  // O_NONBLOCK: a FIFO swapped in after the check must not block open() forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -1,0 +1,57 @@
+// hearth: the valid values of every deployment setting, defined once. The TOML reader, the
+// environment, the command line and the C++ API all check against these, so a value means
+// the same — or is refused the same way — wherever it comes from.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "hearth/engine.h"
+#include "hearth/generation.h"
+
+namespace hearth::settings {
+
+struct IntRange {
+  int64_t min, max;
+};
+struct RealRange {
+  double min, max;
+  bool min_exclusive = false;  // (min, max] instead of [min, max]
+};
+
+// Engine.
+inline constexpr IntRange threads{0, 1024};  // 0 = all physical cores
+inline constexpr IntRange context_size{0, int64_t{1} << 24};
+inline constexpr IntRange batch_size{1, int64_t{1} << 16};
+inline constexpr IntRange kv_cache_mib{0, int64_t{1} << 30};
+inline constexpr IntRange kv_block_tokens{1, 1024};
+inline constexpr std::string_view kv_cache_types[] = {"f16", "f32"};
+inline constexpr std::string_view cpu_kernels[] = {"", "reference", "avx2", "avx512"};
+inline constexpr std::string_view devices[] = {"cpu", "auto"};
+
+// Generation.
+inline constexpr IntRange max_tokens{-1, int64_t{1} << 24};  // -1 = until end of text
+inline constexpr RealRange temperature{0, 100};               // 0 = greedy
+inline constexpr IntRange top_k{0, int64_t{1} << 24};
+inline constexpr RealRange top_p{0, 1, true};
+inline constexpr RealRange min_p{0, 1};
+inline constexpr RealRange repeat_penalty{0, 100, true};
+inline constexpr IntRange repeat_last_n{-1, int64_t{1} << 24};
+
+// A prompt file is read into memory whole; more text than this cannot fit any context.
+inline constexpr size_t max_prompt_file_bytes = size_t{64} << 20;
+
+// Each returns "" for a valid value, otherwise why it is not ("-1 is outside 0..1024"),
+// for the caller to prefix with where the value came from.
+std::string check(int64_t value, IntRange range);
+std::string check(double value, RealRange range);
+std::string check(std::string_view value, std::span<const std::string_view> choices);
+
+// Whole option sets, as the C++ API receives them: throw hearth::Error naming the setting.
+void validate(const EngineOptions& options);
+void validate(const SamplingOptions& options);
+void validate(const GenerationOptions& options);  // includes its sampling options
+
+}  // namespace hearth::settings

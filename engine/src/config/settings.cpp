@@ -1,0 +1,75 @@
+#include "hearth/settings.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "hearth/error.h"
+
+namespace hearth::settings {
+namespace {
+
+std::string quoted_choices(std::span<const std::string_view> choices) {
+  std::string out;
+  for (auto c : choices) out += (out.empty() ? "" : ", ") + ("\"" + std::string(c) + "\"");
+  return out;
+}
+
+template <typename Value, typename Range>
+void require(const char* name, Value value, Range range) {
+  if (std::string why = check(value, range); !why.empty()) throw Error(std::string(name) + ": " + why);
+}
+
+void require_choice(const char* name, const std::string& value,
+                    std::span<const std::string_view> c) {
+  if (std::string why = check(value, c); !why.empty()) throw Error(std::string(name) + ": " + why);
+}
+
+}  // namespace
+
+std::string check(int64_t value, IntRange range) {
+  if (value >= range.min && value <= range.max) return {};
+  return std::to_string(value) + " is outside " + std::to_string(range.min) + ".." +
+         std::to_string(range.max);
+}
+
+std::string check(double value, RealRange range) {
+  bool above_min = range.min_exclusive ? value > range.min : value >= range.min;
+  if (above_min && value <= range.max) return {};  // false for NaN
+  std::ostringstream why;
+  why << value << " is outside " << (range.min_exclusive ? "(" : "[") << range.min << ", "
+      << range.max << "]";
+  return why.str();
+}
+
+std::string check(std::string_view value, std::span<const std::string_view> choices) {
+  for (auto c : choices) {
+    if (value == c) return {};
+  }
+  return "\"" + std::string(value) + "\" is not one of " + quoted_choices(choices);
+}
+
+void validate(const EngineOptions& o) {
+  require("threads", o.threads, threads);
+  require("context_size", o.context_size, context_size);
+  require("batch_size", o.max_batch_tokens, batch_size);
+  require("kv_block_tokens", o.kv_block_tokens, kv_block_tokens);
+  require_choice("kv_cache_type", o.kv_cache_type, kv_cache_types);
+  require_choice("cpu_kernels", o.cpu_kernels, cpu_kernels);
+  require_choice("device", o.device, devices);
+}
+
+void validate(const SamplingOptions& s) {
+  require("temperature", s.temperature, temperature);
+  require("top_k", s.top_k, top_k);
+  require("top_p", s.top_p, top_p);
+  require("min_p", s.min_p, min_p);
+  require("repeat_penalty", s.repeat_penalty, repeat_penalty);
+  require("repeat_last_n", s.repeat_last_n, repeat_last_n);
+}
+
+void validate(const GenerationOptions& o) {
+  require("max_tokens", o.max_tokens, max_tokens);
+  validate(o.sampling);
+}
+
+}  // namespace hearth::settings
