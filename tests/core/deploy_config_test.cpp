@@ -1,8 +1,15 @@
 #include "hearth/deploy_config.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "hearth/error.h"
+#include "hearth/settings.h"
 
 using hearth::parse_deploy_config;
 
@@ -97,4 +104,126 @@ on_error = "skip"
           "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nlist = [1]\n",
           "d.toml"),
       Catch::Contains("d.toml:6:") && Catch::Contains("string, number or boolean"));
+}
+
+namespace {
+
+std::string repeated(const std::string& piece, int times, const std::string& separator = "") {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += (i ? separator : "") + piece;
+  return out;
+}
+
+const std::string kValidStart = "[model]\npath = \"m.gguf\"\n";
+
+}  // namespace
+
+TEST_CASE("deep nesting is refused with its line before the parser recurses", "[config]") {
+  // 100,000 levels overflow toml++'s recursion; the limits are checked in a linear scan.
+  const std::string deep = repeated("a", 100000, ".");
+  CHECK_THROWS_WITH(parse_deploy_config(kValidStart + "[" + deep + "]\n", "d.toml"),
+                    Catch::StartsWith("d.toml:3:") && Catch::Contains("table header"));
+  CHECK_THROWS_WITH(parse_deploy_config(kValidStart + "[[" + deep + "]]\n", "d.toml"),
+                    Catch::StartsWith("d.toml:3:") && Catch::Contains("table header"));
+  CHECK_THROWS_WITH(parse_deploy_config(kValidStart + deep + " = 1\n", "d.toml"),
+                    Catch::StartsWith("d.toml:3:") && Catch::Contains("dotted parts"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config(kValidStart + "x = " + repeated("[", 100000) + repeated("]", 100000),
+                          "d.toml"),
+      Catch::StartsWith("d.toml:3:") && Catch::Contains("nested"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config(kValidStart + "x = " + repeated("{a = ", 100000) + "1" +
+                              repeated("}", 100000),
+                          "d.toml"),
+      Catch::StartsWith("d.toml:3:") && Catch::Contains("nested"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config(kValidStart + "x = {" + deep + " = 1}", "d.toml"),
+      Catch::StartsWith("d.toml:3:") && Catch::Contains("dotted parts"));
+}
+
+TEST_CASE("the nesting scan leaves valid files alone", "[config]") {
+  // Dots and brackets inside strings, comments, numbers and multi-line values are not keys.
+  auto c = parse_deploy_config(R"(# [a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h]
+[model]
+path = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.gguf"
+[sampling]
+stop = ["[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", '{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{', """
+a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[
+""", '''x''']
+temperature = 0.5
+[prompt]
+text = "1.5 2.5 3.5 4.5 5.5 6.5 7.5 8.5 9.5 10.5 11.5 12.5 13.5 14.5 15.5 16.5 17.5 18.5 19.5 20.5 21.5 22.5 23.5 24.5 25.5 26.5 27.5 28.5 29.5 30.5 31.5 32.5 33.5"
+[[plugins]]
+name = "p"
+[plugins.options]
+"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h" = 1.5
+)",
+                               "/d.toml");
+  CHECK(c.generation.stop.size() == 4);
+  CHECK(c.generation.sampling.temperature == 0.5f);
+  REQUIRE(c.engine.plugins.size() == 1);
+  CHECK(c.engine.plugins[0].options.size() == 1);
+}
+
+TEST_CASE("every setting is checked against one definition, with its place in the file",
+          "[config]") {
+  auto refusal = [](const std::string& section, const std::string& line) {
+    try {
+      parse_deploy_config(kValidStart + "[" + section + "]\n" + line + "\n", "d.toml");
+    } catch (const hearth::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(refusal("runtime", "kv_cache_type = \"q8\""),
+             Catch::StartsWith("d.toml:4:17:") && Catch::Contains("\"q8\" is not one of"));
+  CHECK_THAT(refusal("runtime", "cpu_kernels = \"avx9\""),
+             Catch::StartsWith("d.toml:4:15:") && Catch::Contains("\"avx9\" is not one of"));
+  CHECK_THAT(refusal("runtime", "device = \"\""),
+             Catch::StartsWith("d.toml:4:10:") && Catch::Contains("device"));
+  CHECK_THAT(refusal("sampling", "top_p = 0.0"),
+             Catch::StartsWith("d.toml:4:9:") && Catch::Contains("outside (0, 1]"));
+  CHECK_THAT(refusal("sampling", "temperature = -1"), Catch::StartsWith("d.toml:4:"));
+  CHECK_THAT(refusal("sampling", "max_tokens = -2"), Catch::StartsWith("d.toml:4:"));
+  CHECK_THAT(refusal("runtime", "threads = 1025"), Catch::Contains("outside 0..1024"));
+  CHECK(refusal("runtime", "threads = 1024").empty());
+  CHECK(refusal("sampling", "max_tokens = -1").empty());
+
+  // The same limits apply to the API, naming the setting.
+  hearth::EngineOptions engine;
+  engine.threads = 1025;
+  CHECK_THROWS_WITH(hearth::settings::validate(engine), Catch::Contains("threads: 1025"));
+  hearth::GenerationOptions generation;
+  generation.max_tokens = -2;
+  CHECK_THROWS_WITH(hearth::settings::validate(generation), Catch::Contains("max_tokens: -2"));
+  generation.max_tokens = -1;
+  generation.sampling.temperature = -1;
+  CHECK_THROWS_WITH(hearth::settings::validate(generation), Catch::Contains("temperature: -1"));
+  generation.sampling.temperature = std::nanf("");
+  CHECK_THROWS_WITH(hearth::settings::validate(generation), Catch::Contains("temperature"));
+}
+
+TEST_CASE("files that are not regular files or too large are refused by name", "[config]") {
+  CHECK_THROWS_WITH(hearth::load_deploy_config("/dev/zero"),
+                    Catch::Contains("'/dev/zero': is a character device"));
+  CHECK_THROWS_WITH(hearth::load_deploy_config("/"), Catch::Contains("'/': is a directory"));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("hearth-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  REQUIRE(::mkfifo((dir / "fifo.toml").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(hearth::load_deploy_config((dir / "fifo.toml").string()),
+                    Catch::Contains("is a FIFO"));
+  {
+    std::ofstream big(dir / "big.toml");
+    big << std::string((1 << 20) + 1, '#');
+  }
+  CHECK_THROWS_WITH(hearth::load_deploy_config((dir / "big.toml").string()),
+                    Catch::Contains("above the limit"));
+  {
+    std::ofstream deploy(dir / "fifo-prompt.toml");
+    deploy << kValidStart << "[prompt]\nfile = \"fifo.toml\"\n";
+  }
+  CHECK_THROWS_WITH(hearth::load_deploy_config((dir / "fifo-prompt.toml").string()),
+                    Catch::Contains("fifo-prompt.toml:4:8") && Catch::Contains("is a FIFO"));
+  std::filesystem::remove_all(dir);
 }

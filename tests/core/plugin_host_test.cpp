@@ -1,4 +1,5 @@
 // The plugin host, exercised through real fixture libraries loaded from disk.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -7,6 +8,9 @@
 #include <iterator>
 #include <map>
 #include <random>
+
+#include <elf.h>
+#include <sys/stat.h>
 
 #include "hearth/engine.h"
 #include "hearth/error.h"
@@ -266,4 +270,65 @@ TEST_CASE("plugins are found by name through HEARTH_PLUGIN_PATH and plugin_dirs"
   o.plugin_dirs = {test::binary_path("tests/plugins")};
   o.plugins = {by_name};
   CHECK(Engine::load(o)->plugins().at(0).name == "test_counter");
+}
+
+TEST_CASE("a truncated plugin library is refused before dlopen, at every length",
+          "[plugins][abi]") {
+  // A half-copied library maps segments past the end of the file: touching them is a SIGBUS
+  // that would end this test process, so surviving every length is part of the assertion.
+  const std::string source = fixture("test_counter");
+  std::ifstream in(source, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  REQUIRE(bytes.size() > sizeof(Elf64_Ehdr));
+  // Past the end of the last loadable segment only section data is missing, which the
+  // loader never reads: such a copy may load.
+  Elf64_Ehdr header;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  size_t loadable_end = 0;
+  for (int i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    std::memcpy(&segment, bytes.data() + header.e_phoff + i * sizeof segment, sizeof segment);
+    if (segment.p_type == PT_LOAD) {
+      loadable_end = std::max<size_t>(loadable_end, segment.p_offset + segment.p_filesz);
+    }
+  }
+  REQUIRE(loadable_end > 4096);
+  const auto dir = temp_file("truncated");
+  fs::create_directories(dir);
+  std::vector<size_t> lengths = {0, 3, 4, 63, 64, 65, 200, loadable_end - 1, loadable_end,
+                                 bytes.size() - 1};
+  for (size_t n = 500; n < bytes.size(); n += 997) lengths.push_back(n);
+  for (size_t n : lengths) {
+    const auto path = dir / ("hearth-cut-" + std::to_string(n) + ".so");
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(n));
+    PluginConfig cut;
+    cut.path = path.string();
+    const std::string why = refusal({cut});
+    INFO("length " << n << " of " << bytes.size() << ": " << why);
+    if (n < loadable_end) {
+      CHECK_THAT(why, Catch::Contains(path.filename().string()) &&
+                          Catch::Contains(n < 4 ? "no ELF header" : "truncated ELF"));
+    } else {
+      CHECK((why.empty() || why.find(path.filename().string()) != std::string::npos));
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("plugin files that are not libraries are named as such", "[plugins][abi]") {
+  const auto dir = temp_file("not-libraries");
+  fs::create_directories(dir);
+  auto refused_path = [&](const fs::path& path) {
+    PluginConfig p;
+    p.path = path.string();
+    return refusal({p});
+  };
+  CHECK_THAT(refused_path(dir / "absent.so"), Catch::Contains("No such file"));
+  CHECK_THAT(refused_path(dir), Catch::Contains("is a directory"));
+  fs::create_symlink(dir / "nowhere.so", dir / "dangling.so");
+  CHECK_THAT(refused_path(dir / "dangling.so"), Catch::Contains("dangling symbolic link"));
+  REQUIRE(::mkfifo((dir / "fifo.so").c_str(), 0600) == 0);
+  CHECK_THAT(refused_path(dir / "fifo.so"), Catch::Contains("is a FIFO"));
+  CHECK_THAT(refused_path("/proc/self/exe"), Catch::Contains("an executable program"));
+  fs::remove_all(dir);
 }
