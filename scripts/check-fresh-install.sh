@@ -81,6 +81,7 @@ stop_processes() {
   fi
   mapfile -t -O "${#pids[@]}" pids < <(chrooted_pids)
   [ "${#pids[@]}" -gt 0 ] || return 0
+  say "stopping ${#pids[@]} process(es) of the check"
   kill -TERM "${pids[@]}" 2>/dev/null || true
   for i in $(seq 50); do
     local alive=()
@@ -157,9 +158,9 @@ finish() {
     say "timings:"
     local p
     for p in "${phases[@]}"; do
-      printf '  %-50s %8s\n' "${p%|*}" "$(fmt_ms "${p##*|}")" >&2
+      printf '  %-56s %8s\n' "${p%|*}" "$(fmt_ms "${p##*|}")" >&2
     done
-    printf '  %-50s %8s\n' "total" "$(fmt_ms $(($(now_ms) - start_ms)))" >&2
+    printf '  %-56s %8s\n' "total" "$(fmt_ms $(($(now_ms) - start_ms)))" >&2
   fi
   if [ "$rc" = 0 ]; then
     say "check-fresh-install: PASS"
@@ -184,10 +185,13 @@ fail() {
 }
 
 # Runs a step in the background and waits for it, so that INT and TERM reach the traps at
-# once instead of after the step ends (bash defers traps while a foreground child runs).
+# once instead of after the step ends (bash defers traps while a foreground child runs). The
+# step's output is redirected here rather than around the call, so that the traps still
+# print to the terminal.
 run_step() {
-  local rc=0
-  "$@" &
+  local out=$1 err=$2 rc=0
+  shift 2
+  "$@" >>"$out" 2>>"$err" &
   child=$!
   wait "$child" || rc=$?
   child=""
@@ -259,9 +263,15 @@ install_debootstrap() {
   apt-get install -y -qq --no-install-recommends debootstrap
 }
 
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/hearth-fresh.XXXXXXXX")
+tmp=$(cd "$tmp" && pwd -P)
+root=$tmp/root
+log=$tmp/log
+: >"$log"
+
 if ! command -v debootstrap >/dev/null; then
   begin "install debootstrap on this machine"
-  run_step install_debootstrap >>/dev/null 2>&1 || fail "could not install debootstrap with apt-get"
+  run_step "$log" "$log" install_debootstrap || fail "could not install debootstrap with apt-get"
   end
 fi
 for tool in git tar findmnt mountpoint chroot; do
@@ -269,19 +279,14 @@ for tool in git tar findmnt mountpoint chroot; do
 done
 
 mirror=$(detect_mirror)
-tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/hearth-fresh.XXXXXXXX")
-tmp=$(cd "$tmp" && pwd -P)
-root=$tmp/root
-log=$tmp/log
-: >"$log"
 say "temporary system: $root"
 say "mirror: $mirror"
 
 begin "debootstrap $suite (minbase)"
 include=()
 case "$mirror" in https:*) include=(--include=ca-certificates) ;; esac
-run_step env "${proxy_env[@]}" debootstrap --variant=minbase "${include[@]}" \
-  "$suite" "$root" "$mirror" >>"$log" 2>&1 || fail "debootstrap exited $? (mirror $mirror)"
+run_step "$log" "$log" env "${proxy_env[@]}" debootstrap --variant=minbase "${include[@]}" \
+  "$suite" "$root" "$mirror" || fail "debootstrap exited $? (mirror $mirror)"
 end
 
 begin "copy the checkout, apt settings, mounts"
@@ -326,8 +331,8 @@ end
 
 begin "scripts/setup.sh (deps, build, generate)"
 out=$tmp/setup.stdout
-{ echo "---- scripts/setup.sh"; } >>"$log"
-run_step in_chroot scripts/setup.sh >"$out" 2>>"$log" ||
+echo "---- scripts/setup.sh" >>"$log"
+run_step "$out" "$log" in_chroot scripts/setup.sh ||
   fail "scripts/setup.sh exited $? in the fresh system"
 end
 # setup.sh's stdout is the generated text alone: it must be real words, not nothing.
@@ -339,8 +344,8 @@ fi
 say "   generated $words words: $(tr '\n' ' ' <"$out" | head -c 160)..."
 
 begin "scripts/test.sh --quick (Release tests)"
-{ echo "---- scripts/test.sh --quick"; } >>"$log"
-run_step in_chroot "scripts/test.sh --quick" >>"$log" 2>&1 ||
+echo "---- scripts/test.sh --quick" >>"$log"
+run_step "$log" "$log" in_chroot "scripts/test.sh --quick" ||
   fail "scripts/test.sh --quick exited $? in the fresh system"
 end
 summary=$(grep -E 'tests passed' "$log" | tail -n 1 || true)

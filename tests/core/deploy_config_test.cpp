@@ -132,18 +132,17 @@ TEST_CASE("deep nesting is refused with its line before the parser recurses", "[
                           "d.toml"),
       Catch::StartsWith("d.toml:3:") && Catch::Contains("nested"));
   CHECK_THROWS_WITH(
-      parse_deploy_config(kValidStart + "x = " + repeated("{a = ", 100000) + "1" +
-                              repeated("}", 100000),
-                          "d.toml"),
+      parse_deploy_config(
+          kValidStart + "x = " + repeated("{a = ", 100000) + "1" + repeated("}", 100000), "d.toml"),
       Catch::StartsWith("d.toml:3:") && Catch::Contains("nested"));
-  CHECK_THROWS_WITH(
-      parse_deploy_config(kValidStart + "x = {" + deep + " = 1}", "d.toml"),
-      Catch::StartsWith("d.toml:3:") && Catch::Contains("dotted parts"));
+  CHECK_THROWS_WITH(parse_deploy_config(kValidStart + "x = {" + deep + " = 1}", "d.toml"),
+                    Catch::StartsWith("d.toml:3:") && Catch::Contains("dotted parts"));
 }
 
 TEST_CASE("the nesting scan leaves valid files alone", "[config]") {
   // Dots and brackets inside strings, comments, numbers and multi-line values are not keys.
-  auto c = parse_deploy_config(R"(# [a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h]
+  auto c =
+      parse_deploy_config(R"(# [a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h]
 [model]
 path = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.gguf"
 [sampling]
@@ -158,7 +157,7 @@ name = "p"
 [plugins.options]
 "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h" = 1.5
 )",
-                               "/d.toml");
+                          "/d.toml");
   CHECK(c.generation.stop.size() == 4);
   CHECK(c.generation.sampling.temperature == 0.5f);
   REQUIRE(c.engine.plugins.size() == 1);
@@ -207,8 +206,8 @@ TEST_CASE("files that are not regular files or too large are refused by name", "
   CHECK_THROWS_WITH(hearth::load_deploy_config("/dev/zero"),
                     Catch::Contains("'/dev/zero': is a character device"));
   CHECK_THROWS_WITH(hearth::load_deploy_config("/"), Catch::Contains("'/': is a directory"));
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hearth-config-test-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hearth-config-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   REQUIRE(::mkfifo((dir / "fifo.toml").c_str(), 0600) == 0);
   CHECK_THROWS_WITH(hearth::load_deploy_config((dir / "fifo.toml").string()),

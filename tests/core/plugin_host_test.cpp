@@ -1,4 +1,7 @@
 // The plugin host, exercised through real fixture libraries loaded from disk.
+#include <elf.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -8,9 +11,6 @@
 #include <iterator>
 #include <map>
 #include <random>
-
-#include <elf.h>
-#include <sys/stat.h>
 
 #include "hearth/engine.h"
 #include "hearth/error.h"
@@ -295,8 +295,8 @@ TEST_CASE("a truncated plugin library is refused before dlopen, at every length"
   REQUIRE(loadable_end > 4096);
   const auto dir = temp_file("truncated");
   fs::create_directories(dir);
-  std::vector<size_t> lengths = {0, 3, 4, 63, 64, 65, 200, loadable_end - 1, loadable_end,
-                                 bytes.size() - 1};
+  std::vector<size_t> lengths = {
+      0, 3, 4, 63, 64, 65, 200, loadable_end - 1, loadable_end, bytes.size() - 1};
   for (size_t n = 500; n < bytes.size(); n += 997) lengths.push_back(n);
   for (size_t n : lengths) {
     const auto path = dir / ("hearth-cut-" + std::to_string(n) + ".so");

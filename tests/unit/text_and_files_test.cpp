@@ -20,11 +20,13 @@ TEST_CASE("printable escapes terminal controls and keeps UTF-8 text", "[util]") 
   CHECK(printable("a\nb\tc\rd") == "a\\nb\\tc\\rd");
   CHECK(printable(std::string("nul\0bell\x07", 9)) == "nul\\x00bell\\x07");
   CHECK(printable("del\x7f") == "del\\x7f");
-  CHECK(printable("\xc2\x9b" "2J") == "\\xc2\\x9b2J");  // C1 CSI
-  CHECK(printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5") == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5");
-  CHECK(printable("\xff\xfe") == "\\xff\\xfe");        // not UTF-8
-  CHECK(printable("\xc3") == "\\xc3");                 // cut sequence
-  CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");        // overlong
+  CHECK(printable("\xc2\x9b"
+                  "2J") == "\\xc2\\x9b2J");  // C1 CSI
+  CHECK(printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5") ==
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\xa5");
+  CHECK(printable("\xff\xfe") == "\\xff\\xfe");           // not UTF-8
+  CHECK(printable("\xc3") == "\\xc3");                    // cut sequence
+  CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");           // overlong
   CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // surrogate
 }
 
@@ -34,7 +36,8 @@ TEST_CASE("user-named files are checked before they are opened", "[util]") {
   REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);  // open() would block forever
   CHECK_THROWS_WITH(hearth::util::read_text_file((dir / "fifo").string(), "prompt file", 100),
                     Catch::Contains("prompt file '") && Catch::Contains("is a FIFO"));
-  CHECK_THROWS_WITH(hearth::util::MappedFile((dir / "fifo").string()), Catch::Contains("is a FIFO"));
+  CHECK_THROWS_WITH(hearth::util::MappedFile((dir / "fifo").string()),
+                    Catch::Contains("is a FIFO"));
   CHECK_THROWS_WITH(hearth::util::read_text_file("/dev/zero", "prompt file", 100),
                     Catch::Contains("is a character device"));
   CHECK_THROWS_WITH(hearth::util::read_text_file(dir.string(), "prompt file", 100),

@@ -1,5 +1,9 @@
 // Run-time choice of the instruction-set path. Compiled without ISA flags so it runs on
 // any x86-64 and only calls into an AVX path after checking the CPU supports it.
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include <string>
 
 #include "cpu/kernels/matmul.h"
@@ -9,9 +13,16 @@
 namespace hearth::cpu {
 namespace {
 
+// F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports does not know "f16c".
+#if defined(__x86_64__)
+bool cpu_has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
 bool cpu_has_avx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
+  static const bool has =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   return has;
 }
 
@@ -22,6 +33,10 @@ bool cpu_has_avx512() {
       __builtin_cpu_supports("avx512bf16");
   return has;
 }
+#else
+bool cpu_has_avx2() { return false; }
+bool cpu_has_avx512() { return false; }
+#endif
 
 void require_supported(Isa isa) {
   if (!isa_supported(isa)) {

@@ -33,7 +33,7 @@ inline constexpr std::string_view devices[] = {"cpu", "auto"};
 
 // Generation.
 inline constexpr IntRange max_tokens{-1, int64_t{1} << 24};  // -1 = until end of text
-inline constexpr RealRange temperature{0, 100};               // 0 = greedy
+inline constexpr RealRange temperature{0, 100};              // 0 = greedy
 inline constexpr IntRange top_k{0, int64_t{1} << 24};
 inline constexpr RealRange top_p{0, 1, true};
 inline constexpr RealRange min_p{0, 1};

@@ -132,13 +132,13 @@ bool ArgParser::parse(int argc, char** argv) {
       **s = inline_value;
     } else if (auto* n = std::get_if<int32_t*>(&o->target)) {
       int64_t value = parse_number<int64_t>(arg, inline_value);
-      refuse_if(settings::check(value, o->int_range.value_or(settings::IntRange{
-                                           INT32_MIN, INT32_MAX})));
+      refuse_if(
+          settings::check(value, o->int_range.value_or(settings::IntRange{INT32_MIN, INT32_MAX})));
       **n = static_cast<int32_t>(value);
     } else if (auto* f = std::get_if<float*>(&o->target)) {
       float value = parse_number<float>(arg, inline_value);
-      refuse_if(settings::check(value, o->real_range.value_or(settings::RealRange{
-                                           -HUGE_VAL, HUGE_VAL})));
+      refuse_if(
+          settings::check(value, o->real_range.value_or(settings::RealRange{-HUGE_VAL, HUGE_VAL})));
       **f = value;
     } else if (auto* list = std::get_if<std::vector<std::string>*>(&o->target)) {
       (*list)->push_back(inline_value);

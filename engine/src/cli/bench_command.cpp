@@ -213,8 +213,7 @@ int bench_command(int argc, char** argv) {
         "\"peak_rss_bytes\": %zu, \"bandwidth_gb_s\": %.2f, \"repetitions\": %d, "
         "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"results\": [",
         json_string(info.path).c_str(), json_string(info.device_description).c_str(),
-        info.weight_bytes, peak_rss,
-        read_bandwidth / 1e9, repetitions, first("pp"), first("tg"));
+        info.weight_bytes, peak_rss, read_bandwidth / 1e9, repetitions, first("pp"), first("tg"));
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       std::printf(
@@ -227,7 +226,8 @@ int bench_command(int argc, char** argv) {
     return 0;
   }
   std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n",
-              util::printable(info.path).c_str(), util::printable(info.name).c_str(), info.weight_bytes / 1048576.0, info.device_description.c_str());
+              util::printable(info.path).c_str(), util::printable(info.name).c_str(),
+              info.weight_bytes / 1048576.0, info.device_description.c_str());
   if (bandwidth) std::printf("memory read bandwidth: %.1f GB/s\n", read_bandwidth / 1e9);
   std::printf("\n%-8s %-8s %8s %14s %10s %10s\n", "threads", "test", "depth", "tok/s (median)",
               "spread", bandwidth ? "roofline" : "");

@@ -32,8 +32,7 @@ void add_sampling_options(ArgParser& p, GenerationOptions& o) {
            settings::temperature);
   p.option({"--top-k"}, "K", "keep the K most likely tokens, 0 = off (default 40)", &s.top_k,
            settings::top_k);
-  p.option({"--top-p"}, "P", "nucleus sampling, 1 = off (default 0.95)", &s.top_p,
-           settings::top_p);
+  p.option({"--top-p"}, "P", "nucleus sampling, 1 = off (default 0.95)", &s.top_p, settings::top_p);
   p.option({"--min-p"}, "P", "drop tokens below P x the top probability (default 0.05)", &s.min_p,
            settings::min_p);
   p.option({"--repeat-penalty"}, "R", "penalise recent tokens, 1 = off (default 1.0)",
@@ -67,8 +66,8 @@ void print_generation_stats(const ModelInfo& info, const GenerationResult& r) {
                "\n\nhearth: %s on %s\n"
                "hearth: load %.2f s | prompt %d tokens in %.3f s (%.1f tok/s) | "
                "generated %d tokens in %.3f s (%.1f tok/s) | stop: %s | seed %llu\n",
-               util::printable(info.name).c_str(), info.device_description.c_str(), s.load_seconds, s.prompt_tokens,
-               s.prompt_seconds, s.prompt_tokens_per_second(), s.generated_tokens,
+               util::printable(info.name).c_str(), info.device_description.c_str(), s.load_seconds,
+               s.prompt_tokens, s.prompt_seconds, s.prompt_tokens_per_second(), s.generated_tokens,
                s.generate_seconds, s.generated_tokens_per_second(), stop_reason_name(r.stop_reason),
                static_cast<unsigned long long>(r.seed));
 }

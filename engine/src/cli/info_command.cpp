@@ -48,8 +48,8 @@ int info_command(int argc, char** argv) {
   if (paths.empty()) throw Error("no model file given (see --help)");
   auto file = gguf::File::open(paths[0]);
   std::printf("file: %s\nformat: GGUF v%u, %zu bytes, alignment %zu, data at %zu\n",
-              util::printable(file->path()).c_str(), file->version(), file->file_size(), file->alignment(),
-              file->data_offset());
+              util::printable(file->path()).c_str(), file->version(), file->file_size(),
+              file->alignment(), file->data_offset());
   std::printf("\nmetadata (%zu):\n", file->metadata().size());
   for (const auto& [key, value] : file->metadata()) {
     std::printf("  %-44s %s\n", util::printable(key).c_str(), describe(value).c_str());
@@ -74,9 +74,9 @@ int info_command(int argc, char** argv) {
   std::printf(
       "\nmodel: %s (%s), %d layers, dim %d, %d heads, %d kv heads, head size %d, "
       "ffn %d, vocab %d, trained context %d\n",
-      util::printable(config.name).c_str(), util::printable(config.architecture).c_str(), config.layers, config.dim, config.heads,
-      config.layer_kv_heads.front(), config.head_dim, config.ffn_dim, config.vocab_size,
-      config.context_train);
+      util::printable(config.name).c_str(), util::printable(config.architecture).c_str(),
+      config.layers, config.dim, config.heads, config.layer_kv_heads.front(), config.head_dim,
+      config.ffn_dim, config.vocab_size, config.context_train);
   if (unsupported > 0) {
     throw Error(file->path() + ": " + std::to_string(unsupported) +
                 " tensors have an unsupported type (supported: f32, f16, bf16, q8_0, q4_0)");

@@ -41,8 +41,8 @@ int plugins_command(int argc, char** argv) {
     try {
       auto library = plugins::load_library(path);
       const auto* d = library.descriptor;
-      std::printf("  %-16s %-9s v%-8s ABI %u.%u  %s\n      %s\n",
-                  util::printable(d->name).c_str(), plugins::kind_name(d->kind),
+      std::printf("  %-16s %-9s v%-8s ABI %u.%u  %s\n      %s\n", util::printable(d->name).c_str(),
+                  plugins::kind_name(d->kind),
                   util::printable(d->version ? d->version : "?").c_str(), d->abi_major,
                   d->abi_minor, util::printable(path).c_str(),
                   util::printable(d->description ? d->description : "").c_str());

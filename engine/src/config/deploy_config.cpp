@@ -49,8 +49,7 @@ class TableReader {
     if (auto* n = get(key)) out = typed<bool>(key, *n, "a boolean");
   }
   // A string that must be one of `choices`.
-  void choice(const std::string& key, std::string& out,
-              std::span<const std::string_view> choices) {
+  void choice(const std::string& key, std::string& out, std::span<const std::string_view> choices) {
     if (auto* n = get(key)) {
       std::string v = typed<std::string>(key, *n, "a string");
       if (std::string why = settings::check(v, choices); !why.empty()) {
@@ -287,8 +286,8 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
 }
 
 DeployConfig load_deploy_config(const std::string& path) {
-  return parse_deploy_config(
-      util::read_text_file(path, "configuration file", kMaxDeployFileBytes), path);
+  return parse_deploy_config(util::read_text_file(path, "configuration file", kMaxDeployFileBytes),
+                             path);
 }
 
 }  // namespace hearth

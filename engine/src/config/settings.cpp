@@ -16,7 +16,8 @@ std::string quoted_choices(std::span<const std::string_view> choices) {
 
 template <typename Value, typename Range>
 void require(const char* name, Value value, Range range) {
-  if (std::string why = check(value, range); !why.empty()) throw Error(std::string(name) + ": " + why);
+  if (std::string why = check(value, range); !why.empty())
+    throw Error(std::string(name) + ": " + why);
 }
 
 void require_choice(const char* name, const std::string& value,

@@ -111,7 +111,8 @@ class Scanner {
         ++line_;
         line_start_ = i_ + 1;
       }
-      if (c == q && (!multi || text_.substr(i_, 3) == std::string_view(q == '"' ? "\"\"\"" : "'''"))) {
+      if (c == q &&
+          (!multi || text_.substr(i_, 3) == std::string_view(q == '"' ? "\"\"\"" : "'''"))) {
         i_ += multi ? 3 : 1;
         return;
       }

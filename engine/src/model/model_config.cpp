@@ -34,9 +34,9 @@ void check_layer_tensors(const gguf::File& f, const std::string& key, int32_t la
     }
     if (i == 4 || i >= t.name.size() || t.name[i] != '.') continue;  // not a layer tensor name
     if (index >= layers) {
-      throw Error(f.path() + ": tensor '" + t.name + "' belongs to layer " +
-                  std::to_string(index) + " but metadata '" + key + "' = " +
-                  std::to_string(layers) + " (layers 0.." + std::to_string(layers - 1) + ")");
+      throw Error(f.path() + ": tensor '" + t.name + "' belongs to layer " + std::to_string(index) +
+                  " but metadata '" + key + "' = " + std::to_string(layers) + " (layers 0.." +
+                  std::to_string(layers - 1) + ")");
     }
   }
 }

@@ -83,13 +83,13 @@ void check_elf_library(const std::string& path) {
                      std::to_string(sizeof header));
   }
   if (header.e_machine != kHostMachine) {
-    refuse(path, "ELF library for another machine (e_machine " +
-                     std::to_string(header.e_machine) + ")");
+    refuse(path,
+           "ELF library for another machine (e_machine " + std::to_string(header.e_machine) + ")");
   }
   if (header.e_type != ET_DYN) {
-    refuse(path, header.e_type == ET_EXEC ? "an executable program, not a shared library"
-                                          : "not a shared library (ELF type " +
-                                                std::to_string(header.e_type) + ")");
+    refuse(path, header.e_type == ET_EXEC
+                     ? "an executable program, not a shared library"
+                     : "not a shared library (ELF type " + std::to_string(header.e_type) + ")");
   }
   if (header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 ||
       header.e_phnum == PN_XNUM) {

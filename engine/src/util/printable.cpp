@@ -16,15 +16,19 @@ void append_hex(std::string& out, uint8_t byte) {
 size_t utf8_length(std::string_view text, size_t i) {
   const auto b = [&](size_t k) { return static_cast<uint8_t>(text[i + k]); };
   const uint8_t lead = b(0);
-  size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  size_t n = lead < 0x80           ? 1
+             : (lead >> 5) == 0x6  ? 2
+             : (lead >> 4) == 0xE  ? 3
+             : (lead >> 3) == 0x1E ? 4
+                                   : 0;
   if (n == 0 || i + n > text.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((b(k) & 0xC0) != 0x80) return 0;
   }
-  if (n == 2 && lead < 0xC2) return 0;                    // overlong
-  if (n == 3 && lead == 0xE0 && b(1) < 0xA0) return 0;    // overlong
-  if (n == 3 && lead == 0xED && b(1) >= 0xA0) return 0;   // surrogate
-  if (n == 4 && lead == 0xF0 && b(1) < 0x90) return 0;    // overlong
+  if (n == 2 && lead < 0xC2) return 0;                                      // overlong
+  if (n == 3 && lead == 0xE0 && b(1) < 0xA0) return 0;                      // overlong
+  if (n == 3 && lead == 0xED && b(1) >= 0xA0) return 0;                     // surrogate
+  if (n == 4 && lead == 0xF0 && b(1) < 0x90) return 0;                      // overlong
   if (n == 4 && (lead > 0xF4 || (lead == 0xF4 && b(1) >= 0x90))) return 0;  // > U+10FFFF
   return n;
 }
