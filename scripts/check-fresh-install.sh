@@ -7,7 +7,7 @@
 #
 # Usage (as root): scripts/check-fresh-install.sh
 # Environment: HEARTH_DEBIAN_MIRROR overrides the mirror taken from this machine's apt sources;
-# TMPDIR picks where the temporary system goes (default /var/tmp: it needs about 2 GB and a
+# TMPDIR picks where the temporary system goes (default /var/tmp: it needs about 1.2 GB and a
 # file system that allows executables).
 set -euo pipefail
 cd "$(dirname "$0")/.."

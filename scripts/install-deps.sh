@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs hearth's build and test dependencies from Debian 12 packages (run as root).
+# oneDNN (libdnnl-dev) is optional and not installed here: only a comparison benchmark uses it.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config python3 python3-numpy \
-  libboost-dev libboost-filesystem-dev libtomlplusplus-dev catch2 libdnnl-dev libpcre2-dev \
+  libboost-dev libboost-filesystem-dev libtomlplusplus-dev catch2 libpcre2-dev \
   >/dev/null
 echo "dependencies installed"

@@ -14,19 +14,20 @@ edit="python3 $src/tests/integration/gguf_edit.py"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
+limit=${HEARTH_TEST_TIMEOUT:-60}  # seconds before a case counts as hung
 
 ok() { echo "ok   $1"; }
 fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 
-# refused NAME PATTERN COMMAND...: the command exits 1..127 within 60 s and its stderr
+# refused NAME PATTERN COMMAND...: the command exits 1..127 within the time limit and its stderr
 # matches PATTERN (an extended regular expression).
 refused() {
   local name=$1 pattern=$2
   shift 2
-  timeout 60 "$@" >"$work/out" 2>"$work/err" </dev/null
+  timeout "$limit" "$@" >"$work/out" 2>"$work/err" </dev/null
   local rc=$?
   if [ $rc -eq 124 ]; then
-    fail "$name: hung (killed after 60 s)"
+    fail "$name: hung (killed after $limit s)"
   elif [ $rc -eq 0 ]; then
     fail "$name: exit status 0"
   elif [ $rc -ge 128 ]; then
@@ -51,7 +52,7 @@ mkdir "$work/plugins"
 head -c 5000 "$libz" >"$work/plugins/hearth-trunc.so"
 refused "plugin-check: truncated library" "hearth-trunc.so: truncated ELF" \
   "$hearth" plugin-check "$work/plugins/hearth-trunc.so" -m "$model"
-timeout 60 "$hearth" plugins --plugin-dir "$work/plugins" >"$work/list" 2>&1
+timeout "$limit" "$hearth" plugins --plugin-dir "$work/plugins" >"$work/list" 2>&1
 rc=$?
 if [ $rc -lt 128 ] && grep -q "refused: .*hearth-trunc.so: truncated ELF" "$work/list"; then
   ok "plugins: lists the truncated library as refused"
@@ -60,7 +61,7 @@ else
 fi
 config "$work/skip.toml" '[prompt]' 'text = "Once"' '[sampling]' 'max_tokens = 4' \
   '[[plugins]]' "path = \"$work/plugins/hearth-trunc.so\"" 'on_error = "skip"'
-timeout 60 "$hearth" run --config "$work/skip.toml" >"$work/out" 2>"$work/err"
+timeout "$limit" "$hearth" run --config "$work/skip.toml" >"$work/out" 2>"$work/err"
 rc=$?
 if [ $rc -eq 0 ] && grep -q "truncated ELF" "$work/err" && [ -s "$work/out" ]; then
   ok "run: a truncated plugin with on_error = skip is skipped with a warning"
@@ -177,13 +178,13 @@ fi
 
 # --- Hostile metadata ----------------------------------------------------------------------
 $edit "$model" "$work/esc.gguf" 'general.name=str:\x1b[31mred\x07'
-timeout 60 "$hearth" info "$work/esc.gguf" >"$work/out" 2>&1
+timeout "$limit" "$hearth" info "$work/esc.gguf" >"$work/out" 2>&1
 if ! grep -q $'\x1b' "$work/out" && grep -q 'x1b\[31mred\\x07' "$work/out"; then
   ok "info escapes control characters in metadata"
 else
   fail "info printed a raw control character"
 fi
-timeout 60 "$hearth" generate -m "$work/esc.gguf" -p hi -n 2 >/dev/null 2>"$work/err"
+timeout "$limit" "$hearth" generate -m "$work/esc.gguf" -p hi -n 2 >/dev/null 2>"$work/err"
 if ! grep -q $'\x1b' "$work/err" && grep -q 'x1b\[31mred' "$work/err"; then
   ok "generate's statistics line escapes the model name"
 else
