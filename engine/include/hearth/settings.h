@@ -24,6 +24,8 @@ struct RealRange {
 // Engine.
 inline constexpr IntRange threads{0, 1024};  // 0 = all physical cores
 inline constexpr IntRange context_size{0, int64_t{1} << 24};
+// context_size 0 means max(the model's training context, this).
+inline constexpr int32_t default_context_floor = 4096;
 inline constexpr IntRange batch_size{1, int64_t{1} << 16};
 inline constexpr IntRange kv_cache_mib{0, int64_t{1} << 30};
 inline constexpr IntRange kv_block_tokens{1, 1024};

@@ -50,8 +50,9 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   }
   impl->backend = create_backend(options);
   impl->device_name = options.device == "auto" ? "cpu" : options.device;
-  impl->context_size =
-      options.context_size > 0 ? options.context_size : std::max(impl->config.context_train, 4096);
+  impl->context_size = options.context_size > 0
+                           ? options.context_size
+                           : std::max(impl->config.context_train, settings::default_context_floor);
   impl->describe_model();
 
   // Plugins are created before the weights reach the device, so attention plugins can

@@ -147,6 +147,10 @@ int bench_command(int argc, char** argv) {
   const int32_t max_gen = *std::max_element(gens.begin(), gens.end());
   const int64_t positions = int64_t{max_depth} + std::max(max_prompt, max_gen);
   options.max_batch_tokens = std::max({options.max_batch_tokens, max_prompt});
+  // Without -c the cache holds just what the runs use, so peak memory reflects the model, but
+  // never more than the context the model would get by default.
+  const bool fixed_context = options.context_size > 0;
+  if (!fixed_context) options.context_size = static_cast<int32_t>(positions + 16);
   if (!json) options.on_load_progress = util::terminal_progress("loading model");
 
   std::vector<Row> rows;
@@ -157,11 +161,14 @@ int bench_command(int argc, char** argv) {
     o.threads = thread_count;
     auto engine = Engine::load(o);
     info = engine->model_info();
-    if (positions >= info.context_size) {
+    const int64_t context = fixed_context
+                                ? info.context_size
+                                : std::max(info.context_train, settings::default_context_floor);
+    if (positions >= context) {
       throw Error("-d " + std::to_string(max_depth) + " + max(-p " + std::to_string(max_prompt) +
                   ", -n " + std::to_string(max_gen) + ") = " + std::to_string(positions) +
-                  " positions do not fit the context of " + std::to_string(info.context_size) +
-                  (options.context_size > 0 ? " (-c)" : " (the default; raise it with -c)"));
+                  " positions do not fit the context of " + std::to_string(context) +
+                  (fixed_context ? " (-c)" : " (the model's default; raise it with -c)"));
     }
     const auto kv = engine->kv_cache_stats();
     const double kv_bytes_per_position = double(kv.block_bytes) / kv.block_tokens;
