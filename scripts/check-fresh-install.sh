@@ -137,7 +137,7 @@ remove_tmp() {
 
 finish() {
   local rc=$?
-  trap '' INT TERM
+  trap '' INT TERM HUP
   trap - EXIT
   local t0 cleaned=yes
   t0=$(now_ms)
@@ -248,6 +248,7 @@ detect_mirror() {
 trap finish EXIT
 trap 'reason="interrupted (SIGINT)"; exit 130' INT
 trap 'reason="terminated (SIGTERM)"; exit 143' TERM
+trap 'reason="hung up (SIGHUP)"; exit 129' HUP
 start_ms=$(now_ms)
 
 # Proxies in the environment reach the temporary system; nothing else of this machine's
@@ -274,7 +275,7 @@ if ! command -v debootstrap >/dev/null; then
   run_step "$log" "$log" install_debootstrap || fail "could not install debootstrap with apt-get"
   end
 fi
-for tool in git tar findmnt mountpoint chroot; do
+for tool in git tar mountpoint chroot; do
   command -v "$tool" >/dev/null || fail "$tool is missing on this machine"
 done
 

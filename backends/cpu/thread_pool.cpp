@@ -30,12 +30,15 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   for (int i = 1; i < threads_; ++i) {
     try {
       workers_.emplace_back([this, i] { worker_loop(i); });
-    } catch (const std::system_error& e) {
-      // Out of memory for stacks, or a process/thread limit: stop the workers that did
-      // start (a joinable std::thread destroyed unjoined would abort the process).
+    } catch (const std::exception& e) {
+      // Out of memory for stacks, or a process/thread limit (std::system_error), or no memory
+      // for the thread's state (std::bad_alloc): stop the workers that did start, since a
+      // joinable std::thread destroyed unjoined would abort the process.
       stop_workers();
+      const auto* system = dynamic_cast<const std::system_error*>(&e);
       throw Error("cpu: cannot start worker thread " + std::to_string(i + 1) + " of " +
-                  std::to_string(threads_) + " (" + e.code().message() +
+                  std::to_string(threads_) + " (" +
+                  (system ? system->code().message() : std::string(e.what())) +
                   "); use fewer threads (-t, [runtime] threads, HEARTH_THREADS)");
     }
   }

@@ -186,6 +186,9 @@ TEST_CASE("every setting is checked against one definition, with its place in th
   CHECK_THAT(refusal("sampling", "max_tokens = -2"), Catch::StartsWith("d.toml:4:"));
   CHECK_THAT(refusal("runtime", "threads = 1025"), Catch::Contains("outside 0..1024"));
   CHECK(refusal("runtime", "threads = 1024").empty());
+  CHECK_THAT(refusal("sampling", "top_p = 1e-50"),  // 0 once stored as a float
+             Catch::StartsWith("d.toml:4:9:") && Catch::Contains("becomes 0 as a 32-bit float"));
+  CHECK_THAT(refusal("sampling", "min_p = 1.0000001"), Catch::Contains("1.0000001 is outside"));
   CHECK(refusal("sampling", "max_tokens = -1").empty());
 
   // The same limits apply to the API, naming the setting.
@@ -225,4 +228,25 @@ TEST_CASE("files that are not regular files or too large are refused by name", "
   CHECK_THROWS_WITH(hearth::load_deploy_config((dir / "fifo-prompt.toml").string()),
                     Catch::Contains("fifo-prompt.toml:4:8") && Catch::Contains("is a FIFO"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("strings cannot hide a deep key from the nesting scan", "[config]") {
+  const std::string deep = repeated("a", 100000, ".");
+  // Multi-line strings may end with one or two extra quotes; a scan that stopped at the first
+  // three would read the rest as an open string or array and miss the key below.
+  const std::string openings[] = {
+      R"(x = """q"""" # "[)", R"(x = '''q'''' # '[)", R"(x = """q""""" # "[)",
+      R"(x = "q\"[" # ")",    R"(x = 'q\' # '[)",
+  };
+  for (const auto& opening : openings) {
+    INFO(opening);
+    CHECK_THROWS_WITH(parse_deploy_config(kValidStart + opening + "\n[" + deep + "]\n", "d.toml"),
+                      Catch::StartsWith("d.toml:4:") && Catch::Contains("dotted parts"));
+    CHECK_THROWS_WITH(parse_deploy_config(kValidStart + opening + "\n" + deep + " = 1\n", "d.toml"),
+                      Catch::StartsWith("d.toml:4:") && Catch::Contains("dotted parts"));
+  }
+  // A line continuation in a multi-line string still counts as a line.
+  CHECK_THROWS_WITH(
+      parse_deploy_config(kValidStart + "s = \"\"\"a\\\nb\"\"\"\n[" + deep + "]\n", "d.toml"),
+      Catch::StartsWith("d.toml:5:"));
 }

@@ -28,6 +28,10 @@ TEST_CASE("printable escapes terminal controls and keeps UTF-8 text", "[util]") 
   CHECK(printable("\xc3") == "\\xc3");                    // cut sequence
   CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");           // overlong
   CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // surrogate
+  CHECK(printable("a\\x1b") == "a\\\\x1b");  // a backslash in the text is not an escape
+  CHECK(printable("\xe2\x80\xae"
+                  "cod.exe") == "\\xe2\\x80\\xaecod.exe");  // right-to-left override
+  CHECK(printable("\xe2\x81\xa6x") == "\\xe2\\x81\\xa6x");
 }
 
 TEST_CASE("user-named files are checked before they are opened", "[util]") {

@@ -49,6 +49,9 @@ inline constexpr size_t max_prompt_file_bytes = size_t{64} << 20;
 // for the caller to prefix with where the value came from.
 std::string check(int64_t value, IntRange range);
 std::string check(double value, RealRange range);
+// For a setting stored as a float: also refuses a value the conversion pushes out of range
+// (1e-50 becomes 0).
+std::string check_float(double value, RealRange range);
 std::string check(std::string_view value, std::span<const std::string_view> choices);
 
 // Whole option sets, as the C++ API receives them: throw hearth::Error naming the setting.

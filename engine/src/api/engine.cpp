@@ -8,26 +8,17 @@
 #include "hearth/settings.h"
 #include "model/model_identity.h"
 #include "plugins/plugin_instance.h"
+#include "util/printable.h"
 
 namespace hearth {
 
+// The options were validated (settings::validate): device is cpu or auto, and cpu_kernels is
+// empty or one of the paths' names.
 std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options) {
-  if (options.device != "cpu" && options.device != "auto") {
-    throw Error("device '" + options.device + "' is not available in this build (built: cpu)");
-  }
   cpu::CpuBackendOptions cpu_options;
   cpu_options.threads = options.threads;
-  if (!options.cpu_kernels.empty()) {
-    bool known = false;
-    for (auto isa : {cpu::Isa::reference, cpu::Isa::avx2, cpu::Isa::avx512}) {
-      if (options.cpu_kernels == cpu::isa_name(isa)) {
-        cpu_options.forced_isa = isa;
-        known = true;
-      }
-    }
-    if (!known) {
-      throw Error("cpu kernels '" + options.cpu_kernels + "' unknown (reference, avx2, avx512)");
-    }
+  for (auto isa : {cpu::Isa::reference, cpu::Isa::avx2, cpu::Isa::avx512}) {
+    if (options.cpu_kernels == cpu::isa_name(isa)) cpu_options.forced_isa = isa;
   }
   return std::make_unique<cpu::CpuBackend>(cpu_options);
 }
@@ -76,7 +67,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
       impl->overrides = std::make_unique<WeightOverrides>(std::move(saved_weights));
       impl->config.layer_kv_heads = std::move(saved_heads);
       impl->plugin_warnings.push_back(e.what());
-      std::fprintf(stderr, "hearth: skipping plugin: %s\n", e.what());
+      std::fprintf(stderr, "hearth: skipping plugin: %s\n", util::printable(e.what()).c_str());
       it = impl->plugins.erase(it);
       continue;
     }

@@ -8,6 +8,7 @@
 #include "plugins/abi_struct.h"
 #include "plugins/plugin_discovery.h"
 #include "plugins/plugin_instance.h"
+#include "util/printable.h"
 
 namespace hearth {
 
@@ -43,7 +44,8 @@ void Engine::Impl::create_plugins() {
     } catch (const plugins::PluginRefused& refused) {
       if (config.required) throw;
       plugin_warnings.push_back(refused.what());
-      std::fprintf(stderr, "hearth: skipping plugin: %s\n", refused.what());
+      std::fprintf(stderr, "hearth: skipping plugin: %s\n",
+                   util::printable(refused.what()).c_str());
     }
   }
 }

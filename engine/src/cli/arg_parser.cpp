@@ -1,8 +1,8 @@
 #include "cli/arg_parser.h"
 
+#include <cfloat>
 #include <charconv>
 #include <climits>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -136,10 +136,10 @@ bool ArgParser::parse(int argc, char** argv) {
           settings::check(value, o->int_range.value_or(settings::IntRange{INT32_MIN, INT32_MAX})));
       **n = static_cast<int32_t>(value);
     } else if (auto* f = std::get_if<float*>(&o->target)) {
-      float value = parse_number<float>(arg, inline_value);
-      refuse_if(
-          settings::check(value, o->real_range.value_or(settings::RealRange{-HUGE_VAL, HUGE_VAL})));
-      **f = value;
+      double value = parse_number<double>(arg, inline_value);
+      refuse_if(settings::check_float(
+          value, o->real_range.value_or(settings::RealRange{-FLT_MAX, FLT_MAX})));
+      **f = static_cast<float>(value);
     } else if (auto* list = std::get_if<std::vector<std::string>*>(&o->target)) {
       (*list)->push_back(inline_value);
     } else if (auto* u = std::get_if<std::optional<uint64_t>*>(&o->target)) {

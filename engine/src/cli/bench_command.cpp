@@ -15,8 +15,10 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "gguf/gguf_file.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
+#include "model/model_config.h"
 #include "util/bandwidth.h"
 #include "util/printable.h"
 #include "util/progress.h"
@@ -47,19 +49,13 @@ std::vector<int32_t> parse_list(const std::string& option, const std::string& te
   return values;
 }
 
-std::string json_string(const std::string& text) {
+// printable() first: it leaves valid UTF-8 without control characters, as JSON needs.
+std::string json_string(const std::string& raw) {
+  const std::string text = util::printable(raw);
   std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
   }
   return out + "\"";
 }
@@ -134,9 +130,10 @@ int bench_command(int argc, char** argv) {
   parser.flag({"--json"}, "print one JSON object", &json);
   if (!parser.parse(argc, argv)) return 0;
   if (options.model_path.empty()) throw Error("no model: give -m MODEL");
-  // Counts are positions in one sequence: each must fit the largest context there is.
+  // Counts are positions in one sequence: each must fit the largest context there is, and a
+  // prefill run is one batch.
   const settings::IntRange counts{0, settings::context_size.max};
-  const auto prompts = parse_list("-p", prompt_list, counts),
+  const auto prompts = parse_list("-p", prompt_list, {0, settings::batch_size.max}),
              gens = parse_list("-n", generate_list, counts),
              depths = parse_list("-d", depth_list, counts);
   const auto threads = thread_list.empty()
@@ -147,9 +144,20 @@ int bench_command(int argc, char** argv) {
   const int32_t max_gen = *std::max_element(gens.begin(), gens.end());
   const int64_t positions = int64_t{max_depth} + std::max(max_prompt, max_gen);
   options.max_batch_tokens = std::max({options.max_batch_tokens, max_prompt});
-  // Without -c the cache holds just what the runs use, so peak memory reflects the model, but
-  // never more than the context the model would get by default.
+  // Checked against the file's header before anything is allocated for the runs.
   const bool fixed_context = options.context_size > 0;
+  const int64_t context =
+      fixed_context
+          ? options.context_size
+          : std::max(read_model_config(*gguf::File::open(options.model_path)).context_train,
+                     settings::default_context_floor);
+  if (positions >= context) {
+    throw Error("-d " + std::to_string(max_depth) + " + max(-p " + std::to_string(max_prompt) +
+                ", -n " + std::to_string(max_gen) + ") = " + std::to_string(positions) +
+                " positions do not fit the context of " + std::to_string(context) +
+                (fixed_context ? " (-c)" : " (the model's default; raise it with -c)"));
+  }
+  // Without -c the cache holds just what the runs use, so peak memory reflects the model.
   if (!fixed_context) options.context_size = static_cast<int32_t>(positions + 16);
   if (!json) options.on_load_progress = util::terminal_progress("loading model");
 
@@ -161,15 +169,6 @@ int bench_command(int argc, char** argv) {
     o.threads = thread_count;
     auto engine = Engine::load(o);
     info = engine->model_info();
-    const int64_t context = fixed_context
-                                ? info.context_size
-                                : std::max(info.context_train, settings::default_context_floor);
-    if (positions >= context) {
-      throw Error("-d " + std::to_string(max_depth) + " + max(-p " + std::to_string(max_prompt) +
-                  ", -n " + std::to_string(max_gen) + ") = " + std::to_string(positions) +
-                  " positions do not fit the context of " + std::to_string(context) +
-                  (fixed_context ? " (-c)" : " (the model's default; raise it with -c)"));
-    }
     const auto kv = engine->kv_cache_stats();
     const double kv_bytes_per_position = double(kv.block_bytes) / kv.block_tokens;
     // Random token ids: speed does not depend on which tokens are fed.

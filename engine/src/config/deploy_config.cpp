@@ -13,7 +13,6 @@
 #include "hearth/error.h"
 #include "hearth/settings.h"
 #include "util/input_file.h"
-#include "util/printable.h"
 
 namespace hearth {
 namespace {
@@ -72,7 +71,7 @@ class TableReader {
     if (auto* n = get(key)) {
       double v = n->is_integer() ? static_cast<double>(*n->value<int64_t>())
                                  : typed<double>(key, *n, "a number");
-      if (std::string why = settings::check(v, range); !why.empty()) {
+      if (std::string why = settings::check_float(v, range); !why.empty()) {
         fail(*n, "'" + key + "' = " + why);
       }
       out = static_cast<float>(v);
@@ -124,24 +123,23 @@ std::string resolve(const std::string& config_path, const std::string& relative)
 
 void apply_environment(DeployConfig& c) {
   if (const char* model = std::getenv("HEARTH_MODEL"); model && *model) c.engine.model_path = model;
-  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device)
+  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device) {
+    if (std::string why = settings::check(device, settings::devices); !why.empty()) {
+      throw Error("HEARTH_DEVICE: " + why);
+    }
     c.engine.device = device;
+  }
   if (const char* threads = std::getenv("HEARTH_THREADS"); threads && *threads) {
     const std::string_view text(threads);
     int64_t n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (ec != std::errc() || end != text.data() + text.size()) {
-      throw Error("HEARTH_THREADS='" + util::printable(text) + "' is not a thread count");
+      throw Error("HEARTH_THREADS='" + std::string(text) + "' is not a thread count");
     }
     if (std::string why = settings::check(n, settings::threads); !why.empty()) {
       throw Error("HEARTH_THREADS: " + why);
     }
     c.engine.threads = static_cast<int32_t>(n);
-  }
-  if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device) {
-    if (std::string why = settings::check(device, settings::devices); !why.empty()) {
-      throw Error("HEARTH_DEVICE: " + util::printable(why));
-    }
   }
 }
 

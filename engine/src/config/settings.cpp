@@ -1,12 +1,19 @@
 #include "hearth/settings.h"
 
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
 #include "hearth/error.h"
 
 namespace hearth::settings {
 namespace {
+
+// The shortest text that reads back as the same number: 1.0000001 stays 1.0000001.
+std::string shortest(double value) {
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc() ? std::string(buffer, end) : "?";
+}
 
 std::string quoted_choices(std::span<const std::string_view> choices) {
   std::string out;
@@ -36,10 +43,16 @@ std::string check(int64_t value, IntRange range) {
 std::string check(double value, RealRange range) {
   bool above_min = range.min_exclusive ? value > range.min : value >= range.min;
   if (above_min && value <= range.max) return {};  // false for NaN
-  std::ostringstream why;
-  why << value << " is outside " << (range.min_exclusive ? "(" : "[") << range.min << ", "
-      << range.max << "]";
-  return why.str();
+  return shortest(value) + " is outside " + (range.min_exclusive ? "(" : "[") +
+         shortest(range.min) + ", " + shortest(range.max) + "]";
+}
+
+std::string check_float(double value, RealRange range) {
+  if (std::string why = check(value, range); !why.empty()) return why;
+  const float stored = static_cast<float>(value);
+  if (check(stored, range).empty()) return {};
+  return shortest(value) + " becomes " + shortest(stored) + " as a 32-bit float, outside " +
+         (range.min_exclusive ? "(" : "[") + shortest(range.min) + ", " + shortest(range.max) + "]";
 }
 
 std::string check(std::string_view value, std::span<const std::string_view> choices) {

@@ -26,18 +26,28 @@ constexpr uint16_t kHostMachine = EM_RISCV;
 #error "unknown host machine for the ELF check"
 #endif
 static_assert(sizeof(void*) == 8, "plugins are 64-bit ELF");
+constexpr unsigned char kHostByteOrder =
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
 
 [[noreturn]] void refuse(const std::string& path, const std::string& reason) {
   throw PluginRefused(path + ": " + reason);
 }
 
+// The checked file, read with plain reads (no mapping, so a short file is a short read).
 class File {
  public:
-  File(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd_ < 0) refuse(path, std::string("cannot open: ") + std::strerror(errno));
+  File(const std::string& path, uint64_t& size) {
+    try {
+      fd_ = util::open_regular_file(path, "plugin library", size_);
+    } catch (const Error& e) {
+      throw PluginRefused(e.what());
+    }
+    size = size_;
   }
   ~File() { ::close(fd_); }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
   // Reads exactly `size` bytes at `offset`, or returns false (short file).
   bool read(uint64_t offset, void* out, size_t size) const {
     auto* p = static_cast<char*>(out);
@@ -53,20 +63,15 @@ class File {
   }
 
  private:
-  const std::string& path_;
   int fd_ = -1;
+  size_t size_ = 0;
 };
 
 }  // namespace
 
 void check_elf_library(const std::string& path) {
   uint64_t file_size = 0;
-  try {
-    file_size = util::require_regular_file(path, "plugin library");
-  } catch (const Error& e) {
-    throw PluginRefused(e.what());
-  }
-  File file(path);
+  File file(path, file_size);
   unsigned char ident[EI_NIDENT] = {};
   if (!file.read(0, ident, sizeof ident) || std::memcmp(ident, ELFMAG, SELFMAG) != 0) {
     if (file_size >= SELFMAG && file.read(0, ident, SELFMAG) &&
@@ -76,7 +81,7 @@ void check_elf_library(const std::string& path) {
     refuse(path, "not a loadable library (no ELF header: not a plugin)");
   }
   if (ident[EI_CLASS] != ELFCLASS64) refuse(path, "not a 64-bit ELF library (wrong class)");
-  if (ident[EI_DATA] != ELFDATA2LSB) refuse(path, "ELF library of the wrong byte order");
+  if (ident[EI_DATA] != kHostByteOrder) refuse(path, "ELF library of the wrong byte order");
   Elf64_Ehdr header{};
   if (!file.read(0, &header, sizeof header)) {
     refuse(path, "truncated ELF: " + std::to_string(file_size) + " bytes, the header needs " +

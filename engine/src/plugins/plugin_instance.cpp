@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "api/engine_impl.h"
+#include "util/printable.h"
 
 namespace hearth::plugins {
 
@@ -63,7 +64,7 @@ std::vector<Hypothesis> PluginInstance::decode(const hearth_decode_request& requ
     cache.drop(sequence);
     if (leaked_sequences_++ == 0) {
       std::fprintf(stderr, "hearth: plugin '%s' left sequences behind; the host drops them\n",
-                   host_.plugin_name.c_str());
+                   util::printable(host_.plugin_name).c_str());
     }
   }
   check("decoding.run", status);
@@ -132,7 +133,7 @@ void PluginInstance::on_event(const hearth_event& event) noexcept {
   if (!host_.error.empty() && !event_failure_logged_) {
     event_failure_logged_ = true;
     std::fprintf(stderr, "hearth: plugin '%s': on_event failed: %s (further failures not shown)\n",
-                 host_.plugin_name.c_str(), host_.error.c_str());
+                 util::printable(host_.plugin_name).c_str(), util::printable(host_.error).c_str());
   }
 }
 

@@ -22,13 +22,14 @@ const char* file_kind(mode_t mode) {
 }
 
 std::string size_text(size_t bytes) {
-  if (bytes >= (size_t{1} << 20)) return std::to_string(bytes >> 20) + " MiB";
+  const size_t mib = size_t{1} << 20;
+  if (bytes >= mib && bytes % mib == 0) return std::to_string(bytes / mib) + " MiB";
   return std::to_string(bytes) + " bytes";
 }
 
 }  // namespace
 
-size_t require_regular_file(const std::string& path, const char* what) {
+int open_regular_file(const std::string& path, const char* what, size_t& size) {
   const std::string name = std::string(what) + " '" + path + "'";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -40,18 +41,25 @@ size_t require_regular_file(const std::string& path, const char* what) {
     throw Error(name + ": " + std::strerror(err));
   }
   if (!S_ISREG(st.st_mode)) throw Error(name + ": " + file_kind(st.st_mode));
-  return static_cast<size_t>(st.st_size);
+  // O_NONBLOCK: should the path have become a FIFO since the check, open must not wait.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw Error(name + ": cannot open: " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(name + ": changed while being opened; not a regular file");
+  }
+  size = static_cast<size_t>(st.st_size);
+  return fd;
 }
 
 std::string read_text_file(const std::string& path, const char* what, size_t max_bytes) {
   const std::string name = std::string(what) + " '" + path + "'";
-  size_t size = require_regular_file(path, what);
+  size_t size = 0;
+  int fd = open_regular_file(path, what, size);
   if (size > max_bytes) {
+    ::close(fd);
     throw Error(name + ": " + size_text(size) + " is above the limit of " + size_text(max_bytes));
   }
-  // O_NONBLOCK: if the path was swapped for a FIFO after the check, open must not wait.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw Error(name + ": cannot open: " + std::strerror(errno));
   std::string text;
   char buffer[65536];
   for (;;) {
@@ -65,7 +73,7 @@ std::string read_text_file(const std::string& path, const char* what, size_t max
     if (n == 0) break;
     if (text.size() + static_cast<size_t>(n) > max_bytes) {  // grew while being read
       ::close(fd);
-      throw Error(name + ": is above the limit of " + size_text(max_bytes));
+      throw Error(name + ": grew above the limit of " + size_text(max_bytes) + " while read");
     }
     text.append(buffer, static_cast<size_t>(n));
   }

@@ -1,6 +1,8 @@
 // Files named by a user (prompt files, deployment files, model files, plugin libraries) are
 // checked with stat() before they are opened: open() on a FIFO blocks until a writer appears,
-// and reading a device such as /dev/zero never ends. Text read into memory has a size limit.
+// opening some devices has side effects, and reading a device such as /dev/zero never ends.
+// The descriptor is checked again after opening, so a file swapped in between is caught too.
+// Text read into memory has a size limit.
 #pragma once
 
 #include <cstddef>
@@ -8,10 +10,10 @@
 
 namespace hearth::util {
 
-// Throws hearth::Error "<what> '<path>': <reason>" unless `path` names a regular file
-// (symbolic links followed): missing, dangling link, directory, FIFO, device, socket.
-// Returns the file's size.
-size_t require_regular_file(const std::string& path, const char* what);
+// A read-only descriptor (close-on-exec) for `path`, which must name a regular file (symbolic
+// links followed); `size` receives its size. Otherwise throws hearth::Error
+// "<what> '<path>': <reason>": missing, dangling link, directory, FIFO, device, socket.
+int open_regular_file(const std::string& path, const char* what, size_t& size);
 
 // The whole contents of a regular file of at most `max_bytes` bytes.
 std::string read_text_file(const std::string& path, const char* what, size_t max_bytes);

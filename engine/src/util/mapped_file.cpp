@@ -16,16 +16,7 @@
 namespace hearth::util {
 
 MappedFile::MappedFile(const std::string& path) {
-  require_regular_file(path, "file");
-  // O_NONBLOCK: a FIFO swapped in after the check must not block open() forever.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(path + ": not a regular file");
-  }
-  size_ = static_cast<size_t>(st.st_size);
+  int fd = open_regular_file(path, "GGUF file", size_);
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {

@@ -33,6 +33,15 @@ size_t utf8_length(std::string_view text, size_t i) {
   return n;
 }
 
+// U+200E/200F and U+202A..202E, U+2066..2069 reorder the text around them on display, so a
+// name could show something other than what it is.
+bool is_direction_control(std::string_view s) {
+  if (s.size() != 3 || static_cast<uint8_t>(s[0]) != 0xE2) return false;
+  const auto b1 = static_cast<uint8_t>(s[1]), b2 = static_cast<uint8_t>(s[2]);
+  return (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) ||
+         (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9);
+}
+
 }  // namespace
 
 std::string printable(std::string_view text) {
@@ -48,7 +57,9 @@ std::string printable(std::string_view text) {
     }
     const bool c0_or_del = n == 1 && (c < 0x20 || c == 0x7F);
     const bool c1 = n == 2 && c == 0xC2 && static_cast<uint8_t>(text[i + 1]) < 0xA0;
-    if (c == '\n') {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
       out += "\\n";
     } else if (c == '\t') {
       out += "\\t";
@@ -56,9 +67,8 @@ std::string printable(std::string_view text) {
       out += "\\r";
     } else if (c0_or_del) {
       append_hex(out, c);
-    } else if (c1) {
-      append_hex(out, c);
-      append_hex(out, static_cast<uint8_t>(text[i + 1]));
+    } else if (c1 || is_direction_control(text.substr(i, n))) {
+      for (size_t k = 0; k < n; ++k) append_hex(out, static_cast<uint8_t>(text[i + k]));
     } else {
       out.append(text.substr(i, n));
     }

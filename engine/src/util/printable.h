@@ -8,8 +8,9 @@
 
 namespace hearth::util {
 
-// C0 controls, DEL, C1 controls (U+0080..U+009F) and bytes that are not valid UTF-8 become
-// \xNN escapes (\n, \t and \r as themselves escaped); a backslash stays a backslash.
+// C0 controls, DEL, C1 controls (U+0080..U+009F), bidirectional controls and bytes that are
+// not valid UTF-8 become \xNN escapes (\n, \t and \r as such); a backslash becomes \\, so
+// every escape in the result stands for exactly one byte of the input.
 std::string printable(std::string_view text);
 
 }  // namespace hearth::util
