@@ -195,12 +195,11 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
 
   // One unit of work is a (token, KV head) pair: its query heads share every K and V load.
   const int64_t pairs = tokens * view.kv_heads;
-  auto work = [&](int thread, int threads) {
-    float* scores = scratch_[thread].data();
+  auto work = [&](int worker, int64_t begin, int64_t end) {
+    float* scores = scratch_[worker].data();
     float* scaled_q = scores + group * padded_context;
     float* converted = scaled_q + group * hd;
-    // Interleaved so that prefill's long and short contexts spread evenly over threads.
-    for (int64_t pair = thread; pair < pairs; pair += threads) {
+    for (int64_t pair = begin; pair < end; ++pair) {
       const int64_t t = pair / view.kv_heads;
       const int32_t kv_head = static_cast<int32_t>(pair % view.kv_heads);
       const int32_t* table = batch.tables.data() + batch.table_offsets[t];
@@ -248,9 +247,11 @@ void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometr
     }
   };
   if (pairs * max_context * hd * group < 32768) {
-    work(0, 1);
+    work(0, 0, pairs);
   } else {
-    pool_.run(work);
+    // Chunks are claimed as threads come free, which also evens out prefill's short and long
+    // contexts.
+    pool_.parallel_for_worker(pairs, 1, work);
   }
 }
 

@@ -23,9 +23,18 @@ namespace {
 // About 50 µs of spinning on a modern core: longer than the gap between the kernels of one
 // decode step, shorter than anything a user would notice as idle CPU burn.
 constexpr int kSpinIterations = 20000;
+constexpr int kBarrierSpinIterations = 2000;
+
+constexpr uint64_t pack(uint32_t generation, uint64_t next, uint64_t chunks) {
+  return uint64_t{generation} << 32 | next << 16 | chunks;
+}
+constexpr uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> 32); }
+constexpr uint64_t next_of(uint64_t claim) { return claim >> 16 & 0xFFFF; }
+constexpr uint64_t chunks_of(uint64_t claim) { return claim & 0xFFFF; }
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  static_assert(kChunksPerThread * 1024 < 0xFFFF, "chunk indices must fit 16 bits");
   workers_.reserve(threads_ - 1);
   for (int i = 1; i < threads_; ++i) {
     try {
@@ -48,38 +57,77 @@ ThreadPool::~ThreadPool() { stop_workers(); }
 
 void ThreadPool::stop_workers() {
   stopping_.store(true);
-  generation_.fetch_add(1);
-  generation_.notify_all();
+  wake_.fetch_add(1);
+  wake_.notify_all();
   for (auto& w : workers_) w.join();
   workers_.clear();
 }
 
-void ThreadPool::dispatch(Trampoline trampoline, void* fn) {
+void ThreadPool::dispatch(Trampoline trampoline, void* fn, int64_t count, int64_t align,
+                          int64_t chunks) {
   trampoline_ = trampoline;
   fn_ = fn;
-  pending_.store(threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
-  trampoline(fn, 0, threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) HEARTH_CPU_RELAX();
+  count_ = count;
+  align_ = align;
+  unfinished_.store(chunks, std::memory_order_relaxed);
+  const uint32_t generation = generation_of(claim_.load(std::memory_order_relaxed)) + 1;
+  claim_.store(pack(generation, 0, static_cast<uint64_t>(chunks)), std::memory_order_release);
+  wake_.fetch_add(1, std::memory_order_release);
+  wake_.notify_all();
+
+  run_chunks(generation, 0);
+  for (int spin = 0; unfinished_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kBarrierSpinIterations) {
+      HEARTH_CPU_RELAX();
+      continue;
+    }
+    // A thread holding the last chunks is late (descheduled): sleep so it can have this core.
+    caller_sleeping_.store(true);
+    int64_t left = unfinished_.load();
+    if (left != 0) unfinished_.wait(left);
+    caller_sleeping_.store(false);
+  }
+}
+
+void ThreadPool::run_chunks(uint32_t generation, int worker) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if (generation_of(claim) != generation || next_of(claim) >= chunks_of(claim)) return;
+    if (!claim_.compare_exchange_weak(claim, claim + (uint64_t{1} << 16), std::memory_order_acquire,
+                                      std::memory_order_acquire)) {
+      continue;  // `claim` now holds the current word
+    }
+    // The job cannot end before this chunk does, so its fields are stable here.
+    const auto chunk = static_cast<int64_t>(next_of(claim));
+    const auto chunks = static_cast<int64_t>(chunks_of(claim));
+    const int64_t units = (count_ + align_ - 1) / align_;
+    const int64_t begin = units * chunk / chunks * align_;
+    const int64_t end = std::min(count_, units * (chunk + 1) / chunks * align_);
+    if (begin < end) trampoline_(fn_, worker, begin, end);
+    // Sequentially consistent with the caller's "sleeping, then check": one of the two sees
+    // the other, so the caller is never left asleep after the last chunk.
+    if (unfinished_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
+      unfinished_.notify_one();
+    }
+    claim = claim_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    uint64_t current = generation_.load(std::memory_order_acquire);
+    uint64_t current = wake_.load(std::memory_order_acquire);
     for (int spin = 0; current == seen && spin < kSpinIterations; ++spin) {
       HEARTH_CPU_RELAX();
-      current = generation_.load(std::memory_order_acquire);
+      current = wake_.load(std::memory_order_acquire);
     }
     if (current == seen) {
-      generation_.wait(seen, std::memory_order_acquire);
+      wake_.wait(seen, std::memory_order_acquire);
       continue;
     }
     seen = current;
     if (stopping_.load()) return;
-    trampoline_(fn_, index, threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    run_chunks(generation_of(claim_.load(std::memory_order_acquire)), index);
   }
 }
 

@@ -1,9 +1,16 @@
 // A fixed pool of worker threads for data-parallel kernels. The calling thread works as
 // worker 0, so a pool of N threads starts N-1 helpers and never oversubscribes the cores.
-// Workers spin briefly before sleeping: decode issues hundreds of small parallel regions per
-// token, and waking a sleeping thread costs more than the region itself.
+//
+// Work is cut into more chunks than there are threads, and whichever threads are running
+// claim them one at a time. On a busy machine a helper may be descheduled for a whole time
+// slice; a static split would make every parallel region wait for it, hundreds of times per
+// token. Here the caller simply takes the chunks the absent helper would have done, and only a
+// chunk already claimed can hold a region back. Waits spin briefly (decode issues hundreds of
+// small regions per token, and waking a sleeping thread costs more than a region) and then
+// sleep, so a waiting thread gives its core to the one that is late.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <thread>
@@ -13,51 +20,66 @@ namespace hearth::cpu {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);
+  explicit ThreadPool(int threads);  // throws hearth::Error when a thread cannot start
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return threads_; }
 
-  // Calls fn(thread_index, thread_count) on every thread and returns when all are done.
-  // No allocation: the callable is passed by reference through a type-erased pointer.
-  template <typename Fn>
-  void run(Fn&& fn) {
-    if (threads_ == 1) {
-      fn(0, 1);
-      return;
-    }
-    dispatch(&invoke<std::remove_reference_t<Fn>>, &fn);
-  }
-
-  // Splits [0, count) into per-thread ranges aligned to `align` and calls fn(begin, end).
+  // Calls fn(begin, end) over [0, count) in chunks whose bounds are multiples of `align`
+  // (except the end), in parallel, and returns when all are done. The chunks depend only on
+  // count, align and size(), so results never depend on which thread ran what.
   template <typename Fn>
   void parallel_for(int64_t count, int64_t align, Fn&& fn) {
-    run([&](int index, int total) {
-      int64_t chunks = (count + align - 1) / align;
-      int64_t begin = chunks * index / total * align;
-      int64_t end = std::min(count, chunks * (index + 1) / total * align);
-      if (begin < end) fn(begin, end);
-    });
+    parallel_for_worker(count, align, [&](int, int64_t begin, int64_t end) { fn(begin, end); });
+  }
+
+  // As parallel_for, with fn(worker, begin, end): `worker` in [0, size()) names the thread
+  // running the chunk, so per-thread scratch indexed by it is never shared at one time.
+  // No allocation: the callable is passed by reference through a type-erased pointer.
+  template <typename Fn>
+  void parallel_for_worker(int64_t count, int64_t align, Fn&& fn) {
+    if (count <= 0) return;
+    const int64_t units = (count + align - 1) / align;
+    if (threads_ == 1 || units == 1) {
+      fn(0, 0, count);
+      return;
+    }
+    dispatch(&invoke<std::remove_reference_t<Fn>>, &fn, count, align,
+             std::min<int64_t>(units, int64_t{threads_} * kChunksPerThread));
   }
 
  private:
-  using Trampoline = void (*)(void* fn, int index, int total);
+  // Enough chunks that a late thread holds back little, few enough that claiming is free.
+  static constexpr int64_t kChunksPerThread = 8;
+
+  using Trampoline = void (*)(void* fn, int worker, int64_t begin, int64_t end);
   template <typename Fn>
-  static void invoke(void* fn, int index, int total) {
-    (*static_cast<Fn*>(fn))(index, total);
+  static void invoke(void* fn, int worker, int64_t begin, int64_t end) {
+    (*static_cast<Fn*>(fn))(worker, begin, end);
   }
-  void dispatch(Trampoline trampoline, void* fn);
+  void dispatch(Trampoline trampoline, void* fn, int64_t count, int64_t align, int64_t chunks);
+  // Claims and runs chunks of the job published with `generation` until none is left.
+  void run_chunks(uint32_t generation, int worker);
   void worker_loop(int index);
   void stop_workers();
 
   int threads_;
   std::vector<std::thread> workers_;
+
+  // The job: written by the caller before the claim word announces it, read by a thread only
+  // after it has claimed a chunk, and stable until every claimed chunk is finished.
   Trampoline trampoline_ = nullptr;
   void* fn_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  int64_t count_ = 0, align_ = 1;
+
+  // generation (32 bits) | next chunk (16 bits) | chunks (16 bits): one compare-and-swap claims
+  // a chunk of exactly the job it saw, never one of the next job.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> unfinished_{0};  // chunks not yet finished
+  std::atomic<bool> caller_sleeping_{false};
+  std::atomic<uint64_t> wake_{0};  // bumped to wake sleeping helpers
   std::atomic<bool> stopping_{false};
 };
 
