@@ -24,7 +24,10 @@ class HostBuffer final : public backend::DeviceBuffer {
     const size_t align = bytes >= kHugePage ? kHugePage : 64;
     size_t rounded = (bytes + align - 1) / align * align;
     data_ = std::aligned_alloc(align, rounded == 0 ? align : rounded);
-    if (!data_) throw Error("cpu: cannot allocate " + std::to_string(bytes) + " bytes");
+    if (!data_) {
+      throw Error("cpu: cannot allocate " + std::to_string(bytes) + " bytes",
+                  ErrorCode::out_of_memory);
+    }
     if (align == kHugePage) {
       ::madvise(data_, rounded, MADV_HUGEPAGE);
       populate(rounded);

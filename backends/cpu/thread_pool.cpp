@@ -46,9 +46,10 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
       stop_workers();
       const auto* system = dynamic_cast<const std::system_error*>(&e);
       throw Error("cpu: cannot start worker thread " + std::to_string(i + 1) + " of " +
-                  std::to_string(threads_) + " (" +
-                  (system ? system->code().message() : std::string(e.what())) +
-                  "); use fewer threads (-t, [runtime] threads, HEARTH_THREADS)");
+                      std::to_string(threads_) + " (" +
+                      (system ? system->code().message() : std::string(e.what())) +
+                      "); use fewer threads (-t, [runtime] threads, HEARTH_THREADS)",
+                  ErrorCode::failed);
     }
   }
 }

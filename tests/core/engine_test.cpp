@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "hearth/error.h"
 #include "test_paths.h"
@@ -159,6 +160,19 @@ TEST_CASE("a small KV budget is an error for that request only", "[engine][kv]")
   auto engine = Engine::load(o);
   CHECK_THROWS_WITH(engine->generate("", greedy(40)), Catch::Contains("out of memory"));
   CHECK(engine->kv_cache_stats().used_blocks == 0);
+  // The code says which kind of failure it was, without reading the text.
+  auto code_of = [&](const GenerationOptions& g) -> std::optional<ErrorCode> {
+    try {
+      engine->generate("", g);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return std::nullopt;
+  };
+  CHECK(code_of(greedy(40)) == ErrorCode::out_of_memory);
+  GenerationOptions bad = greedy(4);
+  bad.sampling.top_p = 0;
+  CHECK(code_of(bad) == ErrorCode::invalid_argument);
   CHECK(engine->generate("", greedy(10)).tokens.size() == 10);
 }
 

@@ -98,6 +98,13 @@ TEST_CASE("running out of blocks is an error that changes nothing", "[kv]") {
   f.cache.append(s, 30, slots);
   auto before = f.cache.stats();
   CHECK_THROWS_WITH(f.cache.append(s, 3, slots), Catch::Contains("out of memory"));
+  bool out_of_memory = false;  // the code the plugin host turns into its status
+  try {
+    f.cache.append(s, 3, slots);
+  } catch (const hearth::Error& e) {
+    out_of_memory = e.code() == hearth::ErrorCode::out_of_memory;
+  }
+  CHECK(out_of_memory);
   CHECK(f.cache.length(s) == 30);
   CHECK(f.cache.stats().used_blocks == before.used_blocks);
   CHECK_THROWS_WITH(f.cache.drop(12345), Catch::Contains("unknown sequence 12345"));

@@ -93,13 +93,14 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
     impl->cache = std::make_unique<KvCache>(*impl->backend, layout, budget);
   } catch (const Error& e) {
     throw Error("KV cache: cannot allocate " + std::to_string(budget >> 20) + " MiB (" +
-                (options.kv_cache_bytes > 0
-                     ? std::string("kv_cache_mib")
-                     : "a context of " + std::to_string(context) + " positions x " +
-                           std::to_string(per_token) + " bytes") +
-                "): " + e.what() +
-                "; lower the context size (-c, [runtime] context_size) or the cache budget "
-                "([runtime] kv_cache_mib)");
+                    (options.kv_cache_bytes > 0
+                         ? std::string("kv_cache_mib")
+                         : "a context of " + std::to_string(context) + " positions x " +
+                               std::to_string(per_token) + " bytes") +
+                    "): " + e.what() +
+                    "; lower the context size (-c, [runtime] context_size) or the cache budget "
+                    "([runtime] kv_cache_mib)",
+                e.code());
   }
   impl->identity = hearth::model_identity(*impl->file, c, *impl->overrides);
   impl->weights = load_llama_weights(*impl->file, c, *impl->backend, options.on_load_progress,

@@ -121,9 +121,10 @@ void KvCache::append(int32_t sequence, int32_t count, std::vector<int32_t>& slot
   int32_t needed = blocks_needed(sequence, count);
   if (needed > static_cast<int32_t>(free_blocks_.size())) {
     throw Error("kv cache: out of memory: sequence " + std::to_string(sequence) + " needs " +
-                std::to_string(needed) + " more blocks, " + std::to_string(free_blocks_.size()) +
-                " of " + std::to_string(ref_counts_.size()) +
-                " are free (raise runtime.kv_cache_mib)");
+                    std::to_string(needed) + " more blocks, " +
+                    std::to_string(free_blocks_.size()) + " of " +
+                    std::to_string(ref_counts_.size()) + " are free (raise runtime.kv_cache_mib)",
+                ErrorCode::out_of_memory);
   }
   Sequence& s = get(sequence);
   const int32_t bt = layout_.block_tokens;

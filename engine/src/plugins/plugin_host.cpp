@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <new>
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
@@ -30,9 +31,18 @@ hearth_status guarded(hearth_host* host, Body&& body) noexcept {
     return body();
   } catch (const Error& e) {
     host->error = e.what();
-    std::string what = e.what();
-    if (what.find("out of memory") != std::string::npos) return HEARTH_ERROR_OUT_OF_MEMORY;
-    return HEARTH_ERROR_INVALID_ARGUMENT;
+    switch (e.code()) {
+      case ErrorCode::invalid_argument:
+        return HEARTH_ERROR_INVALID_ARGUMENT;
+      case ErrorCode::out_of_memory:
+        return HEARTH_ERROR_OUT_OF_MEMORY;
+      case ErrorCode::failed:
+        return HEARTH_ERROR_FAILED;
+    }
+    return HEARTH_ERROR_FAILED;
+  } catch (const std::bad_alloc& e) {
+    host->error = e.what();
+    return HEARTH_ERROR_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
     host->error = e.what();
     return HEARTH_ERROR_FAILED;

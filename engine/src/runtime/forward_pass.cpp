@@ -55,8 +55,9 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
   const int32_t blocks = cache_.blocks_needed(appends_);
   if (blocks > cache_.free_blocks()) {
     throw Error("kv cache: out of memory: this batch needs " + std::to_string(blocks) +
-                " more blocks, " + std::to_string(cache_.free_blocks()) +
-                " are free (raise runtime.kv_cache_mib)");
+                    " more blocks, " + std::to_string(cache_.free_blocks()) +
+                    " are free (raise runtime.kv_cache_mib)",
+                ErrorCode::out_of_memory);
   }
 
   // Nothing below can fail: the cache grows, then each entry gets its slot and table.

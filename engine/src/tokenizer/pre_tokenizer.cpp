@@ -126,7 +126,7 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
   std::vector<std::string_view> words;
   const std::unique_ptr<pcre2_match_data, MatchDataDeleter> match(
       pcre2_match_data_create_from_pattern(compiled_->code, nullptr));
-  if (!match) throw Error("pre-tokenizer: out of memory");
+  if (!match) throw Error("pre-tokenizer: out of memory", ErrorCode::out_of_memory);
   const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
 
   size_t offset = 0;

@@ -39,7 +39,10 @@ double measure_read_bandwidth(int threads, size_t bytes, int repetitions) {
   threads = std::max(1, threads);
   const size_t count = bytes / sizeof(uint64_t) / (8 * threads) * (8 * threads);
   auto* data = static_cast<uint64_t*>(std::aligned_alloc(2 << 20, count * sizeof(uint64_t)));
-  if (!data) throw Error("bandwidth probe: cannot allocate " + std::to_string(bytes) + " bytes");
+  if (!data) {
+    throw Error("bandwidth probe: cannot allocate " + std::to_string(bytes) + " bytes",
+                ErrorCode::out_of_memory);
+  }
   ::madvise(data, count * sizeof(uint64_t), MADV_HUGEPAGE);
   std::vector<uint64_t> sink(threads);
   // Touch every page from the thread that will read it.
