@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "cli/bandwidth.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/progress.h"
 #include "gguf/gguf_file.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
 #include "model/model_config.h"
-#include "util/bandwidth.h"
 #include "util/printable.h"
-#include "util/progress.h"
 
 namespace hearth::cli {
 namespace {
@@ -159,7 +159,7 @@ int bench_command(int argc, char** argv) {
   }
   // Without -c the cache holds just what the runs use, so peak memory reflects the model.
   if (!fixed_context) options.context_size = static_cast<int32_t>(positions + 16);
-  if (!json) options.on_load_progress = util::terminal_progress("loading model");
+  if (!json) options.on_load_progress = terminal_progress("loading model");
 
   std::vector<Row> rows;
   ModelInfo info;
@@ -199,8 +199,7 @@ int bench_command(int argc, char** argv) {
   }
   const size_t peak_rss = peak_rss_bytes();  // before the probe's own buffer
   if (bandwidth)
-    read_bandwidth =
-        util::measure_read_bandwidth(std::max(1, threads.front() > 0 ? threads.front() : 2));
+    read_bandwidth = measure_read_bandwidth(std::max(1, threads.front() > 0 ? threads.front() : 2));
   auto roofline_pct = [&](const Row& r) {
     return read_bandwidth > 0 && r.bytes_per_token > 0
                ? 100.0 * r.median / (read_bandwidth / r.bytes_per_token)

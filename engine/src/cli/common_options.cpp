@@ -2,11 +2,11 @@
 
 #include <cstdio>
 
+#include "cli/progress.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
 #include "util/input_file.h"
 #include "util/printable.h"
-#include "util/progress.h"
 
 namespace hearth::cli {
 
@@ -76,7 +76,7 @@ void print_generation_stats(const ModelInfo& info, const GenerationResult& r) {
 
 void generate_to_stdout(EngineOptions engine_options, const std::string& prompt,
                         const GenerationOptions& generation) {
-  engine_options.on_load_progress = util::terminal_progress("loading model");
+  engine_options.on_load_progress = terminal_progress("loading model");
   auto engine = Engine::load(engine_options);
   auto result = engine->generate(prompt, generation, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);

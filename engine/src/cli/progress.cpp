@@ -1,11 +1,11 @@
-#include "util/progress.h"
+#include "cli/progress.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 
-namespace hearth::util {
+namespace hearth::cli {
 
 std::function<void(float)> terminal_progress(std::string label) {
   if (!::isatty(STDERR_FILENO)) return {};
@@ -19,4 +19,4 @@ std::function<void(float)> terminal_progress(std::string label) {
   };
 }
 
-}  // namespace hearth::util
+}  // namespace hearth::cli

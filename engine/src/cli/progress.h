@@ -4,10 +4,10 @@
 #include <functional>
 #include <string>
 
-namespace hearth::util {
+namespace hearth::cli {
 
 // Returns a callback printing "label NN%" in place on stderr when it is a terminal, or an
 // empty function otherwise.
 std::function<void(float)> terminal_progress(std::string label);
 
-}  // namespace hearth::util
+}  // namespace hearth::cli

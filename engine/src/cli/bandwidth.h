@@ -4,10 +4,10 @@
 
 #include <cstddef>
 
-namespace hearth::util {
+namespace hearth::cli {
 
 // Reads a buffer of `bytes` (much larger than the caches) with `threads` threads, several
 // times, and returns the best rate in bytes per second.
 double measure_read_bandwidth(int threads, size_t bytes = size_t{1} << 30, int repetitions = 5);
 
-}  // namespace hearth::util
+}  // namespace hearth::cli

@@ -1,4 +1,4 @@
-#include "util/bandwidth.h"
+#include "cli/bandwidth.h"
 
 #include <sys/mman.h>
 
@@ -18,7 +18,7 @@
 #define HEARTH_READ_CLONES
 #endif
 
-namespace hearth::util {
+namespace hearth::cli {
 namespace {
 
 // Eight independent sums keep several loads in flight; the result is returned so the reads
@@ -75,4 +75,4 @@ double measure_read_bandwidth(int threads, size_t bytes, int repetitions) {
   return best;
 }
 
-}  // namespace hearth::util
+}  // namespace hearth::cli
