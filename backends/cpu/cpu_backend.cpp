@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -44,7 +45,15 @@ class HostBuffer final : public backend::DeviceBuffer {
   // its time to first token.
   void populate(size_t bytes) {
     if (::madvise(data_, bytes, MADV_POPULATE_WRITE) == 0) return;
-    // Kernels before 5.14: touch one byte per page (the contents are undefined anyway).
+    if (errno != EINVAL) {  // the memory is not there: say so now rather than fault later
+      const int err = errno;
+      std::free(data_);
+      throw Error("cpu: cannot fault in " + std::to_string(bytes >> 20) + " MiB (" +
+                      std::strerror(err) + ")",
+                  ErrorCode::out_of_memory);
+    }
+    // Kernels before 5.14 do not know the advice: touch one byte per page (the contents are
+    // undefined anyway).
     auto* bytes_ptr = static_cast<volatile char*>(data_);
     for (size_t at = 0; at < bytes; at += 4096) bytes_ptr[at] = 0;
   }

@@ -34,7 +34,6 @@ constexpr uint64_t chunks_of(uint64_t claim) { return claim & 0xFFFF; }
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
-  static_assert(kChunksPerThread * 1024 < 0xFFFF, "chunk indices must fit 16 bits");
   workers_.reserve(threads_ - 1);
   for (int i = 1; i < threads_; ++i) {
     try {

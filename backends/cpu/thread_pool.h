@@ -47,12 +47,13 @@ class ThreadPool {
       return;
     }
     dispatch(&invoke<std::remove_reference_t<Fn>>, &fn, count, align,
-             std::min<int64_t>(units, int64_t{threads_} * kChunksPerThread));
+             std::min({units, int64_t{threads_} * kChunksPerThread, kMaxChunks}));
   }
 
  private:
   // Enough chunks that a late thread holds back little, few enough that claiming is free.
   static constexpr int64_t kChunksPerThread = 8;
+  static constexpr int64_t kMaxChunks = 0xFFFF;  // chunk indices live in 16 bits of claim_
 
   using Trampoline = void (*)(void* fn, int worker, int64_t begin, int64_t end);
   template <typename Fn>

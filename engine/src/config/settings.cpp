@@ -1,7 +1,6 @@
 #include "hearth/settings.h"
 
 #include <charconv>
-#include <cmath>
 
 #include "hearth/error.h"
 
@@ -13,6 +12,10 @@ std::string shortest(double value) {
   char buffer[32];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   return ec == std::errc() ? std::string(buffer, end) : "?";
+}
+
+std::string range_text(RealRange range) {
+  return (range.min_exclusive ? "(" : "[") + shortest(range.min) + ", " + shortest(range.max) + "]";
 }
 
 std::string quoted_choices(std::span<const std::string_view> choices) {
@@ -43,8 +46,7 @@ std::string check(int64_t value, IntRange range) {
 std::string check(double value, RealRange range) {
   bool above_min = range.min_exclusive ? value > range.min : value >= range.min;
   if (above_min && value <= range.max) return {};  // false for NaN
-  return shortest(value) + " is outside " + (range.min_exclusive ? "(" : "[") +
-         shortest(range.min) + ", " + shortest(range.max) + "]";
+  return shortest(value) + " is outside " + range_text(range);
 }
 
 std::string check_float(double value, RealRange range) {
@@ -52,7 +54,7 @@ std::string check_float(double value, RealRange range) {
   const float stored = static_cast<float>(value);
   if (check(stored, range).empty()) return {};
   return shortest(value) + " becomes " + shortest(stored) + " as a 32-bit float, outside " +
-         (range.min_exclusive ? "(" : "[") + shortest(range.min) + ", " + shortest(range.max) + "]";
+         range_text(range);
 }
 
 std::string check(std::string_view value, std::span<const std::string_view> choices) {

@@ -36,13 +36,12 @@ constexpr unsigned char kHostByteOrder =
 // The checked file, read with plain reads (no mapping, so a short file is a short read).
 class File {
  public:
-  File(const std::string& path, uint64_t& size) {
+  File(const std::string& path, size_t& size) {
     try {
-      fd_ = util::open_regular_file(path, "plugin library", size_);
+      fd_ = util::open_regular_file(path, "plugin library", size);
     } catch (const Error& e) {
       throw PluginRefused(e.what());
     }
-    size = size_;
   }
   ~File() { ::close(fd_); }
   File(const File&) = delete;
@@ -64,13 +63,12 @@ class File {
 
  private:
   int fd_ = -1;
-  size_t size_ = 0;
 };
 
 }  // namespace
 
 void check_elf_library(const std::string& path) {
-  uint64_t file_size = 0;
+  size_t file_size = 0;
   File file(path, file_size);
   unsigned char ident[EI_NIDENT] = {};
   if (!file.read(0, ident, sizeof ident) || std::memcmp(ident, ELFMAG, SELFMAG) != 0) {
