@@ -1,9 +1,13 @@
-// hearth: the C++ API. An Engine holds one model on one device, its tokenizer and its KV
-// cache. Sequences are handles into the cache; a forward pass takes a batch mixing any of
-// them. generate() runs the built-in sampling loop on top.
+// hearth: the C++ API. An Engine holds one model on one device, its tokenizer, its KV cache
+// and a scheduler thread that owns the forward pass. Requests (submit(), generate()) are
+// queued to the scheduler, which batches every live request into each pass; sequences and
+// decode() give direct access to the cache and the pass for callers that drive them themselves.
 //
-// Errors are thrown as hearth::Error with a message naming what and where. An Engine is not
-// thread-safe: one thread drives it (a server serialises requests into batches).
+// Threading: every member may be called from any thread, concurrently. Calls that touch
+// sequences or run passes wait for the scheduler's current step (they never interleave with
+// it); tokenizer calls never wait. Request callbacks run on the scheduler's thread and may
+// not call the waiting members (those throw there). Errors are thrown as hearth::Error with a
+// message naming what and where.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include "hearth/generation.h"
 #include "hearth/kv_cache_stats.h"
 #include "hearth/plugin_config.h"
+#include "hearth/request.h"
 
 namespace hearth {
 
@@ -97,9 +102,17 @@ class Engine {
   // Feeds `tokens` to the end of `sequence` in chunks; returns the last token's logits.
   std::vector<float> prefill(SequenceId sequence, std::span<const int32_t> tokens);
 
-  // Generates text after `prompt` in a fresh sequence (dropped afterwards). `on_text`
-  // receives the text as it becomes final (stop strings are never emitted); returning false
-  // stops generation.
+  // Queues a request to generate text after `prompt` in a fresh sequence (dropped when it
+  // ends) and returns its handle at once. Options and prompt are checked here (an Error names
+  // what is wrong); whether its KV reservation can ever fit is decided at admission.
+  Request submit(std::string_view prompt, const GenerationOptions& options,
+                 RequestCallbacks callbacks = {});
+  // The same from prompt tokens (an empty list starts from BOS alone).
+  Request submit_tokens(std::vector<int32_t> prompt, const GenerationOptions& options,
+                        RequestCallbacks callbacks = {});
+
+  // submit() and wait(). `on_text` receives the text as it becomes final (stop strings are
+  // never emitted), on the scheduler's thread; returning false stops generation.
   using TextCallback = std::function<bool(std::string_view)>;
   GenerationResult generate(std::string_view prompt, const GenerationOptions& options,
                             const TextCallback& on_text = {});

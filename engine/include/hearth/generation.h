@@ -35,7 +35,8 @@ struct GenerationOptions {
   std::string knowledge_prefix;
 };
 
-enum class StopReason { end_of_generation, stop_string, max_tokens, context_full };
+// cancelled: Request::cancel(), or a text callback that returned false.
+enum class StopReason { end_of_generation, stop_string, max_tokens, context_full, cancelled };
 
 const char* stop_reason_name(StopReason reason);
 
@@ -45,6 +46,7 @@ struct GenerationStats {
   double load_seconds = 0;
   double prompt_seconds = 0;    // prefill, including the first token's logits
   double generate_seconds = 0;  // decode of the remaining tokens
+  double queue_seconds = 0;     // from submit() to admission (waiting for KV cache room)
   double prompt_tokens_per_second() const {
     return prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0;
   }

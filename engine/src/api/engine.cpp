@@ -8,6 +8,7 @@
 #include "hearth/settings.h"
 #include "model/model_identity.h"
 #include "plugins/plugin_instance.h"
+#include "scheduler/scheduler.h"
 #include "util/printable.h"
 
 namespace hearth {
@@ -129,6 +130,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   info.device_description = impl->backend->info().description;
   impl->load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  impl->scheduler = std::make_unique<Scheduler>(*impl);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -153,30 +155,59 @@ bool Engine::is_end_of_generation(int32_t token) const {
   return impl_->tokenizer->is_end_of_generation(token);
 }
 
-SequenceId Engine::create_sequence() { return impl_->cache->create(); }
-SequenceId Engine::fork_sequence(SequenceId parent) { return impl_->cache->fork(parent); }
-void Engine::truncate_sequence(SequenceId s, int32_t length) { impl_->cache->truncate(s, length); }
-void Engine::drop_sequence(SequenceId s) { impl_->cache->drop(s); }
-int32_t Engine::sequence_length(SequenceId s) const { return impl_->cache->length(s); }
-KvCacheStats Engine::kv_cache_stats() const { return impl_->cache->stats(); }
+std::unique_lock<std::mutex> Engine::Impl::lock(const char* what) {
+  if (scheduler && scheduler->on_scheduler_thread()) {
+    throw Error(std::string(what) +
+                " cannot be called from a request callback (it runs on the scheduler thread, "
+                "between passes)");
+  }
+  return std::unique_lock<std::mutex>(mutex);
+}
+
+SequenceId Engine::create_sequence() {
+  auto lock = impl_->lock("create_sequence");
+  return impl_->cache->create();
+}
+SequenceId Engine::fork_sequence(SequenceId parent) {
+  auto lock = impl_->lock("fork_sequence");
+  return impl_->cache->fork(parent);
+}
+void Engine::truncate_sequence(SequenceId s, int32_t length) {
+  auto lock = impl_->lock("truncate_sequence");
+  impl_->cache->truncate(s, length);
+}
+void Engine::drop_sequence(SequenceId s) {
+  auto lock = impl_->lock("drop_sequence");
+  impl_->cache->drop(s);
+}
+int32_t Engine::sequence_length(SequenceId s) const {
+  auto lock = impl_->lock("sequence_length");
+  return impl_->cache->length(s);
+}
+KvCacheStats Engine::kv_cache_stats() const {
+  auto lock = impl_->lock("kv_cache_stats");
+  return impl_->cache->stats();
+}
 
 void Engine::decode(std::span<const BatchToken> batch, std::vector<float>& logits) {
+  auto lock = impl_->lock("decode");
   impl_->forward->run(batch, logits);
 }
 
 std::vector<float> Engine::prefill(SequenceId sequence, std::span<const int32_t> tokens) {
   if (tokens.empty()) throw Error("prefill: no tokens");
+  auto lock = impl_->lock("prefill");
   std::vector<BatchToken> batch;
   std::vector<float> logits;
   const size_t chunk = static_cast<size_t>(impl_->options.max_batch_tokens);
   for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
     size_t end = std::min(tokens.size(), begin + chunk);
-    int32_t position = sequence_length(sequence);
+    int32_t position = impl_->cache->length(sequence);
     batch.clear();
     for (size_t i = begin; i < end; ++i) {
       batch.push_back({tokens[i], position++, sequence, i + 1 == tokens.size()});
     }
-    decode(batch, logits);
+    impl_->forward->run(batch, logits);
   }
   return logits;
 }

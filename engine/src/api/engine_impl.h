@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ namespace hearth {
 namespace plugins {
 class PluginInstance;
 }
+class Scheduler;
 
 struct Engine::Impl {
   ~Impl();
@@ -42,9 +44,17 @@ struct Engine::Impl {
   int32_t context_size = 0;
   double load_seconds = 0;
   std::vector<std::string> plugin_warnings;
-  uint64_t next_request_id = 1;
-  // Destroyed first (declared last): plugin instances may call back into the engine.
+  // Plugin instances may call back into the engine: destroyed before everything above.
   std::vector<std::unique_ptr<plugins::PluginInstance>> plugins;
+  // Held by the scheduler for each step and by every Engine call that touches sequences or
+  // runs passes, so callers on any thread see the cache between steps.
+  std::mutex mutex;
+  // Destroyed first of all (~Impl): it drives requests through the plugins and the cache.
+  std::unique_ptr<Scheduler> scheduler;
+
+  // Locks `mutex` for an Engine call named `what`; refuses calls from a request callback,
+  // which runs on the scheduler's thread while it holds the lock.
+  std::unique_lock<std::mutex> lock(const char* what);
 
   // Hands an event to every metrics plugin but `from` (the emitting plugin's host). Events a
   // plugin emits while handling an event are dropped past a small depth.

@@ -8,12 +8,15 @@
 #include "plugins/abi_struct.h"
 #include "plugins/plugin_discovery.h"
 #include "plugins/plugin_instance.h"
+#include "scheduler/scheduler.h"
 #include "util/printable.h"
 
 namespace hearth {
 
 Engine::Impl::~Impl() {
-  // Plugins go first: their destroy() may still use host services that read the engine.
+  // The scheduler first (it drives requests through plugins and the cache), then the plugins:
+  // their destroy() may still use host services that read the engine.
+  scheduler.reset();
   plugins.clear();
 }
 
@@ -126,6 +129,7 @@ const std::vector<std::string>& Engine::plugin_warnings() const { return impl_->
 
 void Engine::knowledge_build(const std::string& prefix, const std::vector<std::string>& documents,
                              const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_build");
   auto& p = impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin);
   auto started = std::chrono::steady_clock::now();
   p.knowledge_build(prefix, documents);
@@ -137,38 +141,46 @@ void Engine::knowledge_build(const std::string& prefix, const std::vector<std::s
 }
 
 SequenceId Engine::knowledge_attach(const std::string& prefix, const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_attach");
   return impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_attach(prefix);
 }
 
 void Engine::knowledge_reset(const std::string& prefix, SequenceId sequence,
                              const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_reset");
   impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_reset(prefix, sequence);
 }
 
 void Engine::knowledge_save(const std::string& prefix, const std::string& path,
                             const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_save");
   impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_save(prefix, path);
 }
 
 void Engine::knowledge_restore(const std::string& prefix, const std::string& path,
                                const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_restore");
   impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_restore(prefix, path);
 }
 
 std::vector<std::pair<std::string, std::string>> Engine::metrics_snapshot(
     const std::string& plugin) {
+  auto lock = impl_->lock("metrics_snapshot");
   return impl_->find_plugin(HEARTH_PLUGIN_METRICS, plugin).snapshot();
 }
 
 void Engine::metrics_report(const std::string& path, const std::string& plugin) {
+  auto lock = impl_->lock("metrics_report");
   impl_->find_plugin(HEARTH_PLUGIN_METRICS, plugin).write_report(path);
 }
 
 void Engine::save_sequence(SequenceId sequence, const std::string& path) const {
+  auto lock = impl_->lock("save_sequence");
   impl_->cache->save(sequence, path, impl_->identity);
 }
 
 SequenceId Engine::load_sequence(const std::string& path) {
+  auto lock = impl_->lock("load_sequence");
   return impl_->cache->load(path, impl_->identity);
 }
 

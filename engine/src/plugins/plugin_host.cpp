@@ -139,7 +139,7 @@ hearth_status sequence_create(hearth_host* host, hearth_sequence_id* sequence) {
   return with_cache(host, "sequence_create", [&](KvCache& c) {
     if (!sequence) throw Error("sequence_create: NULL result pointer");
     *sequence = c.create();
-    if (host->tracking_sequences) host->created_sequences.push_back(*sequence);
+    if (host->created_sequences) host->created_sequences->push_back(*sequence);
   });
 }
 
@@ -148,7 +148,7 @@ hearth_status sequence_fork(hearth_host* host, hearth_sequence_id parent,
   return with_cache(host, "sequence_fork", [&](KvCache& c) {
     if (!child) throw Error("sequence_fork: NULL result pointer");
     *child = c.fork(parent);
-    if (host->tracking_sequences) host->created_sequences.push_back(*child);
+    if (host->created_sequences) host->created_sequences->push_back(*child);
   });
 }
 
@@ -168,6 +168,12 @@ int32_t sequence_length(hearth_host* host, hearth_sequence_id sequence) {
 hearth_status forward(hearth_host* host, const hearth_batch_token* batch, size_t count,
                       const float** logits, size_t* rows) {
   if (host->phase != Phase::ready) return unsupported(host, "forward");
+  if (host->forward_refused) {
+    host->error =
+        "forward is not available to a step-wise decoding plugin: return the rows from step() "
+        "and the host feeds them in its next pass";
+    return HEARTH_ERROR_UNSUPPORTED;
+  }
   return guarded(host, [&] {
     if (!batch || count == 0) throw Error("forward: empty batch");
     std::vector<BatchToken> tokens(count);
@@ -250,7 +256,7 @@ hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence
   return with_cache(host, "sequence_load", [&](KvCache& c) {
     if (!sequence) throw Error("sequence_load: NULL result pointer");
     *sequence = c.load(path ? path : "", host->engine->identity);
-    if (host->tracking_sequences) host->created_sequences.push_back(*sequence);
+    if (host->created_sequences) host->created_sequences->push_back(*sequence);
   });
 }
 

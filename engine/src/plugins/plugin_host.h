@@ -17,10 +17,11 @@ struct hearth_host {
   Phase phase = Phase::loading;
   std::string error;          // set by set_error(), cleared before each call into the plugin
   std::vector<float> logits;  // rows of the last forward()
-  // While a decoding run is in progress: the sequences the plugin made, so any it leaves
-  // behind are dropped when the request ends.
-  bool tracking_sequences = false;
-  std::vector<int32_t> created_sequences;
+  // During a call for one decoding request: where the sequences the plugin makes are recorded,
+  // so the request drops whatever is left of them when it ends.
+  std::vector<int32_t>* created_sequences = nullptr;
+  // During step-wise decoding calls: the scheduler runs the passes, so forward() is refused.
+  bool forward_refused = false;
 };
 
 namespace hearth::plugins {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "api/engine_impl.h"
+#include "plugins/abi_struct.h"
 #include "util/printable.h"
 
 namespace hearth::plugins {
@@ -50,27 +51,49 @@ void PluginInstance::check(const char* call, hearth_status status) {
               (host_.error.empty() ? "" : ": " + host_.error));
 }
 
-std::vector<Hypothesis> PluginInstance::decode(const hearth_decode_request& request) {
-  const auto* v = library_.descriptor->decoding;
-  hearth_decode_result result{nullptr, 0};
-  host_.error.clear();
-  host_.created_sequences.clear();
-  host_.tracking_sequences = true;
-  hearth_status status = v->run(instance_, &request, &result);
-  host_.tracking_sequences = false;
-  KvCache& cache = *host_.engine->cache;
-  for (int32_t sequence : host_.created_sequences) {
-    if (!cache.contains(sequence)) continue;
-    cache.drop(sequence);
-    if (leaked_sequences_++ == 0) {
-      std::fprintf(stderr, "hearth: plugin '%s' left sequences behind; the host drops them\n",
-                   util::printable(host_.plugin_name).c_str());
-    }
+namespace {
+
+// Points the host's sequence record at `created` for the length of one call.
+class RecordSequences {
+ public:
+  RecordSequences(hearth_host& host, std::vector<int32_t>& created, bool refuse_forward)
+      : host_(host) {
+    host_.created_sequences = &created;
+    host_.forward_refused = refuse_forward;
   }
-  check("decoding.run", status);
+  ~RecordSequences() {
+    host_.created_sequences = nullptr;
+    host_.forward_refused = false;
+  }
+
+ private:
+  hearth_host& host_;
+};
+
+}  // namespace
+
+bool PluginInstance::decodes_step_wise() const {
+  const auto* v = library_.descriptor->decoding;
+  return HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, end, 2) && v->begin && v->step &&
+         v->result && v->end;
+}
+
+std::vector<Hypothesis> PluginInstance::take_result(const char* call,
+                                                    hearth_decode_result& result) {
+  const auto* v = library_.descriptor->decoding;
+  struct Free {
+    PluginInstance& self;
+    const hearth_decoding_vtable* v;
+    hearth_decode_result& result;
+    ~Free() {
+      if (HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, free_result, 0) && v->free_result) {
+        v->free_result(self.instance_, &result);
+      }
+    }
+  } free_result{*this, v, result};
   std::vector<Hypothesis> out;
   if (result.count > 0 && !result.hypotheses) {
-    throw Error("plugin '" + host_.plugin_name + "': decoding.run returned " +
+    throw Error("plugin '" + host_.plugin_name + "': " + call + " returned " +
                 std::to_string(result.count) + " hypotheses but no array");
   }
   for (size_t i = 0; i < result.count; ++i) {
@@ -81,10 +104,108 @@ std::vector<Hypothesis> PluginInstance::decode(const hearth_decode_request& requ
     }
     out.push_back({std::vector<int32_t>(h.tokens, h.tokens + h.length), h.score});
   }
-  if (HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, free_result, 0) && v->free_result) {
-    v->free_result(instance_, &result);
-  }
   return out;
+}
+
+std::vector<Hypothesis> PluginInstance::decode_run(const hearth_decode_request& request,
+                                                   std::vector<int32_t>& created) {
+  hearth_decode_result result{nullptr, 0};
+  host_.error.clear();
+  hearth_status status;
+  {
+    RecordSequences record(host_, created, false);
+    status = library_.descriptor->decoding->run(instance_, &request, &result);
+  }
+  check("decoding.run", status);
+  return take_result("decoding.run", result);
+}
+
+hearth_decode_state* PluginInstance::decode_begin(const hearth_decode_request& request,
+                                                  std::vector<int32_t>& created) {
+  hearth_decode_state* state = nullptr;
+  host_.error.clear();
+  hearth_status status;
+  {
+    RecordSequences record(host_, created, true);
+    status = library_.descriptor->decoding->begin(instance_, &request, &state);
+  }
+  if (status == HEARTH_OK && !state) {
+    host_.error = "begin() returned no state";
+    status = HEARTH_ERROR_FAILED;
+  }
+  if (status != HEARTH_OK && state) decode_end(state);
+  check("decoding.begin", status);
+  return state;
+}
+
+bool PluginInstance::decode_step(hearth_decode_state* state, std::span<const BatchToken> fed,
+                                 std::span<const float> logits, std::vector<BatchToken>& next,
+                                 std::vector<int32_t>& created) {
+  const size_t vocab = static_cast<size_t>(host_.engine->config.vocab_size);
+  fed_rows_.clear();
+  for (const BatchToken& b : fed) {
+    fed_rows_.push_back({b.token, b.position, b.sequence, b.wants_logits ? 1 : 0});
+  }
+  auto input = make_abi_struct<hearth_decode_input>();
+  input.rows = fed_rows_.data();
+  input.row_count = fed_rows_.size();
+  input.logits = logits.data();
+  input.logit_rows = logits.size() / vocab;
+  auto output = make_abi_struct<hearth_decode_output>();
+  host_.error.clear();
+  hearth_status status;
+  {
+    RecordSequences record(host_, created, true);
+    status = library_.descriptor->decoding->step(instance_, state, &input, &output);
+  }
+  check("decoding.step", status);
+  next.clear();
+  if (output.finished) return true;
+  if (output.row_count > 0 && !output.rows) {
+    throw Error("plugin '" + host_.plugin_name + "': decoding.step answered " +
+                std::to_string(output.row_count) + " rows but no array");
+  }
+  if (output.row_count == 0) {
+    throw Error("plugin '" + host_.plugin_name +
+                "': decoding.step answered neither rows nor finished");
+  }
+  const size_t limit = static_cast<size_t>(host_.engine->options.max_batch_tokens);
+  if (output.row_count > limit) {
+    throw Error("plugin '" + host_.plugin_name + "': decoding.step answered " +
+                std::to_string(output.row_count) + " rows, more than the batch size of " +
+                std::to_string(limit));
+  }
+  for (size_t i = 0; i < output.row_count; ++i) {
+    const hearth_batch_token& r = output.rows[i];
+    next.push_back({r.token, r.position, r.sequence, r.wants_logits != 0});
+  }
+  return false;
+}
+
+std::vector<Hypothesis> PluginInstance::decode_result(hearth_decode_state* state,
+                                                      std::vector<int32_t>& created) {
+  hearth_decode_result result{nullptr, 0};
+  host_.error.clear();
+  hearth_status status;
+  {
+    RecordSequences record(host_, created, true);
+    status = library_.descriptor->decoding->result(instance_, state, &result);
+  }
+  check("decoding.result", status);
+  return take_result("decoding.result", result);
+}
+
+void PluginInstance::decode_end(hearth_decode_state* state) noexcept {
+  library_.descriptor->decoding->end(instance_, state);
+}
+
+void PluginInstance::note_leaked_sequences(int32_t count) {
+  if (count <= 0) return;
+  if (leaked_sequences_ == 0) {
+    std::fprintf(stderr, "hearth: plugin '%s' left sequences behind; the host drops them\n",
+                 util::printable(host_.plugin_name).c_str());
+  }
+  leaked_sequences_ += count;
 }
 
 void PluginInstance::knowledge_build(const std::string& prefix,

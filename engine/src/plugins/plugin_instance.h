@@ -4,10 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "hearth/batch.h"
 #include "hearth/plugin_config.h"
 #include "plugins/plugin_host.h"
 #include "plugins/plugin_library.h"
@@ -34,8 +36,24 @@ class PluginInstance {
   bool is_host(const hearth_host* host) const { return host == &host_; }
   bool required() const { return required_; }
 
-  // Sequences the plugin made during the run and left behind are dropped (and counted).
-  std::vector<Hypothesis> decode(const hearth_decode_request& request);
+  // Decoding. Every call records the sequences the plugin makes for the request in `created`,
+  // so the request can drop what is left of them when it ends.
+  // Whether the plugin decodes step-wise (ABI 1.2) rather than through a whole-request run().
+  bool decodes_step_wise() const;
+  // The whole request at once (plugins before 1.2): the plugin runs its own forward passes.
+  std::vector<Hypothesis> decode_run(const hearth_decode_request& request,
+                                     std::vector<int32_t>& created);
+  // Step-wise: begin, then steps until one answers finished (true), then the hypotheses;
+  // decode_end() once for every state begin returned. `next` receives the rows to feed.
+  hearth_decode_state* decode_begin(const hearth_decode_request& request,
+                                    std::vector<int32_t>& created);
+  bool decode_step(hearth_decode_state* state, std::span<const BatchToken> fed,
+                   std::span<const float> logits, std::vector<BatchToken>& next,
+                   std::vector<int32_t>& created);
+  std::vector<Hypothesis> decode_result(hearth_decode_state* state, std::vector<int32_t>& created);
+  void decode_end(hearth_decode_state* state) noexcept;
+  // A finished request left sequences behind: counted, and reported once.
+  void note_leaked_sequences(int32_t count);
   int32_t leaked_sequences() const { return leaked_sequences_; }
 
   void knowledge_build(const std::string& prefix, const std::vector<std::string>& documents);
@@ -54,6 +72,8 @@ class PluginInstance {
 
  private:
   void check(const char* call, hearth_status status);
+  std::vector<Hypothesis> take_result(const char* call, hearth_decode_result& result);
+  std::vector<hearth_batch_token> fed_rows_;  // what decode_step() hands over, reused
 
   LoadedLibrary library_;
   hearth_host host_;

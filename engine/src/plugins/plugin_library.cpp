@@ -56,10 +56,20 @@ void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d
   if (!d->create) refuse(path, "missing member: create");
   if (!d->destroy) refuse(path, "missing member: destroy");
   switch (d->kind) {
-    case HEARTH_PLUGIN_DECODING:
+    case HEARTH_PLUGIN_DECODING: {
       check_vtable(path, d->decoding, "decoding", offsetof(hearth_decoding_vtable, free_result));
-      if (!d->decoding->run) refuse(path, "missing member: decoding.run");
+      // A plugin that gives one step-wise member must give them all; without them, run().
+      const auto* v = d->decoding;
+      const bool has_step_members = HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, end, 2);
+      const int given = has_step_members ? (v->begin != nullptr) + (v->step != nullptr) +
+                                               (v->result != nullptr) + (v->end != nullptr)
+                                         : 0;
+      if (given != 0 && given != 4) {
+        refuse(path, "missing member: decoding begin/step/result/end (all four or none)");
+      }
+      if (given == 0 && !v->run) refuse(path, "missing member: decoding.run or begin/step");
       break;
+    }
     case HEARTH_PLUGIN_KNOWLEDGE: {
       check_vtable(path, d->knowledge, "knowledge", sizeof(hearth_knowledge_vtable));
       const auto* k = d->knowledge;

@@ -20,6 +20,8 @@ const char* stop_reason_name(StopReason reason) {
       return "token limit";
     case StopReason::context_full:
       return "context full";
+    case StopReason::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define HEARTH_PLUGIN_ABI_MAJOR 1
-#define HEARTH_PLUGIN_ABI_MINOR 1
+#define HEARTH_PLUGIN_ABI_MINOR 2
 #define HEARTH_PLUGIN_ENTRY_SYMBOL "hearth_plugin_entry"
 
 #if defined(_WIN32)
@@ -188,7 +188,8 @@ typedef struct hearth_host_services {
 
   /* since 1.0: one forward pass over a batch mixing sequences. *logits points to `*rows`
    * rows of vocab_size floats, one per entry with wants_logits, in batch order; owned by the
-   * host and valid until the next forward call. */
+   * host and valid until the next forward call. Refused (HEARTH_ERROR_UNSUPPORTED) inside
+   * the step-wise decoding calls, whose rows the host batches instead. */
   hearth_status (*forward)(hearth_host* host, const hearth_batch_token* batch, size_t count,
                            const float** logits, size_t* rows);
 
@@ -219,7 +220,8 @@ typedef struct hearth_host_services {
 
 /* A request handed to a decoding plugin: the prompt is already in `sequence`'s KV cache and
  * `prompt_logits` holds the logits after its last token. The plugin owns `sequence` for the
- * call (it may fork, truncate or drop it; the host drops it afterwards if it still exists). */
+ * request (it may fork, truncate or drop it); when the request ends the host drops it and
+ * every sequence the plugin made for the request that still exists. */
 typedef struct hearth_decode_request {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
@@ -237,20 +239,67 @@ typedef struct hearth_hypothesis {
   float score; /* the strategy's score, e.g. summed log-probability */
 } hearth_hypothesis;
 
-/* Filled by run(); owned by the plugin until free_result(). Best hypothesis first. */
+/* Filled by run() or result(); owned by the plugin until free_result(). Best hypothesis first. */
 typedef struct hearth_decode_result {
   const hearth_hypothesis* hypotheses;
   size_t count;
 } hearth_decode_result;
 
+/* Opaque per-request state of a step-wise decoding plugin, made by begin(). */
+typedef struct hearth_decode_state hearth_decode_state;
+
+/* since 1.2: what one step() receives: the logits of the rows the previous answer asked for.
+ * Borrowed for the call. */
+typedef struct hearth_decode_input {
+  uint32_t struct_size;
+  uint16_t abi_major, abi_minor;
+  const hearth_batch_token* rows; /* since 1.2: the rows fed in the last pass, as answered */
+  size_t row_count;               /* since 1.2 */
+  const float* logits;            /* since 1.2: logit_rows rows of vocab_size floats, one per
+                                   * row with wants_logits, in order */
+  size_t logit_rows;              /* since 1.2 */
+} hearth_decode_input;
+
+/* since 1.2: a step's answer. `rows` are fed in the next pass, beside other requests' rows;
+ * each must continue its sequence (one of this request's) like a forward batch. The array is
+ * owned by the plugin and must stay valid until its next call for this request. */
+typedef struct hearth_decode_output {
+  uint32_t struct_size;
+  uint16_t abi_major, abi_minor;
+  const hearth_batch_token* rows; /* since 1.2 */
+  size_t row_count;               /* since 1.2: at most the host's batch size; 0 with finished */
+  int32_t finished;               /* since 1.2: nonzero: done; the host calls result() next */
+} hearth_decode_output;
+
+/* Two ways to decode. Step-wise (since 1.2, preferred): the host calls begin() once the prompt
+ * is in the cache, then step() after every pass that fed the plugin's rows, until an answer says
+ * finished; then result(), free_result() and end(). The host runs the forward passes, batching
+ * the plugin's rows with every other request's, so forward() is refused during these calls;
+ * fork, truncate and drop are how the plugin shapes its sequences between steps. A request that
+ * is cancelled or fails gets end() without result(). Whole-request (run(), the only way before
+ * 1.2): run() decodes the request itself with forward(); the host runs it alone, so every other
+ * request waits until it returns. */
 typedef struct hearth_decoding_vtable {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  /* since 1.0 */
+  /* since 1.0 (optional since 1.2): NULL when begin/step/result/end are given. */
   hearth_status (*run)(hearth_plugin_instance* self, const hearth_decode_request* request,
                        hearth_decode_result* result);
   /* since 1.0 (optional): NULL when results need no freeing. */
   void (*free_result)(hearth_plugin_instance* self, hearth_decode_result* result);
+  /* since 1.2 (optional, with step, result and end): starts a request; *state is passed to
+   * the request's later calls. The request and its prompt logits are borrowed for the call. */
+  hearth_status (*begin)(hearth_plugin_instance* self, const hearth_decode_request* request,
+                         hearth_decode_state** state);
+  /* since 1.2: one step; the first comes right after begin() with the prompt's logits (one row,
+   * no rows fed). */
+  hearth_status (*step)(hearth_plugin_instance* self, hearth_decode_state* state,
+                        const hearth_decode_input* input, hearth_decode_output* output);
+  /* since 1.2: the hypotheses, once a step answered finished. */
+  hearth_status (*result)(hearth_plugin_instance* self, hearth_decode_state* state,
+                          hearth_decode_result* result);
+  /* since 1.2: frees the state; called once for every successful begin(), whatever happened. */
+  void (*end)(hearth_plugin_instance* self, hearth_decode_state* state);
 } hearth_decoding_vtable;
 
 /* ---- knowledge ----------------------------------------------------------------------- */
@@ -329,6 +378,7 @@ typedef const hearth_plugin_descriptor* (*hearth_plugin_entry_fn)(uint16_t host_
 /* Sizes of the structs as ABI 1.0 defined them, for plugins and hosts built against 1.0. */
 #define HEARTH_HOST_SERVICES_SIZE_1_0 offsetof(hearth_host_services, sequence_save)
 #define HEARTH_METRICS_VTABLE_SIZE_1_0 offsetof(hearth_metrics_vtable, write_report)
+#define HEARTH_DECODING_VTABLE_SIZE_1_1 offsetof(hearth_decoding_vtable, begin)
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -342,7 +392,10 @@ static_assert(sizeof(hearth_event) == 88, "hearth_event layout changed");
 static_assert(sizeof(hearth_host_services) == 176, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
 static_assert(sizeof(hearth_decode_request) == 56, "hearth_decode_request layout changed");
-static_assert(sizeof(hearth_decoding_vtable) == 24, "hearth_decoding_vtable layout changed");
+static_assert(sizeof(hearth_decoding_vtable) == 56, "hearth_decoding_vtable layout changed");
+static_assert(HEARTH_DECODING_VTABLE_SIZE_1_1 == 24, "ABI 1.1 decoding vtable changed");
+static_assert(sizeof(hearth_decode_input) == 40, "hearth_decode_input layout changed");
+static_assert(sizeof(hearth_decode_output) == 32, "hearth_decode_output layout changed");
 static_assert(sizeof(hearth_knowledge_vtable) == 48, "hearth_knowledge_vtable layout changed");
 static_assert(sizeof(hearth_attention_vtable) == 16, "hearth_attention_vtable layout changed");
 static_assert(sizeof(hearth_metrics_vtable) == 32, "hearth_metrics_vtable layout changed");

@@ -473,12 +473,12 @@ class PluginBase {
   Host host_;
 };
 
-// A request as run() sees it; the prompt is already in `sequence`'s KV cache.
+// A request as begin() sees it; the prompt is already in `sequence`'s KV cache.
 struct DecodeRequest {
   uint64_t request_id = 0;
-  hearth_sequence_id sequence = -1;  // the plugin's for the call: fork, truncate or drop it
+  hearth_sequence_id sequence = -1;  // the request's: fork, truncate or drop it
   std::vector<int32_t> prompt;
-  const float* prompt_logits = nullptr;  // vocab_size floats after the prompt's last token
+  const float* prompt_logits = nullptr;  // borrowed for begin(); the first step gets them too
   int32_t max_tokens = -1;               // < 0 = until end of generation or a full context
 };
 
@@ -487,11 +487,41 @@ struct Hypothesis {
   float score = 0;
 };
 
+// What one step receives: the rows the previous step asked for, and one row of logits for
+// each of them that wanted logits (the first step: no rows, the prompt's logits).
+struct DecodeInput {
+  const hearth_batch_token* rows = nullptr;
+  size_t row_count = 0;
+  const float* logits = nullptr;
+  size_t logit_rows = 0;
+  int32_t vocab_size = 0;
+  const float* row(size_t i) const { return logits + i * static_cast<size_t>(vocab_size); }
+};
+
+// A step's answer: the rows to feed in the next pass (beside other requests' rows), or
+// finished. Fork, truncate and drop sequences through the host while answering; forward()
+// is refused here, the host runs the pass.
+struct DecodeOutput {
+  std::vector<hearth_batch_token> rows;
+  bool finished = false;
+};
+
+// One request from begin() to its end; the host destroys it when the request ends, whether it
+// finished, failed or was cancelled.
+class DecodeSession {
+ public:
+  virtual ~DecodeSession() = default;
+  virtual void step(const DecodeInput& input, DecodeOutput& output) = 0;
+  // Best hypothesis first; called once, after a step answered finished.
+  virtual std::vector<Hypothesis> result() = 0;
+};
+
+// A step-wise decoding strategy (ABI 1.2): the host drives each request's session one step
+// per forward pass, so its requests share passes with everyone else's.
 class DecodingPlugin : public PluginBase {
  public:
   DecodingPlugin(Host host, const Options& /*options*/) noexcept : PluginBase(host) {}
-  // Best hypothesis first.
-  virtual std::vector<Hypothesis> run(const DecodeRequest& request) = 0;
+  virtual std::unique_ptr<DecodeSession> begin(const DecodeRequest& request) = 0;
 
  private:
   friend struct detail::Adapter<DecodingPlugin>;
@@ -586,23 +616,38 @@ struct Adapter<DecodingPlugin> {
   using Vtable = hearth_decoding_vtable;
   static constexpr hearth_plugin_kind kind = HEARTH_PLUGIN_DECODING;
 
+  // What hearth_decode_state points to: the session and its last answer, whose rows the host
+  // reads until the next call.
+  struct State {
+    std::unique_ptr<DecodeSession> session;
+    DecodeOutput output;
+  };
+
   static void install(hearth_plugin_descriptor& descriptor, Vtable& vtable,
                       uint16_t minor) noexcept {
     fill_header(vtable, sizeof(Vtable), minor);
-    vtable.run = &run;
+    vtable.run = nullptr;
     vtable.free_result = &free_result;
+    vtable.begin = &begin;
+    vtable.step = &step;
+    vtable.result = &result;
+    vtable.end = &end;
     descriptor.decoding = &vtable;
   }
 
-  static hearth_status run(hearth_plugin_instance* self, const hearth_decode_request* request,
-                           hearth_decode_result* result) noexcept {
+  static State& state_of(hearth_decode_state* state) {
+    require(state != nullptr, "null decode state");
+    return *reinterpret_cast<State*>(state);
+  }
+
+  static hearth_status begin(hearth_plugin_instance* self, const hearth_decode_request* request,
+                             hearth_decode_state** state) noexcept {
     auto& plugin = self_as<DecodingPlugin>(self);
     return guarded(plugin.host(), [&] {
-      require(request && result, "run: null request or result");
+      require(request && state, "begin: null request or state");
       require(request->struct_size >= offsetof(hearth_decode_request, max_tokens) + sizeof(int32_t),
-              "run: request too small");
-      result->hypotheses = nullptr;
-      result->count = 0;
+              "begin: request too small");
+      *state = nullptr;
       DecodeRequest decode;
       decode.request_id = request->request_id;
       decode.sequence = request->sequence;
@@ -611,9 +656,46 @@ struct Adapter<DecodingPlugin> {
       }
       decode.prompt_logits = request->prompt_logits;
       decode.max_tokens = request->max_tokens;
+      auto made = std::make_unique<State>();
+      made->session = plugin.begin(decode);
+      require(made->session != nullptr, "begin: the plugin made no session");
+      *state = reinterpret_cast<hearth_decode_state*>(made.release());
+    });
+  }
 
+  static hearth_status step(hearth_plugin_instance* self, hearth_decode_state* state,
+                            const hearth_decode_input* input,
+                            hearth_decode_output* output) noexcept {
+    auto& plugin = self_as<DecodingPlugin>(self);
+    return guarded(plugin.host(), [&] {
+      require(input && output, "step: null input or output");
+      require(input->struct_size >= offsetof(hearth_decode_input, logit_rows) + sizeof(size_t),
+              "step: input too small");
+      State& s = state_of(state);
+      DecodeInput in;
+      in.rows = input->rows;
+      in.row_count = input->rows ? input->row_count : 0;
+      in.logits = input->logits;
+      in.logit_rows = input->logit_rows;
+      in.vocab_size = plugin.host().model().vocab_size;
+      s.output.rows.clear();
+      s.output.finished = false;
+      s.session->step(in, s.output);
+      output->rows = s.output.rows.data();
+      output->row_count = s.output.finished ? 0 : s.output.rows.size();
+      output->finished = s.output.finished ? 1 : 0;
+    });
+  }
+
+  static hearth_status result(hearth_plugin_instance* self, hearth_decode_state* state,
+                              hearth_decode_result* result) noexcept {
+    auto& plugin = self_as<DecodingPlugin>(self);
+    return guarded(plugin.host(), [&] {
+      require(result != nullptr, "result: null result");
+      result->hypotheses = nullptr;
+      result->count = 0;
       auto stored = std::make_unique<DecodingPlugin::Result>();
-      stored->hypotheses = plugin.run(decode);
+      stored->hypotheses = state_of(state).session->result();
       const size_t count = stored->hypotheses.size();
       // At least one element, so every kept result has a distinct, non-null address.
       stored->views.reset(new hearth_hypothesis[std::max<size_t>(count, 1)]());
@@ -625,6 +707,10 @@ struct Adapter<DecodingPlugin> {
       result->hypotheses = plugin.results_.back()->views.get();
       result->count = count;
     });
+  }
+
+  static void end(hearth_plugin_instance* /*self*/, hearth_decode_state* state) noexcept {
+    delete reinterpret_cast<State*>(state);  // a session's destructor must not throw
   }
 
   static void free_result(hearth_plugin_instance* self, hearth_decode_result* result) noexcept {
