@@ -134,12 +134,29 @@ class GreedySession : public hearth::sdk::DecodeSession {
 
 class TestGreedy : public hearth::sdk::DecodingPlugin {
  public:
-  TestGreedy(Host host, const Options& options) : DecodingPlugin(host, options) {}
+  TestGreedy(Host host, const Options& options)
+      : DecodingPlugin(host, options), try_forward_(options.get_bool("try_forward", false)) {}
 
   std::unique_ptr<hearth::sdk::DecodeSession> begin(const DecodeRequest& request) override {
     if (!request.prompt_logits) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "no prompt logits");
+    if (try_forward_) expect_forward_refused(request);
     return std::make_unique<GreedySession>(host(), request);
   }
+
+ private:
+  // try_forward = true: checks the host refuses a forward pass from inside a step-wise call.
+  void expect_forward_refused(const DecodeRequest& request) const {
+    const hearth_batch_token row{0, host().length(request.sequence), request.sequence, 1};
+    try {
+      host().forward(&row, 1);
+    } catch (const Error& e) {
+      if (e.status() == HEARTH_ERROR_UNSUPPORTED) return;
+      throw;
+    }
+    throw Error(HEARTH_ERROR_FAILED, "the host ran a forward pass inside begin()");
+  }
+
+  bool try_forward_;
 };
 
 }  // namespace

@@ -111,6 +111,8 @@ class Engine {
   Request submit_tokens(std::vector<int32_t> prompt, const GenerationOptions& options,
                         RequestCallbacks callbacks = {});
 
+  SchedulerStats scheduler_stats() const;
+
   // submit() and wait(). `on_text` receives the text as it becomes final (stop strings are
   // never emitted), on the scheduler's thread; returning false stops generation.
   using TextCallback = std::function<bool(std::string_view)>;

@@ -39,6 +39,15 @@ struct RequestCallbacks {
   std::function<void(RequestState)> on_done;
 };
 
+// What the scheduler has done since the engine loaded, and what it holds now.
+struct SchedulerStats {
+  uint64_t passes = 0;          // forward passes run
+  uint64_t rows = 0;            // batch rows fed, over all passes
+  int32_t most_requests = 0;    // the most requests that shared one pass
+  uint64_t requests_ended = 0;  // finished, cancelled or failed
+  int32_t running = 0, queued = 0;
+};
+
 namespace detail {
 struct RequestShared;
 }

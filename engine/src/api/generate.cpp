@@ -56,6 +56,8 @@ Request Engine::submit_tokens(std::vector<int32_t> prompt, const GenerationOptio
   return impl_->scheduler->submit(std::move(prompt), options, std::move(callbacks), strategy);
 }
 
+SchedulerStats Engine::scheduler_stats() const { return impl_->scheduler->stats(); }
+
 GenerationResult Engine::generate(std::string_view prompt, const GenerationOptions& options,
                                   const TextCallback& on_text) {
   bool add_bos =

@@ -63,6 +63,27 @@ void check_decoding(Checks& checks, Engine& engine, const std::string& name) {
     auto b = engine.generate("Lily went", short_greedy(name));
     expect(a.tokens == b.tokens, "results differ");
   });
+  checks.run("decoding: concurrent requests give their solo results", [&] {
+    const char* prompts[] = {"Once upon a time", "The little dog", "Lily went"};
+    std::vector<GenerationResult> solo;
+    for (const char* p : prompts) solo.push_back(engine.generate(p, short_greedy(name)));
+    std::vector<Request> together;
+    for (const char* p : prompts) together.push_back(engine.submit(p, short_greedy(name)));
+    for (size_t i = 0; i < together.size(); ++i) {
+      expect(together[i].wait().tokens == solo[i].tokens,
+             std::string("'") + prompts[i] + "' differs from its solo run");
+    }
+  });
+  checks.run("decoding: a cancelled request leaves no sequence behind", [&] {
+    GenerationOptions g = short_greedy(name);
+    g.max_tokens = 200;
+    Request r = engine.submit("Once upon a time", g);
+    r.cancel();
+    r.wait();
+    auto stats = engine.kv_cache_stats();
+    expect(stats.sequences == 0, std::to_string(stats.sequences) + " sequences left");
+    expect(stats.used_blocks == 0, std::to_string(stats.used_blocks) + " blocks left");
+  });
 }
 
 void check_knowledge(Checks& checks, Engine& engine) {
@@ -191,6 +212,12 @@ int plugin_check_command(int argc, char** argv) {
   if (engine) {
     switch (d->kind) {
       case HEARTH_PLUGIN_DECODING:
+        if (!HEARTH_HAS_MEMBER(d->decoding, hearth_decoding_vtable, end, 2) ||
+            !d->decoding->begin) {
+          std::printf(
+              "  note  whole-request run() (ABI before 1.2): each request runs alone, and every "
+              "other request waits for it; implement begin/step/result/end to share passes\n");
+        }
         check_decoding(checks, *engine, d->name);
         break;
       case HEARTH_PLUGIN_KNOWLEDGE:

@@ -74,8 +74,8 @@ class RecordSequences {
 
 bool PluginInstance::decodes_step_wise() const {
   const auto* v = library_.descriptor->decoding;
-  return HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, end, 2) && v->begin && v->step &&
-         v->result && v->end;
+  return HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, end, 2) && v->begin && v->step && v->result &&
+         v->end;
 }
 
 std::vector<Hypothesis> PluginInstance::take_result(const char* call,

@@ -63,6 +63,11 @@ Request Scheduler::submit(std::vector<int32_t> prompt, GenerationOptions options
   return Request(shared);
 }
 
+SchedulerStats Scheduler::stats() const {
+  std::lock_guard<std::mutex> lock(signal_->mutex);
+  return stats_;
+}
+
 void Scheduler::loop() {
   for (;;) {
     {
@@ -113,6 +118,14 @@ void Scheduler::step() {
     if (ran) distribute();
   }
   remove_ended();
+  std::lock_guard<std::mutex> lock(signal_->mutex);
+  if (!batch_.empty()) {
+    ++stats_.passes;
+    stats_.rows += batch_.size();
+    stats_.most_requests = std::max(stats_.most_requests, static_cast<int32_t>(slices_.size()));
+  }
+  stats_.running = static_cast<int32_t>(running_.size());
+  stats_.queued = static_cast<int32_t>(queued_.size() + incoming_.size());
 }
 
 void Scheduler::end_cancelled() {
@@ -401,6 +414,10 @@ void Scheduler::end(LiveRequest& r, std::exception_ptr error) {
     e.generated_tokens = static_cast<int32_t>(r.result().tokens.size());
     if (error) e.status = HEARTH_ERROR_FAILED;
     engine_.emit(e);
+  }
+  {
+    std::lock_guard<std::mutex> lock(signal_->mutex);
+    ++stats_.requests_ended;  // before publishing, so a waiter sees it counted
   }
   if (error) {
     r.publish_failed(std::move(error));

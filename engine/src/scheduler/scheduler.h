@@ -35,6 +35,8 @@ class Scheduler {
   Request submit(std::vector<int32_t> prompt, GenerationOptions options, RequestCallbacks callbacks,
                  plugins::PluginInstance* plugin);
 
+  SchedulerStats stats() const;
+
   bool on_scheduler_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
  private:
@@ -74,6 +76,7 @@ class Scheduler {
   std::vector<Slice> slices_;
   std::vector<float> logits_;
   std::vector<std::pair<SequenceId, int32_t>> appends_;
+  SchedulerStats stats_;  // guarded by signal_->mutex
   std::thread thread_;
 };
 
