@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/bandwidth.h"
+#include "cli/bench_parallel.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/progress.h"
@@ -72,6 +73,10 @@ struct Row {
   int32_t tokens, depth;
   double median, spread;
   double bytes_per_token;  // tg: weights + KV read per token (0 for pp)
+  // par (--parallel): concurrent streams, each with `prompt` tokens; median is the aggregate
+  // decode rate, prefill the aggregate prefill rate, ttft the slowest first token.
+  int32_t streams = 0, prompt = 0;
+  double prefill = 0, ttft = 0;
 };
 
 // Tokens per second of one run: fork `base` (which holds the depth's context, computed once)
@@ -105,15 +110,19 @@ size_t peak_rss_bytes() {
 
 int bench_command(int argc, char** argv) {
   EngineOptions options;
-  std::string prompt_list = "128", generate_list = "128", depth_list = "0", thread_list;
+  std::string prompt_list = "128", generate_list = "128", depth_list = "0", thread_list,
+              parallel_list;
   int32_t repetitions = 3;
   bool json = false, bandwidth = false;
   ArgParser parser(
-      "hearth bench -m MODEL [-p N] [-n N] [-d DEPTHS] [-t THREADS] [-r N] [--bandwidth] [--json]",
+      "hearth bench -m MODEL [-p N] [-n N] [-d DEPTHS] [-t THREADS] [-r N] [--parallel STREAMS] "
+      "[--bandwidth] [--json]",
       "Measures prefill (one batch of -p tokens) and decode (-n single-token steps) "
       "throughput after -d tokens of context, for each thread count; each test runs once "
       "to warm up and then -r times, and the median and spread (max - min) are reported. "
-      "Lists are comma-separated, e.g. -d 0,2000 -t 1,2.");
+      "With --parallel, measures instead the aggregate throughput of that many concurrent "
+      "requests through the scheduler (-p prompt tokens and -n new tokens each). "
+      "Lists are comma-separated, e.g. -d 0,2000 -t 1,2 --parallel 1,4,16.");
   add_engine_options(parser, options);
   parser.option({"-p", "--n-prompt"}, "N", "prompt tokens per prefill run (default 128, 0 = skip)",
                 &prompt_list);
@@ -125,6 +134,10 @@ int bench_command(int argc, char** argv) {
                 &thread_list);
   parser.option({"-r", "--repetitions"}, "N", "runs of each test (default 3)", &repetitions,
                 settings::IntRange{1, 1000});
+  parser.option({"--parallel"}, "STREAMS",
+                "concurrent request counts to measure (e.g. 1,4,16); -p and -n give each one's "
+                "prompt and new tokens",
+                &parallel_list);
   parser.flag({"--bandwidth"}, "measure memory read bandwidth; report decode % of roofline",
               &bandwidth);
   parser.flag({"--json"}, "print one JSON object", &json);
@@ -139,6 +152,13 @@ int bench_command(int argc, char** argv) {
   const auto threads = thread_list.empty()
                            ? std::vector<int32_t>{options.threads}
                            : parse_list("--threads-list", thread_list, settings::threads);
+  const auto streams = parallel_list.empty()
+                           ? std::vector<int32_t>{}
+                           : parse_list("--parallel", parallel_list, {1, settings::batch_size.max});
+  if (!streams.empty() && (prompts.size() != 1 || gens.size() != 1 || depths != std::vector{0} ||
+                           prompts[0] == 0 || gens[0] == 0)) {
+    throw Error("--parallel takes one -p and one -n (both above 0) and no -d");
+  }
   const int32_t max_prompt = *std::max_element(prompts.begin(), prompts.end());
   const int32_t max_depth = *std::max_element(depths.begin(), depths.end());
   const int32_t max_gen = *std::max_element(gens.begin(), gens.end());
@@ -159,6 +179,17 @@ int bench_command(int argc, char** argv) {
   }
   // Without -c the cache holds just what the runs use, so peak memory reflects the model.
   if (!fixed_context) options.context_size = static_cast<int32_t>(positions + 16);
+  if (!streams.empty()) {
+    const int64_t most = *std::max_element(streams.begin(), streams.end());
+    // Every stream's prompt in one pass, as llama-batched-bench prefills; one context's cache
+    // holds every stream.
+    options.max_batch_tokens = static_cast<int32_t>(
+        std::clamp<int64_t>(most * max_prompt, options.max_batch_tokens, settings::batch_size.max));
+    if (!fixed_context) {
+      options.context_size = static_cast<int32_t>(
+          std::min<int64_t>(most * (max_prompt + max_gen + 16), settings::context_size.max));
+    }
+  }
   if (!json) options.on_load_progress = terminal_progress("loading model");
 
   std::vector<Row> rows;
@@ -176,6 +207,26 @@ int bench_command(int argc, char** argv) {
     std::uniform_int_distribution<int32_t> pick(0, info.vocab_size - 1);
     std::vector<int32_t> tokens(max_depth + std::max(max_prompt, max_gen));
     for (auto& t : tokens) t = pick(rng);
+    if (!streams.empty()) {
+      for (int32_t n : streams) {
+        run_parallel(*engine, n, max_prompt, std::min(max_gen, 8), 7);  // warm-up
+        std::vector<double> decode_rates, prefill_rates, ttfts;
+        for (int r = 0; r < repetitions; ++r) {
+          ParallelRun run = run_parallel(*engine, n, max_prompt, max_gen, 1000 + r);
+          decode_rates.push_back(run.decode_tok_s);
+          prefill_rates.push_back(run.prefill_tok_s);
+          ttfts.push_back(run.ttft_max_seconds);
+        }
+        auto [lo, hi] = std::minmax_element(decode_rates.begin(), decode_rates.end());
+        Row row{thread_count, "par", max_gen, 0, median(decode_rates), *hi - *lo, 0};
+        row.streams = n;
+        row.prompt = max_prompt;
+        row.prefill = median(prefill_rates);
+        row.ttft = median(ttfts);
+        rows.push_back(row);
+      }
+      continue;
+    }
     for (int32_t depth : depths) {
       SequenceId base = engine->create_sequence();
       if (depth > 0) engine->prefill(base, {tokens.data(), size_t(depth)});
@@ -218,9 +269,19 @@ int bench_command(int argc, char** argv) {
         "\"peak_rss_bytes\": %zu, \"bandwidth_gb_s\": %.2f, \"repetitions\": %d, "
         "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"results\": [",
         json_string(info.path).c_str(), json_string(info.device_description).c_str(),
-        info.weight_bytes, peak_rss, read_bandwidth / 1e9, repetitions, first("pp"), first("tg"));
+        info.weight_bytes, peak_rss, read_bandwidth / 1e9, repetitions, first("pp"),
+        first(streams.empty() ? "tg" : "par"));
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
+      if (r.test == "par") {
+        std::printf(
+            "%s{\"threads\": %d, \"test\": \"parallel\", \"streams\": %d, \"prompt\": %d, "
+            "\"generate\": %d, \"decode_tok_s\": %.3f, \"spread\": %.3f, "
+            "\"prefill_tok_s\": %.3f, \"ttft_max_s\": %.4f}",
+            i ? ", " : "", r.threads, r.streams, r.prompt, r.tokens, r.median, r.spread, r.prefill,
+            r.ttft);
+        continue;
+      }
       std::printf(
           "%s{\"threads\": %d, \"test\": \"%s%d\", \"depth\": %d, \"tok_s\": %.3f, "
           "\"spread\": %.3f, \"roofline_pct\": %.1f}",
@@ -234,6 +295,18 @@ int bench_command(int argc, char** argv) {
               util::printable(info.path).c_str(), util::printable(info.name).c_str(),
               info.weight_bytes / 1048576.0, info.device_description.c_str());
   if (bandwidth) std::printf("memory read bandwidth: %.1f GB/s\n", read_bandwidth / 1e9);
+  if (!streams.empty()) {
+    std::printf("\n%-8s %-8s %-12s %18s %10s %16s %10s\n", "threads", "streams", "test",
+                "decode tok/s (all)", "spread", "prefill tok/s", "TTFT max");
+    for (const auto& r : rows) {
+      std::string threads_text = r.threads > 0 ? std::to_string(r.threads) : "all";
+      std::string test = "pp" + std::to_string(r.prompt) + "+tg" + std::to_string(r.tokens);
+      std::printf("%-8s %-8d %-12s %18.2f %10.2f %16.2f %8.3f s\n", threads_text.c_str(), r.streams,
+                  test.c_str(), r.median, r.spread, r.prefill, r.ttft);
+    }
+    std::printf("\npeak resident memory: %.1f MiB\n", peak_rss / 1048576.0);
+    return 0;
+  }
   std::printf("\n%-8s %-8s %8s %14s %10s %10s\n", "threads", "test", "depth", "tok/s (median)",
               "spread", bandwidth ? "roofline" : "");
   for (const auto& r : rows) {
