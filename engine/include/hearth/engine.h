@@ -27,6 +27,10 @@
 
 namespace hearth {
 
+namespace detail {
+struct EngineState;  // what an Engine owns; private to the engine library
+}
+
 struct EngineOptions {
   std::string model_path;
   std::string device = "cpu";                   // cpu (more with the GPU backends)
@@ -122,11 +126,9 @@ class Engine {
   GenerationResult generate_tokens(std::vector<int32_t> prompt, const GenerationOptions& options,
                                    const TextCallback& on_text = {});
 
-  struct Impl;
-
  private:
-  explicit Engine(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Engine(std::unique_ptr<detail::EngineState> impl);
+  std::unique_ptr<detail::EngineState> impl_;
 };
 
 }  // namespace hearth

@@ -24,24 +24,24 @@ std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options) {
   return std::make_unique<cpu::CpuBackend>(cpu_options);
 }
 
-Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Engine(std::unique_ptr<detail::EngineState> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<detail::EngineState>();
   impl->options = options;
   settings::validate(options);
   impl->file = gguf::File::open(options.model_path);
   impl->config = read_model_config(*impl->file);
-  impl->tokenizer = std::make_unique<Tokenizer>(load_vocabulary(*impl->file));
-  if (impl->tokenizer->n_vocab() != impl->config.vocab_size) {
-    throw Error(options.model_path + ": vocabulary has " +
-                std::to_string(impl->tokenizer->n_vocab()) + " tokens but token_embd.weight has " +
-                std::to_string(impl->config.vocab_size) + " rows");
+  impl->text_tokenizer = std::make_unique<Tokenizer>(load_vocabulary(*impl->file));
+  if (impl->text_tokenizer->n_vocab() != impl->config.vocab_size) {
+    throw Error(
+        options.model_path + ": vocabulary has " + std::to_string(impl->text_tokenizer->n_vocab()) +
+        " tokens but token_embd.weight has " + std::to_string(impl->config.vocab_size) + " rows");
   }
   impl->backend = create_backend(options);
-  impl->device_name = options.device == "auto" ? "cpu" : options.device;
+  impl->device = options.device == "auto" ? "cpu" : options.device;
   impl->context_size = options.context_size > 0
                            ? options.context_size
                            : std::max(impl->config.context_train, settings::default_context_floor);
@@ -108,7 +108,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
                                      impl->overrides.get());
   impl->overrides.reset();
 
-  impl->forward =
+  impl->forward_pass =
       std::make_unique<ForwardPass>(c, impl->weights, *impl->backend, *impl->cache, context);
 
   ModelInfo& info = impl->info;
@@ -138,24 +138,24 @@ const ModelInfo& Engine::model_info() const { return impl_->info; }
 
 std::vector<int32_t> Engine::tokenize(std::string_view text, bool add_bos,
                                       bool parse_special) const {
-  return impl_->tokenizer->encode(text, add_bos, parse_special);
+  return impl_->text_tokenizer->encode(text, add_bos, parse_special);
 }
 
 std::string Engine::detokenize(std::span<const int32_t> tokens) const {
-  return impl_->tokenizer->decode(tokens);
+  return impl_->text_tokenizer->decode(tokens);
 }
 
 std::string Engine::token_piece(int32_t token) const {
-  return impl_->tokenizer->token_to_piece(token);
+  return impl_->text_tokenizer->token_to_piece(token);
 }
 
-int32_t Engine::bos_token() const { return impl_->tokenizer->bos(); }
+int32_t Engine::bos_token() const { return impl_->text_tokenizer->bos(); }
 
 bool Engine::is_end_of_generation(int32_t token) const {
-  return impl_->tokenizer->is_end_of_generation(token);
+  return impl_->text_tokenizer->is_end_of_generation(token);
 }
 
-std::unique_lock<std::mutex> Engine::Impl::lock(const char* what) {
+std::unique_lock<std::mutex> detail::EngineState::lock(const char* what) {
   if (scheduler && scheduler->on_scheduler_thread()) {
     throw Error(std::string(what) +
                 " cannot be called from a request callback (it runs on the scheduler thread, "
@@ -191,7 +191,7 @@ KvCacheStats Engine::kv_cache_stats() const {
 
 void Engine::decode(std::span<const BatchToken> batch, std::vector<float>& logits) {
   auto lock = impl_->lock("decode");
-  impl_->forward->run(batch, logits);
+  impl_->forward_pass->run(batch, logits);
 }
 
 std::vector<float> Engine::prefill(SequenceId sequence, std::span<const int32_t> tokens) {
@@ -207,7 +207,7 @@ std::vector<float> Engine::prefill(SequenceId sequence, std::span<const int32_t>
     for (size_t i = begin; i < end; ++i) {
       batch.push_back({tokens[i], position++, sequence, i + 1 == tokens.size()});
     }
-    impl_->forward->run(batch, logits);
+    impl_->forward_pass->run(batch, logits);
   }
   return logits;
 }

@@ -14,6 +14,7 @@
 #include "model/llama_weights.h"
 #include "model/model_config.h"
 #include "model/weight_overrides.h"
+#include "plugins/engine_services.h"
 #include "runtime/forward_pass.h"
 #include "tokenizer/tokenizer.h"
 
@@ -24,23 +25,24 @@ class PluginInstance;
 }
 class Scheduler;
 
-struct Engine::Impl {
-  ~Impl();
+// What an Engine owns, and the services the plugin host may use (EngineServices).
+struct detail::EngineState final : plugins::EngineServices {
+  ~EngineState() override;
 
   EngineOptions options;
   std::unique_ptr<gguf::File> file;
   ModelConfig config;
-  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Tokenizer> text_tokenizer;
   std::unique_ptr<backend::Backend> backend;
   std::unique_ptr<WeightOverrides> overrides;  // while attention plugins transform the model
   LlamaWeights weights;
   std::unique_ptr<KvCache> cache;
-  std::unique_ptr<ForwardPass> forward;
+  std::unique_ptr<ForwardPass> forward_pass;
   ModelInfo info;
   std::string identity;         // 16 hex digits once the weights are loaded
   char identity_text[17] = {};  // what model_desc.identity points to: stable for its life
-  std::string device_name;
-  hearth_model_desc model_desc{};  // what plugins see
+  std::string device;
+  hearth_model_desc model_description{};  // what plugins see
   int32_t context_size = 0;
   double load_seconds = 0;
   std::vector<std::string> plugin_warnings;
@@ -49,7 +51,7 @@ struct Engine::Impl {
   // Held by the scheduler for each step and by every Engine call that touches sequences or
   // runs passes, so callers on any thread see the cache between steps.
   std::mutex mutex;
-  // Destroyed first of all (~Impl): it drives requests through the plugins and the cache.
+  // Destroyed first of all (~EngineState): it drives requests through the plugins and the cache.
   std::unique_ptr<Scheduler> scheduler;
 
   // Locks `mutex` for an Engine call named `what`; refuses calls from a request callback,
@@ -58,7 +60,7 @@ struct Engine::Impl {
 
   // Hands an event to every metrics plugin but `from` (the emitting plugin's host). Events a
   // plugin emits while handling an event are dropped past a small depth.
-  void emit(const hearth_event& event, const hearth_host* from = nullptr);
+  void emit(const hearth_event& event, const hearth_host* from = nullptr) override;
   bool has_metrics = false;
   int emit_depth = 0;
   // A core event of the given type, with the engine's memory and device filled in.
@@ -69,6 +71,22 @@ struct Engine::Impl {
   void create_plugins();
   // Refreshes model_desc from config and identity.
   void describe_model();
+
+  // EngineServices.
+  const hearth_model_desc& model_desc() const override { return model_description; }
+  const Tokenizer& tokenizer() const override { return *text_tokenizer; }
+  int32_t max_batch_tokens() const override { return options.max_batch_tokens; }
+  const std::string& model_identity() const override { return identity; }
+  const std::string& device_name() const override { return device; }
+  KvCache* kv_cache() override { return cache.get(); }
+  void forward(std::span<const BatchToken> batch, std::vector<float>& logits) override {
+    forward_pass->run(batch, logits);
+  }
+  WeightOverrides* weight_overrides() override { return overrides.get(); }
+  void set_layer_kv_heads(int32_t layer, int32_t kv_heads) override {
+    config.layer_kv_heads[layer] = kv_heads;
+  }
+  hearth_memory_stats memory_stats() const override;
 };
 
 // Creates the backend named by options.device ("cpu").

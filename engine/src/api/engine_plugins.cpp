@@ -13,14 +13,14 @@
 
 namespace hearth {
 
-Engine::Impl::~Impl() {
+detail::EngineState::~EngineState() {
   // The scheduler first (it drives requests through plugins and the cache), then the plugins:
   // their destroy() may still use host services that read the engine.
   scheduler.reset();
   plugins.clear();
 }
 
-void Engine::Impl::create_plugins() {
+void detail::EngineState::create_plugins() {
   const auto directories = plugins::search_directories(options.plugin_dirs);
   for (const PluginConfig& config : options.plugins) {
     try {
@@ -53,8 +53,8 @@ void Engine::Impl::create_plugins() {
   }
 }
 
-void Engine::Impl::describe_model() {
-  hearth_model_desc& d = model_desc;
+void detail::EngineState::describe_model() {
+  hearth_model_desc& d = model_description;
   d = plugins::make_abi_struct<hearth_model_desc>();
   d.architecture = config.architecture.c_str();
   d.name = config.name.c_str();
@@ -67,12 +67,16 @@ void Engine::Impl::describe_model() {
   d.head_dim = config.head_dim;
   d.ffn_dim = config.ffn_dim;
   d.context_size = context_size;
-  d.bos_token = tokenizer->bos();
-  d.eos_token = tokenizer->eos();
+  d.bos_token = text_tokenizer->bos();
+  d.eos_token = text_tokenizer->eos();
   d.layer_kv_heads = config.layer_kv_heads.data();
 }
 
-hearth_event Engine::Impl::make_event(hearth_event_type type, uint64_t request_id) const {
+hearth_memory_stats detail::EngineState::memory_stats() const {
+  return plugins::memory_stats(info.weight_bytes, cache.get());
+}
+
+hearth_event detail::EngineState::make_event(hearth_event_type type, uint64_t request_id) const {
   auto e = plugins::make_abi_struct<hearth_event>();
   e.type = type;
   e.request_id = request_id;
@@ -84,12 +88,12 @@ hearth_event Engine::Impl::make_event(hearth_event_type type, uint64_t request_i
       cache ? size_t(cache->total_blocks() - cache->free_blocks()) * cache->geometry().block_bytes
             : 0;
   e.weight_bytes = info.weight_bytes;
-  e.device = device_name.c_str();
+  e.device = device.c_str();
   e.source = "core";
   return e;
 }
 
-void Engine::Impl::emit(const hearth_event& event, const hearth_host* from) {
+void detail::EngineState::emit(const hearth_event& event, const hearth_host* from) {
   if (!has_metrics || emit_depth >= 2) return;
   ++emit_depth;
   for (auto& plugin : plugins) {
@@ -98,8 +102,8 @@ void Engine::Impl::emit(const hearth_event& event, const hearth_host* from) {
   --emit_depth;
 }
 
-plugins::PluginInstance& Engine::Impl::find_plugin(hearth_plugin_kind kind,
-                                                   const std::string& name) const {
+plugins::PluginInstance& detail::EngineState::find_plugin(hearth_plugin_kind kind,
+                                                          const std::string& name) const {
   plugins::PluginInstance* found = nullptr;
   for (const auto& plugin : plugins) {
     if (plugin->kind() != kind) continue;

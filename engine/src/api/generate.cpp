@@ -10,7 +10,8 @@ namespace hearth {
 namespace {
 
 // The decoding plugin a request uses, or null for the built-in sampler chain.
-plugins::PluginInstance* choose_strategy(const Engine::Impl& impl, const std::string& strategy) {
+plugins::PluginInstance* choose_strategy(const detail::EngineState& impl,
+                                         const std::string& strategy) {
   if (strategy == "sampling") return nullptr;
   for (const auto& plugin : impl.plugins) {
     if (plugin->kind() == HEARTH_PLUGIN_DECODING &&
@@ -27,7 +28,7 @@ plugins::PluginInstance* choose_strategy(const Engine::Impl& impl, const std::st
 Request Engine::submit(std::string_view prompt, const GenerationOptions& options,
                        RequestCallbacks callbacks) {
   bool add_bos =
-      options.add_bos && impl_->tokenizer->wants_bos() && options.knowledge_prefix.empty();
+      options.add_bos && impl_->text_tokenizer->wants_bos() && options.knowledge_prefix.empty();
   return submit_tokens(tokenize(prompt, add_bos, options.parse_special), options,
                        std::move(callbacks));
 }
@@ -61,7 +62,7 @@ SchedulerStats Engine::scheduler_stats() const { return impl_->scheduler->stats(
 GenerationResult Engine::generate(std::string_view prompt, const GenerationOptions& options,
                                   const TextCallback& on_text) {
   bool add_bos =
-      options.add_bos && impl_->tokenizer->wants_bos() && options.knowledge_prefix.empty();
+      options.add_bos && impl_->text_tokenizer->wants_bos() && options.knowledge_prefix.empty();
   return generate_tokens(tokenize(prompt, add_bos, options.parse_special), options, on_text);
 }
 

@@ -14,9 +14,11 @@
 #include <fstream>
 #include <new>
 
-#include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "kv_cache/kv_cache.h"
+#include "model/weight_overrides.h"
 #include "plugins/abi_struct.h"
+#include "tokenizer/tokenizer.h"
 #include "util/printable.h"
 
 namespace hearth::plugins {
@@ -82,7 +84,7 @@ void set_error(hearth_host* host, const char* message) {
   host->error = std::move(text);
 }
 
-const hearth_model_desc* model(hearth_host* host) { return &host->engine->model_desc; }
+const hearth_model_desc* model(hearth_host* host) { return &host->engine->model_desc(); }
 
 double now(hearth_host*) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -98,7 +100,7 @@ void emit_event(hearth_host* host, const hearth_event* event) {
   std::memcpy(&copy, event, std::min<size_t>(event->struct_size, sizeof copy));
   copy.struct_size = sizeof copy;
   copy.source = host->plugin_name.c_str();
-  if (!copy.device) copy.device = host->engine->device_name.c_str();
+  if (!copy.device) copy.device = host->engine->device_name().c_str();
   host->engine->emit(copy, host);
 }
 
@@ -106,7 +108,7 @@ hearth_status tokenize(hearth_host* host, const char* text, size_t length, int32
                        int32_t* tokens, size_t capacity, size_t* count) {
   return guarded(host, [&] {
     if ((!text && length) || (!tokens && capacity)) throw Error("tokenize: NULL buffer");
-    auto ids = host->engine->tokenizer->encode({text ? text : "", length}, add_bos != 0, false);
+    auto ids = host->engine->tokenizer().encode({text ? text : "", length}, add_bos != 0, false);
     if (count) *count = ids.size();
     if (ids.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
     if (!ids.empty()) std::memcpy(tokens, ids.data(), ids.size() * sizeof(int32_t));
@@ -118,7 +120,7 @@ hearth_status detokenize(hearth_host* host, const int32_t* tokens, size_t count,
                          size_t capacity, size_t* length) {
   return guarded(host, [&] {
     if ((!tokens && count) || (!text && capacity)) throw Error("detokenize: NULL buffer");
-    std::string out = host->engine->tokenizer->decode({tokens, count});
+    std::string out = host->engine->tokenizer().decode({tokens, count});
     if (length) *length = out.size();
     if (out.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
     if (!out.empty()) std::memcpy(text, out.data(), out.size());
@@ -130,7 +132,9 @@ template <typename Body>
 hearth_status with_cache(hearth_host* host, const char* what, Body&& body) {
   if (host->phase != Phase::ready) return unsupported(host, what);
   return guarded(host, [&] {
-    body(*host->engine->cache);
+    KvCache* cache = host->engine->kv_cache();
+    if (!cache) throw Error(std::string(what) + ": the KV cache does not exist yet");
+    body(*cache);
     return HEARTH_OK;
   });
 }
@@ -161,8 +165,9 @@ hearth_status sequence_drop(hearth_host* host, hearth_sequence_id sequence) {
 }
 
 int32_t sequence_length(hearth_host* host, hearth_sequence_id sequence) {
-  if (host->phase != Phase::ready || !host->engine->cache->contains(sequence)) return -1;
-  return host->engine->cache->length(sequence);
+  const KvCache* cache = host->engine->kv_cache();
+  if (host->phase != Phase::ready || !cache || !cache->contains(sequence)) return -1;
+  return cache->length(sequence);
 }
 
 hearth_status forward(hearth_host* host, const hearth_batch_token* batch, size_t count,
@@ -181,27 +186,27 @@ hearth_status forward(hearth_host* host, const hearth_batch_token* batch, size_t
       tokens[i] = {batch[i].token, batch[i].position, batch[i].sequence,
                    batch[i].wants_logits != 0};
     }
-    host->engine->forward->run(tokens, host->logits);
+    host->engine->forward(tokens, host->logits);
     if (logits) *logits = host->logits.data();
-    if (rows) *rows = host->logits.size() / host->engine->config.vocab_size;
+    if (rows) *rows = host->logits.size() / host->engine->model_desc().vocab_size;
     return HEARTH_OK;
   });
 }
 
 hearth_status weight_shape(hearth_host* host, const char* name, int64_t* rows, int64_t* cols) {
-  if (!host->engine->overrides) return unsupported(host, "weight access");
+  if (!host->engine->weight_overrides()) return unsupported(host, "weight access");
   return guarded(host, [&] {
     if (!rows || !cols) throw Error("weight_shape: NULL result pointer");
-    host->engine->overrides->shape(name ? name : "", *rows, *cols);
+    host->engine->weight_overrides()->shape(name ? name : "", *rows, *cols);
     return HEARTH_OK;
   });
 }
 
 hearth_status weight_read(hearth_host* host, const char* name, float* values, size_t count) {
-  if (!host->engine->overrides) return unsupported(host, "weight access");
+  if (!host->engine->weight_overrides()) return unsupported(host, "weight access");
   return guarded(host, [&] {
     if (!values && count) throw Error("weight_read: NULL buffer");
-    auto data = host->engine->overrides->read(name ? name : "");
+    auto data = host->engine->weight_overrides()->read(name ? name : "");
     if (count < data.size()) {
       host->error = "weight_read: '" + std::string(name) + "' has " + std::to_string(data.size()) +
                     " values, the buffer holds " + std::to_string(count);
@@ -214,48 +219,48 @@ hearth_status weight_read(hearth_host* host, const char* name, float* values, si
 
 hearth_status weight_replace(hearth_host* host, const char* name, const float* values, int64_t rows,
                              int64_t cols) {
-  if (!host->engine->overrides) return unsupported(host, "weight access");
+  if (!host->engine->weight_overrides()) return unsupported(host, "weight access");
   return guarded(host, [&] {
     if (!values || rows <= 0 || cols <= 0 || rows > (int64_t{1} << 40) / cols) {
       throw Error("weight_replace: no values or an impossible shape");
     }
     int64_t old_rows = 0, old_cols = 0;
-    host->engine->overrides->shape(name ? name : "", old_rows, old_cols);
+    host->engine->weight_overrides()->shape(name ? name : "", old_rows, old_cols);
     // A replacement changes head counts, never grows a tensor: this bounds what is read.
     if (rows * cols > old_rows * old_cols) {
       throw Error("weight_replace: '" + std::string(name) + "' may not grow beyond " +
                   std::to_string(old_rows) + " x " + std::to_string(old_cols));
     }
-    host->engine->overrides->replace(name, {values, values + rows * cols}, rows, cols);
+    host->engine->weight_overrides()->replace(name, {values, values + rows * cols}, rows, cols);
     return HEARTH_OK;
   });
 }
 
 hearth_status set_layer_kv_heads(hearth_host* host, int32_t layer, int32_t kv_heads) {
-  if (!host->engine->overrides) return unsupported(host, "set_layer_kv_heads");
+  if (!host->engine->weight_overrides()) return unsupported(host, "set_layer_kv_heads");
   return guarded(host, [&] {
-    ModelConfig& c = host->engine->config;
-    if (layer < 0 || layer >= c.layers)
+    const hearth_model_desc& m = host->engine->model_desc();
+    if (layer < 0 || layer >= m.layers)
       throw Error("set_layer_kv_heads: no layer " + std::to_string(layer));
-    if (kv_heads <= 0 || c.heads % kv_heads != 0) {
+    if (kv_heads <= 0 || m.heads % kv_heads != 0) {
       throw Error("set_layer_kv_heads: " + std::to_string(kv_heads) +
-                  " KV heads do not divide the " + std::to_string(c.heads) + " query heads");
+                  " KV heads do not divide the " + std::to_string(m.heads) + " query heads");
     }
-    c.layer_kv_heads[layer] = kv_heads;
+    host->engine->set_layer_kv_heads(layer, kv_heads);
     return HEARTH_OK;
   });
 }
 
 hearth_status sequence_save(hearth_host* host, hearth_sequence_id sequence, const char* path) {
   return with_cache(host, "sequence_save", [&](KvCache& c) {
-    c.save(sequence, path ? path : "", host->engine->identity);
+    c.save(sequence, path ? path : "", host->engine->model_identity());
   });
 }
 
 hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence_id* sequence) {
   return with_cache(host, "sequence_load", [&](KvCache& c) {
     if (!sequence) throw Error("sequence_load: NULL result pointer");
-    *sequence = c.load(path ? path : "", host->engine->identity);
+    *sequence = c.load(path ? path : "", host->engine->model_identity());
     if (host->created_sequences) host->created_sequences->push_back(*sequence);
   });
 }
@@ -263,7 +268,7 @@ hearth_status sequence_load(hearth_host* host, const char* path, hearth_sequence
 // The caller sets struct_size; a caller built against an older ABI gets only what it has room for.
 void memory_stats_service(hearth_host* host, hearth_memory_stats* stats) {
   if (!stats || stats->struct_size < offsetof(hearth_memory_stats, weight_bytes)) return;
-  hearth_memory_stats full = memory_stats(*host->engine);
+  hearth_memory_stats full = host->engine->memory_stats();
   const uint32_t size = std::min<uint32_t>(stats->struct_size, sizeof full);
   full.struct_size = size;
   std::memcpy(stats, &full, size);
@@ -271,11 +276,11 @@ void memory_stats_service(hearth_host* host, hearth_memory_stats* stats) {
 
 }  // namespace
 
-hearth_memory_stats memory_stats(const Engine::Impl& engine) {
+hearth_memory_stats memory_stats(uint64_t weight_bytes, const KvCache* cache) {
   auto s = make_abi_struct<hearth_memory_stats>();
-  s.weight_bytes = engine.info.weight_bytes;
-  if (engine.cache) {
-    KvCacheStats kv = engine.cache->stats();
+  s.weight_bytes = weight_bytes;
+  if (cache) {
+    KvCacheStats kv = cache->stats();
     s.kv_capacity_bytes = kv.capacity_bytes;
     s.kv_live_bytes = kv.live_bytes;
     s.kv_shared_bytes = kv.shared_bytes;

@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include "hearth/engine.h"
 #include "hearth/plugin.h"
+#include "plugins/engine_services.h"
 
 // The opaque handle of plugin.h, defined here for the host.
 struct hearth_host {
   enum class Phase { loading, ready };
 
-  hearth::Engine::Impl* engine = nullptr;
+  hearth::plugins::EngineServices* engine = nullptr;
   std::string plugin_name;
   Phase phase = Phase::loading;
   std::string error;          // set by set_error(), cleared before each call into the plugin
@@ -29,7 +29,7 @@ namespace hearth::plugins {
 // The services table for `host` (every member of this host's ABI version).
 hearth_host_services make_services(hearth_host* host);
 
-// Memory in use now (also what metrics events report).
-hearth_memory_stats memory_stats(const Engine::Impl& engine);
+// Memory in use now, from the engine's own counters and the process's resident size.
+hearth_memory_stats memory_stats(uint64_t weight_bytes, const KvCache* cache);
 
 }  // namespace hearth::plugins

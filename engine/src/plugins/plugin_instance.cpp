@@ -2,13 +2,13 @@
 
 #include <cstdio>
 
-#include "api/engine_impl.h"
+#include "kv_cache/kv_cache.h"
 #include "plugins/abi_struct.h"
 #include "util/printable.h"
 
 namespace hearth::plugins {
 
-PluginInstance::PluginInstance(LoadedLibrary library, Engine::Impl& engine,
+PluginInstance::PluginInstance(LoadedLibrary library, EngineServices& engine,
                                const PluginConfig& config)
     : library_(std::move(library)), required_(config.required) {
   host_.engine = &engine;
@@ -141,7 +141,7 @@ hearth_decode_state* PluginInstance::decode_begin(const hearth_decode_request& r
 bool PluginInstance::decode_step(hearth_decode_state* state, std::span<const BatchToken> fed,
                                  std::span<const float> logits, std::vector<BatchToken>& next,
                                  std::vector<int32_t>& created) {
-  const size_t vocab = static_cast<size_t>(host_.engine->config.vocab_size);
+  const size_t vocab = static_cast<size_t>(host_.engine->model_desc().vocab_size);
   fed_rows_.clear();
   for (const BatchToken& b : fed) {
     fed_rows_.push_back({b.token, b.position, b.sequence, b.wants_logits ? 1 : 0});
@@ -169,7 +169,7 @@ bool PluginInstance::decode_step(hearth_decode_state* state, std::span<const Bat
     throw Error("plugin '" + host_.plugin_name +
                 "': decoding.step answered neither rows nor finished");
   }
-  const size_t limit = static_cast<size_t>(host_.engine->options.max_batch_tokens);
+  const size_t limit = static_cast<size_t>(host_.engine->max_batch_tokens());
   if (output.row_count > limit) {
     throw Error("plugin '" + host_.plugin_name + "': decoding.step answered " +
                 std::to_string(output.row_count) + " rows, more than the batch size of " +

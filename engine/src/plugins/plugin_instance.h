@@ -24,7 +24,7 @@ struct Hypothesis {
 class PluginInstance {
  public:
   // Calls the descriptor's create() with the configured options.
-  PluginInstance(LoadedLibrary library, Engine::Impl& engine, const PluginConfig& config);
+  PluginInstance(LoadedLibrary library, EngineServices& engine, const PluginConfig& config);
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;

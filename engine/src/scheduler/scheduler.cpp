@@ -25,7 +25,7 @@ std::string mib(size_t bytes) {
 
 }  // namespace
 
-Scheduler::Scheduler(Engine::Impl& engine)
+Scheduler::Scheduler(detail::EngineState& engine)
     : engine_(engine), signal_(std::make_shared<SchedulerSignal>()) {
   try {
     thread_ = std::thread([this] { loop(); });
@@ -48,7 +48,7 @@ Request Scheduler::submit(std::vector<int32_t> prompt, GenerationOptions options
   auto shared = std::make_shared<detail::RequestShared>();
   shared->signal = signal_;
   auto live = std::make_unique<LiveRequest>(shared, std::move(prompt), std::move(options),
-                                            std::move(callbacks), plugin, *engine_.tokenizer);
+                                            std::move(callbacks), plugin, *engine_.text_tokenizer);
   live->submitted = SchedulerClock::now();
   live->result().seed = live->options().sampling.seed.value_or(std::random_device{}());
   live->result().stats.load_seconds = engine_.load_seconds;
@@ -106,7 +106,7 @@ void Scheduler::step() {
   if (!batch_.empty()) {
     bool ran = false;
     try {
-      engine_.forward->run(batch_, logits_);
+      engine_.forward_pass->run(batch_, logits_);
       ran = true;
     } catch (...) {
       // The pass checks its batch before changing anything, so only these requests are hurt.

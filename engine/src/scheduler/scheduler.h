@@ -26,7 +26,7 @@ namespace hearth {
 
 class Scheduler {
  public:
-  explicit Scheduler(Engine::Impl& engine);
+  explicit Scheduler(detail::EngineState& engine);
   ~Scheduler();  // stops the thread; requests still live fail ("the engine is shutting down")
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -59,7 +59,7 @@ class Scheduler {
   void end(LiveRequest& r, std::exception_ptr error = nullptr);
   void remove_ended();
 
-  Engine::Impl& engine_;
+  detail::EngineState& engine_;
   std::shared_ptr<SchedulerSignal> signal_;
   std::vector<std::unique_ptr<LiveRequest>> incoming_;  // guarded by signal_->mutex
   bool stopping_ = false;                               // guarded by signal_->mutex
