@@ -314,3 +314,28 @@ TEST_CASE("request callbacks cannot reach into the scheduler", "[scheduler]") {
   engine->submit("Tom", g, callbacks).wait();
   CHECK_THAT(refused, Catch::Contains("cannot be called from a request callback"));
 }
+
+TEST_CASE("sequence calls from another thread interleave with running requests", "[scheduler]") {
+  auto engine = load(1);
+  GenerationOptions endless;
+  endless.max_tokens = -1;
+  endless.ignore_eos = true;
+  endless.sampling.temperature = 0;
+  Request background = engine->submit("Once upon a time", endless);
+  const std::vector<int32_t> prompt = engine->tokenize("Tom", true, false);
+  std::vector<float> reference;
+  {
+    SequenceId s = engine->create_sequence();
+    reference = engine->prefill(s, prompt);
+    engine->drop_sequence(s);
+  }
+  for (int i = 0; i < 50; ++i) {
+    SequenceId s = engine->create_sequence();
+    CHECK(engine->prefill(s, prompt) == reference);
+    engine->drop_sequence(s);
+  }
+  CHECK(background.state() == RequestState::running);
+  background.cancel();
+  CHECK(background.wait().tokens.size() > 0);
+  CHECK(engine->kv_cache_stats().sequences == 0);
+}

@@ -35,10 +35,10 @@ struct Fp32Kernel {
 
   template <int G, int T>
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
-    // Small tiles keep separate accumulators for even and odd columns so that enough
-    // independent FMA chains are in flight.
-    constexpr int S = G * T * 2 >= 8 ? 1 : 2;
-    __m256 acc[S][G][2][T];
+    // One accumulator per output vector whatever the tile: a row's sum is then added up in
+    // the same order however many tokens share the call, so batching never changes a
+    // request's result. (Decode is bound by memory, not by the FMA chains this leaves.)
+    __m256 acc[G][2][T];
     const std::byte* weights[G];
     const float* x[T];
 #pragma GCC unroll 4
@@ -47,14 +47,12 @@ struct Fp32Kernel {
     for (int t = 0; t < T; ++t) {
       x[t] = reinterpret_cast<const float*>(token_activations(job, token0 + t));
     }
-#pragma GCC unroll 2
-    for (int s = 0; s < S; ++s)
 #pragma GCC unroll 4
-      for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g)
 #pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h)
+      for (int h = 0; h < 2; ++h)
 #pragma GCC unroll 8
-          for (int t = 0; t < T; ++t) acc[s][g][h][t] = _mm256_setzero_ps();
+        for (int t = 0; t < T; ++t) acc[g][h][t] = _mm256_setzero_ps();
 
     for (int64_t k = 0; k < job.cols; k += 2) {
 #pragma GCC unroll 4
@@ -66,9 +64,8 @@ struct Fp32Kernel {
 #pragma GCC unroll 2
           for (int c = 0; c < 2; ++c) {
             const __m256 xv = _mm256_broadcast_ss(x[t] + k + c);
-            const int s = c % S;
-            acc[s][g][0][t] = _mm256_fmadd_ps(w[c][0], xv, acc[s][g][0][t]);
-            acc[s][g][1][t] = _mm256_fmadd_ps(w[c][1], xv, acc[s][g][1][t]);
+            acc[g][0][t] = _mm256_fmadd_ps(w[c][0], xv, acc[g][0][t]);
+            acc[g][1][t] = _mm256_fmadd_ps(w[c][1], xv, acc[g][1][t]);
           }
         }
       }
@@ -76,14 +73,8 @@ struct Fp32Kernel {
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g)
 #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) {
-        __m256 low = acc[0][g][0][t], high = acc[0][g][1][t];
-        if constexpr (S == 2) {
-          low = _mm256_add_ps(low, acc[1][g][0][t]);
-          high = _mm256_add_ps(high, acc[1][g][1][t]);
-        }
-        store_outputs(job, group0 + g, token0 + t, low, high);
-      }
+      for (int t = 0; t < T; ++t)
+        store_outputs(job, group0 + g, token0 + t, acc[g][0][t], acc[g][1][t]);
   }
 };
 

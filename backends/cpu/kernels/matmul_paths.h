@@ -23,11 +23,11 @@ HEARTH_DECLARE_MATMUL_PATH(avx512)
 
 #undef HEARTH_DECLARE_MATMUL_PATH
 
-// Token count from which the AVX-512 path multiplies f16/bf16 weights with bf16 activations
-// and vdpbf16ps (twice the f32 FMA rate, at bf16 precision) instead of f32 FMA. bf16 weights
-// gain from 2 tokens on; f16 weights first need converting to bf16, which pays off from 4.
-inline constexpr int64_t bf16_min_tokens(TensorType type) {
-  return type == TensorType::bf16 ? 2 : 4;
-}
+// Whether the AVX-512 path multiplies these weights with bf16 activations and vdpbf16ps (twice
+// the f32 FMA rate, at bf16 precision) rather than f32 FMA. Decided by the weight type alone,
+// never by the number of tokens, so a row's result does not depend on what shares its pass:
+// bf16 weights always (their precision is bf16 already), f16 weights never (rounding their
+// activations to bf16 only in large batches made batched rows differ from solo ones).
+inline constexpr bool avx512_uses_bf16_dot(TensorType type) { return type == TensorType::bf16; }
 
 }  // namespace hearth::cpu

@@ -155,13 +155,13 @@ bool Engine::is_end_of_generation(int32_t token) const {
   return impl_->text_tokenizer->is_end_of_generation(token);
 }
 
-std::unique_lock<std::mutex> detail::EngineState::lock(const char* what) {
+std::unique_lock<TicketMutex> detail::EngineState::lock(const char* what) {
   if (scheduler && scheduler->on_scheduler_thread()) {
     throw Error(std::string(what) +
                 " cannot be called from a request callback (it runs on the scheduler thread, "
                 "between passes)");
   }
-  return std::unique_lock<std::mutex>(mutex);
+  return std::unique_lock<TicketMutex>(mutex);
 }
 
 SequenceId Engine::create_sequence() {

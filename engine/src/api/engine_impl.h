@@ -16,6 +16,7 @@
 #include "model/weight_overrides.h"
 #include "plugins/engine_services.h"
 #include "runtime/forward_pass.h"
+#include "scheduler/ticket_mutex.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth {
@@ -50,13 +51,13 @@ struct detail::EngineState final : plugins::EngineServices {
   std::vector<std::unique_ptr<plugins::PluginInstance>> plugins;
   // Held by the scheduler for each step and by every Engine call that touches sequences or
   // runs passes, so callers on any thread see the cache between steps.
-  std::mutex mutex;
+  TicketMutex mutex;
   // Destroyed first of all (~EngineState): it drives requests through the plugins and the cache.
   std::unique_ptr<Scheduler> scheduler;
 
   // Locks `mutex` for an Engine call named `what`; refuses calls from a request callback,
   // which runs on the scheduler's thread while it holds the lock.
-  std::unique_lock<std::mutex> lock(const char* what);
+  std::unique_lock<TicketMutex> lock(const char* what);
 
   // Hands an event to every metrics plugin but `from` (the emitting plugin's host). Events a
   // plugin emits while handling an event are dropped past a small depth.

@@ -80,11 +80,11 @@ void Scheduler::loop() {
       for (auto& r : incoming_) queued_.push_back(std::move(r));
       incoming_.clear();
     }
-    std::lock_guard<std::mutex> engine_lock(engine_.mutex);
+    std::lock_guard<TicketMutex> engine_lock(engine_.mutex);
     step();
   }
   // Whatever is still live when the engine goes fails, so no caller waits forever.
-  std::lock_guard<std::mutex> engine_lock(engine_.mutex);
+  std::lock_guard<TicketMutex> engine_lock(engine_.mutex);
   {
     std::lock_guard<std::mutex> lock(signal_->mutex);
     for (auto& r : incoming_) queued_.push_back(std::move(r));
