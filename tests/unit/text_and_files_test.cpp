@@ -7,11 +7,10 @@
 #include <fstream>
 
 #include "hearth/error.h"
-#include "util/input_file.h"
+#include "hearth/text.h"
 #include "util/mapped_file.h"
-#include "util/printable.h"
 
-using hearth::util::printable;
+using hearth::printable;
 namespace fs = std::filesystem;
 
 TEST_CASE("printable escapes terminal controls and keeps UTF-8 text", "[util]") {
@@ -38,22 +37,22 @@ TEST_CASE("user-named files are checked before they are opened", "[util]") {
   const fs::path dir = fs::temp_directory_path() / ("hearth-files-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);  // open() would block forever
-  CHECK_THROWS_WITH(hearth::util::read_text_file((dir / "fifo").string(), "prompt file", 100),
+  CHECK_THROWS_WITH(hearth::read_text_file((dir / "fifo").string(), "prompt file", 100),
                     Catch::Contains("prompt file '") && Catch::Contains("is a FIFO"));
   CHECK_THROWS_WITH(hearth::util::MappedFile((dir / "fifo").string()),
                     Catch::Contains("is a FIFO"));
-  CHECK_THROWS_WITH(hearth::util::read_text_file("/dev/zero", "prompt file", 100),
+  CHECK_THROWS_WITH(hearth::read_text_file("/dev/zero", "prompt file", 100),
                     Catch::Contains("is a character device"));
-  CHECK_THROWS_WITH(hearth::util::read_text_file(dir.string(), "prompt file", 100),
+  CHECK_THROWS_WITH(hearth::read_text_file(dir.string(), "prompt file", 100),
                     Catch::Contains("is a directory"));
-  CHECK_THROWS_WITH(hearth::util::read_text_file((dir / "absent").string(), "prompt file", 100),
+  CHECK_THROWS_WITH(hearth::read_text_file((dir / "absent").string(), "prompt file", 100),
                     Catch::Contains("No such file"));
   fs::create_symlink(dir / "nowhere", dir / "dangling");
-  CHECK_THROWS_WITH(hearth::util::read_text_file((dir / "dangling").string(), "prompt file", 100),
+  CHECK_THROWS_WITH(hearth::read_text_file((dir / "dangling").string(), "prompt file", 100),
                     Catch::Contains("dangling symbolic link"));
   std::ofstream(dir / "text") << std::string(101, 'x');
-  CHECK_THROWS_WITH(hearth::util::read_text_file((dir / "text").string(), "prompt file", 100),
+  CHECK_THROWS_WITH(hearth::read_text_file((dir / "text").string(), "prompt file", 100),
                     Catch::Contains("above the limit"));
-  CHECK(hearth::util::read_text_file((dir / "text").string(), "prompt file", 101).size() == 101);
+  CHECK(hearth::read_text_file((dir / "text").string(), "prompt file", 101).size() == 101);
   fs::remove_all(dir);
 }

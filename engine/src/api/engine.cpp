@@ -6,10 +6,10 @@
 #include "cpu/cpu_backend.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
+#include "hearth/text.h"
 #include "model/model_identity.h"
 #include "plugins/plugin_instance.h"
 #include "scheduler/scheduler.h"
-#include "util/printable.h"
 
 namespace hearth {
 
@@ -68,7 +68,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
       impl->overrides = std::make_unique<WeightOverrides>(std::move(saved_weights));
       impl->config.layer_kv_heads = std::move(saved_heads);
       impl->plugin_warnings.push_back(e.what());
-      std::fprintf(stderr, "hearth: skipping plugin: %s\n", util::printable(e.what()).c_str());
+      std::fprintf(stderr, "hearth: skipping plugin: %s\n", printable(e.what()).c_str());
       it = impl->plugins.erase(it);
       continue;
     }

@@ -5,11 +5,11 @@
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "hearth/plugin_probe.h"
+#include "hearth/text.h"
 #include "plugins/abi_struct.h"
-#include "plugins/plugin_discovery.h"
 #include "plugins/plugin_instance.h"
 #include "scheduler/scheduler.h"
-#include "util/printable.h"
 
 namespace hearth {
 
@@ -21,14 +21,14 @@ detail::EngineState::~EngineState() {
 }
 
 void detail::EngineState::create_plugins() {
-  const auto directories = plugins::search_directories(options.plugin_dirs);
+  const auto directories = plugin_search_directories(options.plugin_dirs);
   for (const PluginConfig& config : options.plugins) {
     try {
       std::string path = config.path;
       if (path.empty()) {
         if (config.name.empty())
           throw plugins::PluginRefused("[[plugins]] entry without name or path");
-        path = plugins::find_library(config.name, directories);
+        path = find_plugin_library(config.name, directories);
         if (path.empty()) {
           std::string searched;
           for (const auto& d : directories) searched += (searched.empty() ? "" : ", ") + d;
@@ -47,8 +47,7 @@ void detail::EngineState::create_plugins() {
     } catch (const plugins::PluginRefused& refused) {
       if (config.required) throw;
       plugin_warnings.push_back(refused.what());
-      std::fprintf(stderr, "hearth: skipping plugin: %s\n",
-                   util::printable(refused.what()).c_str());
+      std::fprintf(stderr, "hearth: skipping plugin: %s\n", printable(refused.what()).c_str());
     }
   }
 }

@@ -18,11 +18,10 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/progress.h"
-#include "gguf/gguf_file.h"
 #include "hearth/error.h"
+#include "hearth/model_file.h"
 #include "hearth/settings.h"
-#include "model/model_config.h"
-#include "util/printable.h"
+#include "hearth/text.h"
 
 namespace hearth::cli {
 namespace {
@@ -52,7 +51,7 @@ std::vector<int32_t> parse_list(const std::string& option, const std::string& te
 
 // printable() first: it leaves valid UTF-8 without control characters, as JSON needs.
 std::string json_string(const std::string& raw) {
-  const std::string text = util::printable(raw);
+  const std::string text = printable(raw);
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
@@ -98,6 +97,12 @@ double run_once(Engine& engine, const std::vector<int32_t>& tokens, SequenceId b
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   engine.drop_sequence(s);
   return count / seconds;
+}
+
+int32_t trained_context(const std::string& model_path) {
+  const ModelFileInfo file = inspect_model_file(model_path);
+  if (!file.model) throw Error(file.model_error);
+  return file.model->context_train;
 }
 
 size_t peak_rss_bytes() {
@@ -166,11 +171,9 @@ int bench_command(int argc, char** argv) {
   options.max_batch_tokens = std::max({options.max_batch_tokens, max_prompt});
   // Checked against the file's header before anything is allocated for the runs.
   const bool fixed_context = options.context_size > 0;
-  const int64_t context =
-      fixed_context
-          ? options.context_size
-          : std::max(read_model_config(*gguf::File::open(options.model_path)).context_train,
-                     settings::default_context_floor);
+  const int64_t context = fixed_context ? options.context_size
+                                        : std::max(trained_context(options.model_path),
+                                                   settings::default_context_floor);
   if (positions >= context) {
     throw Error("-d " + std::to_string(max_depth) + " + max(-p " + std::to_string(max_prompt) +
                 ", -n " + std::to_string(max_gen) + ") = " + std::to_string(positions) +
@@ -291,9 +294,9 @@ int bench_command(int argc, char** argv) {
     std::printf("]}\n");
     return 0;
   }
-  std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n",
-              util::printable(info.path).c_str(), util::printable(info.name).c_str(),
-              info.weight_bytes / 1048576.0, info.device_description.c_str());
+  std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n", printable(info.path).c_str(),
+              printable(info.name).c_str(), info.weight_bytes / 1048576.0,
+              info.device_description.c_str());
   if (bandwidth) std::printf("memory read bandwidth: %.1f GB/s\n", read_bandwidth / 1e9);
   if (!streams.empty()) {
     std::printf("\n%-8s %-8s %-12s %18s %10s %16s %10s\n", "threads", "streams", "test",

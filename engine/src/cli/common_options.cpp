@@ -5,8 +5,7 @@
 #include "cli/progress.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
-#include "util/input_file.h"
-#include "util/printable.h"
+#include "hearth/text.h"
 
 namespace hearth::cli {
 
@@ -52,7 +51,7 @@ void add_prompt_options(ArgParser& p, PromptOptions& o) {
 std::string read_prompt(const PromptOptions& o, bool allow_none) {
   if (!o.file.empty() && !o.text.empty()) throw Error("give either -p or -f, not both");
   if (!o.file.empty()) {
-    return util::read_text_file(o.file, "prompt file (-f)", settings::max_prompt_file_bytes);
+    return read_text_file(o.file, "prompt file (-f)", settings::max_prompt_file_bytes);
   }
   if (o.text.empty() && !allow_none) throw Error("no prompt: give -p TEXT or -f FILE");
   return o.text;
@@ -66,7 +65,7 @@ void print_generation_stats(const ModelInfo& info, const GenerationResult& r) {
                "\n\nhearth: %s on %s\n"
                "hearth: load %.2f s | prompt %d tokens in %.3f s (%.1f tok/s) | "
                "generated %d tokens in %.3f s (%.1f tok/s) | stop: %s | seed %llu\n",
-               util::printable(info.name).c_str(), info.device_description.c_str(), s.load_seconds,
+               printable(info.name).c_str(), info.device_description.c_str(), s.load_seconds,
                s.prompt_tokens, s.prompt_seconds, s.prompt_tokens_per_second(), s.generated_tokens,
                s.generate_seconds, s.generated_tokens_per_second(), stop_reason_name(r.stop_reason),
                static_cast<unsigned long long>(r.seed));

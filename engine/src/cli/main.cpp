@@ -5,7 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "util/printable.h"
+#include "hearth/text.h"
 
 namespace {
 
@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   if (command == "plugins") handler = hearth::cli::plugins_command;
   if (command == "plugin-check") handler = hearth::cli::plugin_check_command;
   if (!handler) {
-    std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s",
-                 hearth::util::printable(command).c_str(), kUsage);
+    std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
+                 kUsage);
     return 2;
   }
   try {
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // Messages may quote bytes from files (metadata, keys, names): never raw to a terminal.
     std::fprintf(stderr, "hearth %s: error: %s\n", command.c_str(),
-                 hearth::util::printable(e.what()).c_str());
+                 hearth::printable(e.what()).c_str());
     return 1;
   }
 }

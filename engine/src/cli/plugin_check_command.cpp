@@ -9,8 +9,9 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "hearth/error.h"
-#include "plugins/plugin_library.h"
-#include "util/printable.h"
+#include "hearth/plugin.h"
+#include "hearth/plugin_probe.h"
+#include "hearth/text.h"
 
 namespace hearth::cli {
 namespace {
@@ -23,7 +24,7 @@ class Checks {
       std::printf("  ok    %s\n", name.c_str());
     } catch (const std::exception& e) {
       ++failures_;
-      std::printf("  FAIL  %s: %s\n", name.c_str(), util::printable(e.what()).c_str());
+      std::printf("  FAIL  %s: %s\n", name.c_str(), printable(e.what()).c_str());
     }
   }
   int failures() const { return failures_; }
@@ -175,24 +176,22 @@ int plugin_check_command(int argc, char** argv) {
   if (model.empty()) throw Error("no model: give -m MODEL");
   const std::string path = std::filesystem::absolute(paths[0]).string();
 
-  plugins::LoadedLibrary library;
+  PluginLibraryInfo library;
   try {
-    library = plugins::load_library(path);
-  } catch (const plugins::PluginRefused& e) {
-    std::fprintf(stderr, "hearth plugin-check: refused: %s\n", util::printable(e.what()).c_str());
+    library = probe_plugin_library(path);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "hearth plugin-check: refused: %s\n", printable(e.what()).c_str());
     return 1;
   }
-  const auto* d = library.descriptor;
   std::printf(
       "plugin:      %s %s\nkind:        %s\nABI:         %u.%u (host %d.%d)\n"
       "description: %s\nfile:        %s\n\ncontract checks:\n",
-      util::printable(d->name).c_str(), util::printable(d->version ? d->version : "").c_str(),
-      plugins::kind_name(d->kind), d->abi_major, d->abi_minor, HEARTH_PLUGIN_ABI_MAJOR,
-      HEARTH_PLUGIN_ABI_MINOR, util::printable(d->description ? d->description : "").c_str(),
-      util::printable(path).c_str());
+      printable(library.name).c_str(), printable(library.version).c_str(), library.kind.c_str(),
+      library.abi_major, library.abi_minor, HEARTH_PLUGIN_ABI_MAJOR, HEARTH_PLUGIN_ABI_MINOR,
+      printable(library.description).c_str(), printable(path).c_str());
 
   PluginConfig config;
-  config.name = d->name;
+  config.name = library.name;
   config.path = path;
   for (const auto& option : options) {
     auto eq = option.find('=');
@@ -210,25 +209,19 @@ int plugin_check_command(int argc, char** argv) {
     engine = Engine::load(engine_options);
   });
   if (engine) {
-    switch (d->kind) {
-      case HEARTH_PLUGIN_DECODING:
-        if (!HEARTH_HAS_MEMBER(d->decoding, hearth_decoding_vtable, end, 2) ||
-            !d->decoding->begin) {
-          std::printf(
-              "  note  whole-request run() (ABI before 1.2): each request runs alone, and every "
-              "other request waits for it; implement begin/step/result/end to share passes\n");
-        }
-        check_decoding(checks, *engine, d->name);
-        break;
-      case HEARTH_PLUGIN_KNOWLEDGE:
-        check_knowledge(checks, *engine);
-        break;
-      case HEARTH_PLUGIN_ATTENTION:
-        check_attention(checks, *engine);
-        break;
-      case HEARTH_PLUGIN_METRICS:
-        check_metrics(checks, *engine);
-        break;
+    if (library.kind == "decoding") {
+      if (!library.step_wise) {
+        std::printf(
+            "  note  whole-request run() (ABI before 1.2): each request runs alone, and every "
+            "other request waits for it; implement begin/step/result/end to share passes\n");
+      }
+      check_decoding(checks, *engine, library.name);
+    } else if (library.kind == "knowledge") {
+      check_knowledge(checks, *engine);
+    } else if (library.kind == "attention") {
+      check_attention(checks, *engine);
+    } else if (library.kind == "metrics") {
+      check_metrics(checks, *engine);
     }
     checks.run("destroy the plugin", [&] { engine.reset(); });
   }

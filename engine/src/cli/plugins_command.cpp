@@ -5,9 +5,9 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "hearth/deploy_config.h"
-#include "plugins/plugin_discovery.h"
-#include "plugins/plugin_library.h"
-#include "util/printable.h"
+#include "hearth/error.h"
+#include "hearth/plugin_probe.h"
+#include "hearth/text.h"
 
 namespace hearth::cli {
 
@@ -28,10 +28,10 @@ int plugins_command(int argc, char** argv) {
     dirs.insert(dirs.begin(), config.engine.plugin_dirs.begin(), config.engine.plugin_dirs.end());
     configured = config.engine.plugins;
   }
-  const auto search = plugins::search_directories(dirs);
+  const auto search = plugin_search_directories(dirs);
   std::printf("search path:\n");
   for (const auto& d : search) std::printf("  %s\n", d.c_str());
-  std::vector<std::string> libraries = plugins::list_libraries(search);
+  std::vector<std::string> libraries = list_plugin_libraries(search);
   for (const auto& p : configured) {
     if (!p.path.empty()) libraries.push_back(p.path);
   }
@@ -39,26 +39,25 @@ int plugins_command(int argc, char** argv) {
   int refused = 0;
   for (const auto& path : libraries) {
     try {
-      auto library = plugins::load_library(path);
-      const auto* d = library.descriptor;
-      std::printf("  %-16s %-9s v%-8s ABI %u.%u  %s\n      %s\n", util::printable(d->name).c_str(),
-                  plugins::kind_name(d->kind),
-                  util::printable(d->version ? d->version : "?").c_str(), d->abi_major,
-                  d->abi_minor, util::printable(path).c_str(),
-                  util::printable(d->description ? d->description : "").c_str());
-    } catch (const plugins::PluginRefused& e) {
+      const PluginLibraryInfo library = probe_plugin_library(path);
+      std::printf("  %-16s %-9s v%-8s ABI %u.%u  %s\n      %s\n", printable(library.name).c_str(),
+                  library.kind.c_str(),
+                  printable(library.version.empty() ? "?" : library.version).c_str(),
+                  library.abi_major, library.abi_minor, printable(path).c_str(),
+                  printable(library.description).c_str());
+    } catch (const Error& e) {
       ++refused;
-      std::printf("  refused: %s\n", util::printable(e.what()).c_str());
+      std::printf("  refused: %s\n", printable(e.what()).c_str());
     }
   }
   if (libraries.empty()) std::printf("  (none found)\n");
   for (const auto& p : configured) {
     if (!p.path.empty() || p.name.empty()) continue;
-    if (plugins::find_library(p.name, search).empty()) {
+    if (find_plugin_library(p.name, search).empty()) {
       ++refused;
       std::printf("  refused: plugin '%s' named in %s: no hearth-%s.so in the search path\n",
-                  util::printable(p.name).c_str(), util::printable(config_path).c_str(),
-                  util::printable(p.name).c_str());
+                  printable(p.name).c_str(), printable(config_path).c_str(),
+                  printable(p.name).c_str());
     }
   }
   return refused > 0 && !configured.empty() ? 1 : 0;

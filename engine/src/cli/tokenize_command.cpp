@@ -3,9 +3,8 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
-#include "gguf/gguf_file.h"
 #include "hearth/error.h"
-#include "tokenizer/tokenizer.h"
+#include "hearth/tokenizer.h"
 
 namespace hearth::cli {
 
@@ -27,9 +26,8 @@ int tokenize_command(int argc, char** argv) {
     throw Error("no text: give -p TEXT or -f FILE");
   }
   std::string text = read_prompt(prompt, true);
-  auto file = gguf::File::open(model);
-  Tokenizer tokenizer(load_vocabulary(*file));
-  auto ids = tokenizer.encode(text, !prompt.no_bos && tokenizer.wants_bos(), parse_special);
+  const auto tokenizer = ModelTokenizer::load(model);
+  auto ids = tokenizer.tokenize(text, !prompt.no_bos && tokenizer.wants_bos(), parse_special);
   std::string line;
   for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
   std::printf("%s\n", line.c_str());

@@ -12,7 +12,7 @@
 #include "config/toml_limits.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
-#include "util/input_file.h"
+#include "hearth/text.h"
 
 namespace hearth {
 namespace {
@@ -271,8 +271,8 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
     if (!file.empty()) {
       if (!c.prompt.empty()) throw Error(path + ": [prompt] give either 'text' or 'file'");
       try {
-        c.prompt = util::read_text_file(resolve(path, file), "prompt file",
-                                        settings::max_prompt_file_bytes);
+        c.prompt =
+            read_text_file(resolve(path, file), "prompt file", settings::max_prompt_file_bytes);
       } catch (const Error& e) {
         throw Error(where(path, prompt.get("file")->source()) + ": [prompt] " + e.what());
       }
@@ -284,8 +284,7 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
 }
 
 DeployConfig load_deploy_config(const std::string& path) {
-  return parse_deploy_config(util::read_text_file(path, "configuration file", kMaxDeployFileBytes),
-                             path);
+  return parse_deploy_config(read_text_file(path, "configuration file", kMaxDeployFileBytes), path);
 }
 
 }  // namespace hearth

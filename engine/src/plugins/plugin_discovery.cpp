@@ -1,12 +1,12 @@
-#include "plugins/plugin_discovery.h"
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <sstream>
 
-namespace hearth::plugins {
+#include "hearth/plugin_probe.h"
+
+namespace hearth {
 namespace fs = std::filesystem;
 namespace {
 
@@ -21,7 +21,7 @@ std::string executable_directory() {
 
 }  // namespace
 
-std::vector<std::string> search_directories(const std::vector<std::string>& configured) {
+std::vector<std::string> plugin_search_directories(const std::vector<std::string>& configured) {
   std::vector<std::string> dirs(configured.begin(), configured.end());
   if (const char* env = std::getenv("HEARTH_PLUGIN_PATH")) {
     std::stringstream list(env);
@@ -41,7 +41,8 @@ std::vector<std::string> search_directories(const std::vector<std::string>& conf
   return unique;
 }
 
-std::string find_library(const std::string& name, const std::vector<std::string>& directories) {
+std::string find_plugin_library(const std::string& name,
+                                const std::vector<std::string>& directories) {
   for (const auto& dir : directories) {
     fs::path candidate = fs::path(dir) / (kPrefix + name + kSuffix);
     std::error_code ec;
@@ -50,7 +51,7 @@ std::string find_library(const std::string& name, const std::vector<std::string>
   return {};
 }
 
-std::vector<std::string> list_libraries(const std::vector<std::string>& directories) {
+std::vector<std::string> list_plugin_libraries(const std::vector<std::string>& directories) {
   std::vector<std::string> found;
   std::set<std::string> names;
   for (const auto& dir : directories) {
@@ -71,4 +72,4 @@ std::vector<std::string> list_libraries(const std::vector<std::string>& director
   return found;
 }
 
-}  // namespace hearth::plugins
+}  // namespace hearth

@@ -15,11 +15,11 @@
 #include <new>
 
 #include "hearth/error.h"
+#include "hearth/text.h"
 #include "kv_cache/kv_cache.h"
 #include "model/weight_overrides.h"
 #include "plugins/abi_struct.h"
 #include "tokenizer/tokenizer.h"
-#include "util/printable.h"
 
 namespace hearth::plugins {
 namespace {
@@ -71,8 +71,8 @@ void log(hearth_host* host, hearth_log_level level, const char* message) {
   if (level == HEARTH_LOG_DEBUG && !debug) return;
   static const char* kNames[] = {"debug", "info", "warning", "error"};
   const char* name = level >= 0 && level <= 3 ? kNames[level] : "info";
-  std::fprintf(stderr, "hearth: plugin '%s' %s: %s\n", util::printable(host->plugin_name).c_str(),
-               name, util::printable(message ? message : "").c_str());
+  std::fprintf(stderr, "hearth: plugin '%s' %s: %s\n", printable(host->plugin_name).c_str(), name,
+               printable(message ? message : "").c_str());
 }
 
 // A plugin often reports a failed service call in its own words; keep the host's reason too.

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
+#include "hearth/text.h"
 #include "kv_cache/kv_cache.h"
 #include "plugins/abi_struct.h"
-#include "util/printable.h"
 
 namespace hearth::plugins {
 
@@ -203,7 +203,7 @@ void PluginInstance::note_leaked_sequences(int32_t count) {
   if (count <= 0) return;
   if (leaked_sequences_ == 0) {
     std::fprintf(stderr, "hearth: plugin '%s' left sequences behind; the host drops them\n",
-                 util::printable(host_.plugin_name).c_str());
+                 printable(host_.plugin_name).c_str());
   }
   leaked_sequences_ += count;
 }
@@ -254,7 +254,7 @@ void PluginInstance::on_event(const hearth_event& event) noexcept {
   if (!host_.error.empty() && !event_failure_logged_) {
     event_failure_logged_ = true;
     std::fprintf(stderr, "hearth: plugin '%s': on_event failed: %s (further failures not shown)\n",
-                 util::printable(host_.plugin_name).c_str(), util::printable(host_.error).c_str());
+                 printable(host_.plugin_name).c_str(), printable(host_.error).c_str());
   }
 }
 

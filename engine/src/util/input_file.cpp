@@ -8,8 +8,9 @@
 #include <cstring>
 
 #include "hearth/error.h"
+#include "hearth/text.h"
 
-namespace hearth::util {
+namespace hearth {
 namespace {
 
 const char* file_kind(mode_t mode) {
@@ -29,7 +30,7 @@ std::string size_text(size_t bytes) {
 
 }  // namespace
 
-int open_regular_file(const std::string& path, const char* what, size_t& size) {
+int util::open_regular_file(const std::string& path, const char* what, size_t& size) {
   const std::string name = std::string(what) + " '" + path + "'";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -55,7 +56,7 @@ int open_regular_file(const std::string& path, const char* what, size_t& size) {
 std::string read_text_file(const std::string& path, const char* what, size_t max_bytes) {
   const std::string name = std::string(what) + " '" + path + "'";
   size_t size = 0;
-  int fd = open_regular_file(path, what, size);
+  int fd = util::open_regular_file(path, what, size);
   if (size > max_bytes) {
     ::close(fd);
     throw Error(name + ": " + size_text(size) + " is above the limit of " + size_text(max_bytes));
@@ -81,4 +82,4 @@ std::string read_text_file(const std::string& path, const char* what, size_t max
   return text;
 }
 
-}  // namespace hearth::util
+}  // namespace hearth

@@ -2,7 +2,7 @@
 // checked with stat() before they are opened: open() on a FIFO blocks until a writer appears,
 // opening some devices has side effects, and reading a device such as /dev/zero never ends.
 // The descriptor is checked again after opening, so a file swapped in between is caught too.
-// Text read into memory has a size limit.
+// Text read into memory (hearth/text.h) has a size limit.
 #pragma once
 
 #include <cstddef>
@@ -14,8 +14,5 @@ namespace hearth::util {
 // links followed); `size` receives its size. Otherwise throws hearth::Error
 // "<what> '<path>': <reason>": missing, dangling link, directory, FIFO, device, socket.
 int open_regular_file(const std::string& path, const char* what, size_t& size);
-
-// The whole contents of a regular file of at most `max_bytes` bytes.
-std::string read_text_file(const std::string& path, const char* what, size_t max_bytes);
 
 }  // namespace hearth::util

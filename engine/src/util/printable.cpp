@@ -1,9 +1,9 @@
-#include "util/printable.h"
-
 #include <cstdint>
 #include <cstdio>
 
-namespace hearth::util {
+#include "hearth/text.h"
+
+namespace hearth {
 namespace {
 
 void append_hex(std::string& out, uint8_t byte) {
@@ -77,4 +77,4 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-}  // namespace hearth::util
+}  // namespace hearth
