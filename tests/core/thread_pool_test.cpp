@@ -67,7 +67,7 @@ TEST_CASE("a worker index is never used by two chunks at once, also on a busy ma
 }
 
 TEST_CASE("helpers are parked after a window of run-queue waiting, and probed again", "[pool]") {
-  HelperParking parking({.window = 100ms, .parked = 1s, .park_above = 0.15});
+  HelperParking parking({.window = 100ms, .parked = 1s, .park_above = 0.3});
   CHECK_FALSE(parking.parked());
   CHECK(parking.due(0ns));
   parking.update(0ns, 0ns, 2);  // the first window starts
@@ -78,24 +78,24 @@ TEST_CASE("helpers are parked after a window of run-queue waiting, and probed ag
   parking.update(100ms, 25ms, 2);
   CHECK_FALSE(parking.parked());
 
-  // 40 ms of 200: 20%, a busy machine.
-  parking.update(200ms, 65ms, 2);
+  // 80 ms of 200: 40%, a busy machine.
+  parking.update(200ms, 105ms, 2);
   CHECK(parking.parked());
   CHECK_FALSE(parking.due(1199ms));
   REQUIRE(parking.due(1200ms));
 
   // The probe lets the helpers back in for one window; the load is still there.
-  parking.update(1200ms, 65ms, 2);
+  parking.update(1200ms, 105ms, 2);
   CHECK_FALSE(parking.parked());
-  parking.update(1300ms, 125ms, 2);
+  parking.update(1300ms, 225ms, 2);
   CHECK(parking.parked());
 
   // The next probe finds the load gone, and the helpers stay in.
-  parking.update(2300ms, 125ms, 2);
+  parking.update(2300ms, 225ms, 2);
   CHECK_FALSE(parking.parked());
-  parking.update(2400ms, 126ms, 2);
+  parking.update(2400ms, 226ms, 2);
   CHECK_FALSE(parking.parked());
-  parking.update(2500ms, 127ms, 2);
+  parking.update(2500ms, 227ms, 2);
   CHECK_FALSE(parking.parked());
 }
 
