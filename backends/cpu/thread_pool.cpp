@@ -1,8 +1,11 @@
 #include "cpu/thread_pool.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <string>
@@ -24,6 +27,9 @@ namespace {
 // decode step, shorter than anything a user would notice as idle CPU burn.
 constexpr int kSpinIterations = 20000;
 constexpr int kBarrierSpinIterations = 2000;
+// The parking verdict reads the clock only every this many regions (a few milliseconds of
+// decode), so the check costs nothing beside the regions themselves.
+constexpr uint32_t kDispatchesPerClockCheck = 64;
 
 constexpr uint64_t pack(uint32_t generation, uint64_t next, uint64_t chunks) {
   return uint64_t{generation} << 32 | next << 16 | chunks;
@@ -31,9 +37,44 @@ constexpr uint64_t pack(uint32_t generation, uint64_t next, uint64_t chunks) {
 constexpr uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> 32); }
 constexpr uint64_t next_of(uint64_t claim) { return claim >> 16 & 0xFFFF; }
 constexpr uint64_t chunks_of(uint64_t claim) { return claim & 0xFFFF; }
+
+// The second field of a schedstat file: nanoseconds this thread has waited on a run queue.
+std::chrono::nanoseconds run_queue_delay(int fd) {
+  char text[128];
+  const ssize_t n = pread(fd, text, sizeof text, 0);
+  if (n <= 0) return {};
+  const char* const begin = text;
+  const char* const end = text + n;
+  const char* p = std::find(begin, end, ' ');
+  uint64_t delay = 0;
+  if (p != end) std::from_chars(p + 1, end, delay);
+  return std::chrono::nanoseconds(delay);
+}
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+void HelperParking::update(std::chrono::nanoseconds now, std::chrono::nanoseconds waited,
+                           int helpers) {
+  if (measuring_) {
+    const auto span = (now - window_start_) * helpers;
+    if (span.count() > 0 && static_cast<double>((waited - waited_at_start_).count()) >
+                                settings_.park_above * static_cast<double>(span.count())) {
+      parked_ = true;
+      measuring_ = false;
+      next_ = now + settings_.parked;
+      return;
+    }
+  }
+  // A new measuring window: the first, the next one, or the probe after a parked spell.
+  parked_ = false;
+  measuring_ = true;
+  window_start_ = now;
+  waited_at_start_ = waited;
+  next_ = now + settings_.window;
+}
+
+ThreadPool::ThreadPool(int threads, HelperParking::Settings parking)
+    : threads_(std::max(1, threads)), parking_(parking), schedstat_fds_(threads_ - 1) {
+  for (auto& fd : schedstat_fds_) fd.store(-1, std::memory_order_relaxed);
   workers_.reserve(threads_ - 1);
   for (int i = 1; i < threads_; ++i) {
     try {
@@ -53,7 +94,12 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   }
 }
 
-ThreadPool::~ThreadPool() { stop_workers(); }
+ThreadPool::~ThreadPool() {
+  stop_workers();
+  for (auto& fd : schedstat_fds_) {
+    if (fd.load() >= 0) close(fd.load());
+  }
+}
 
 void ThreadPool::stop_workers() {
   stopping_.store(true);
@@ -61,6 +107,20 @@ void ThreadPool::stop_workers() {
   wake_.notify_all();
   for (auto& w : workers_) w.join();
   workers_.clear();
+}
+
+std::chrono::nanoseconds ThreadPool::helpers_waited() const {
+  std::chrono::nanoseconds total{0};
+  for (const auto& fd : schedstat_fds_) {
+    const int f = fd.load(std::memory_order_acquire);
+    if (f >= 0) total += run_queue_delay(f);
+  }
+  return total;
+}
+
+void ThreadPool::update_parking() {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  if (parking_.due(now)) parking_.update(now, helpers_waited(), threads_ - 1);
 }
 
 void ThreadPool::dispatch(Trampoline trampoline, void* fn, int64_t count, int64_t align,
@@ -72,8 +132,13 @@ void ThreadPool::dispatch(Trampoline trampoline, void* fn, int64_t count, int64_
   unfinished_.store(chunks, std::memory_order_relaxed);
   const uint32_t generation = generation_of(claim_.load(std::memory_order_relaxed)) + 1;
   claim_.store(pack(generation, 0, static_cast<uint64_t>(chunks)), std::memory_order_release);
-  wake_.fetch_add(1, std::memory_order_release);
-  wake_.notify_all();
+  if (++dispatches_ % kDispatchesPerClockCheck == 0) update_parking();
+  // Parked helpers are simply not woken; one still spinning from an earlier region may join
+  // in, which only changes who runs a chunk.
+  if (!parking_.parked()) {
+    wake_.fetch_add(1, std::memory_order_release);
+    wake_.notify_all();
+  }
 
   run_chunks(generation, 0);
   for (int spin = 0; unfinished_.load(std::memory_order_acquire) != 0; ++spin) {
@@ -114,6 +179,8 @@ void ThreadPool::run_chunks(uint32_t generation, int worker) {
 }
 
 void ThreadPool::worker_loop(int index) {
+  schedstat_fds_[index - 1].store(open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC),
+                                  std::memory_order_release);
   uint64_t seen = 0;
   for (;;) {
     uint64_t current = wake_.load(std::memory_order_acquire);
