@@ -24,6 +24,13 @@ struct KvCacheLayout {
   TensorType element = TensorType::f16;  // f16 halves the memory and the bytes read per token
 };
 
+// The cache's size, as memory reports quote it.
+struct KvCacheGeometry {
+  int32_t block_tokens = 0;
+  int32_t total_blocks = 0;
+  size_t block_bytes = 0;  // keys and values of one block over all layers
+};
+
 class KvCache {
  public:
   // Allocates as many blocks as fit in `budget_bytes` (at least one) on the backend.
@@ -55,8 +62,9 @@ class KvCache {
   int32_t total_blocks() const { return static_cast<int32_t>(ref_counts_.size()); }
   int32_t free_blocks() const { return static_cast<int32_t>(free_blocks_.size()); }
   KvCacheStats stats() const;
-  const backend::KvGeometry& geometry() const { return geometry_; }
-  void* device_data() { return storage_->data(); }
+  const KvCacheGeometry& geometry() const { return geometry_; }
+  backend::KvStorage& storage() { return *storage_; }
+  const backend::KvStorage& storage() const { return *storage_; }
 
  private:
   struct Sequence {
@@ -66,14 +74,11 @@ class KvCache {
   Sequence& get(int32_t sequence);
   const Sequence& get(int32_t sequence) const;
   int32_t take_block();
-  void copy_block(int32_t from, int32_t to);  // every layer's chunks
   void release(int32_t block);
 
-  backend::Backend& backend_;
   KvCacheLayout layout_;
-  std::vector<size_t> layer_offsets_;
-  backend::KvGeometry geometry_;
-  std::unique_ptr<backend::DeviceBuffer> storage_;
+  KvCacheGeometry geometry_;
+  std::unique_ptr<backend::KvStorage> storage_;
   std::vector<int32_t> ref_counts_;
   std::vector<int32_t> free_blocks_;
   std::unordered_map<int32_t, Sequence> sequences_;
