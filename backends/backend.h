@@ -11,6 +11,8 @@
 // are ordinary host pointers. Activations are `Activation` elements (f32 on every backend
 // today); the weights a kernel reads stay in their file type (matmul) or f32 (norm weights,
 // biases). Logits reach the host as f32.
+//
+// Everything a backend creates (buffers, matrices, KV storage) is destroyed before it.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +26,8 @@
 
 namespace hearth::backend {
 
-// Element type of the activations the forward pass hands between ops. The one place a port
-// to 16-bit activations changes.
+// Element type of the activations the forward pass hands between ops, named so that moving
+// to 16-bit activations changes this alias rather than every signature.
 using Activation = float;
 
 // A block of device memory (ggml: ggml_backend_buffer). Freed by its destructor.
@@ -133,7 +135,6 @@ class Backend {
   virtual std::unique_ptr<DeviceBuffer> allocate(size_t bytes) = 0;
   virtual void upload(void* dst_dev, const void* src_host, size_t bytes) = 0;
   virtual void download(void* dst_host, const void* src_dev, size_t bytes) = 0;
-  virtual void copy(void* dst_dev, const void* src_dev, size_t bytes) = 0;
 
   // Weights: the backend may repack or copy; `host_data` (GGUF layout) stays valid until the
   // model is unloaded, so a host backend may use it in place (lookups do).

@@ -167,7 +167,6 @@ void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(
 void CpuBackend::download(void* dst, const void* src, size_t bytes) {
   std::memcpy(dst, src, bytes);
 }
-void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
 
 std::unique_ptr<backend::DeviceMatrix> CpuBackend::load_matrix(TensorType type,
                                                                const void* host_data, int64_t rows,

@@ -34,7 +34,6 @@ class CpuBackend final : public backend::Backend {
   std::unique_ptr<backend::DeviceBuffer> allocate(size_t bytes) override;
   void upload(void* dst, const void* src, size_t bytes) override;
   void download(void* dst, const void* src, size_t bytes) override;
-  void copy(void* dst, const void* src, size_t bytes) override;
 
   std::unique_ptr<backend::DeviceMatrix> load_matrix(TensorType type, const void* host_data,
                                                      int64_t rows, int64_t cols,
