@@ -607,3 +607,15 @@ TEST_CASE("conformance: the device reports its memory", "[backend][conformance]"
     CHECK(b->allocated_bytes() == before);
   }
 }
+
+TEST_CASE("conformance: the CPU backend is registered with every path this machine runs",
+          "[backend][conformance]") {
+  const auto* cpu = backend::find_backend("cpu");
+  REQUIRE(cpu != nullptr);
+  CHECK(backend::backends().front().name == "cpu");
+  const auto paths = cpu->kernel_paths();
+  REQUIRE_FALSE(paths.empty());
+  CHECK(paths.front() == "reference");
+  CHECK(backend::find_backend("no such device") == nullptr);
+  CHECK_THROWS_WITH(cpu->create({1, "sse9"}), Catch::Contains("unknown kernel path"));
+}

@@ -1,6 +1,7 @@
 // The paged KV cache's bookkeeping: a pool of fixed-size blocks with reference counts, and
 // sequences as block tables. Forks share blocks; the first write into a shared, partly filled
-// block copies it (copy-on-write). The block memory itself lives on the backend's device.
+// block copies it (copy-on-write). The block memory and its layout belong to the backend
+// (backend::KvStorage); this cache refers to blocks only by index.
 #pragma once
 
 #include <cstddef>
