@@ -6,8 +6,9 @@
 
 #include "cpu/attention_kernels.h"
 #include "cpu/cpu_backend.h"
-#include "cpu/kernels/fp16.h"
+#include "cpu/cpu_kv_storage.h"
 #include "cpu/vector_clones.h"
+#include "gguf/fp16.h"
 
 namespace hearth::cpu {
 namespace {
@@ -94,26 +95,28 @@ void prefetch(const std::byte* data, size_t bytes) {
   for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(data + i, 0, 3);
 }
 
+// One layer of the storage, with its elements read and written as f32.
 struct LayerView {
-  const backend::KvGeometry& geometry;
-  const std::byte* base;
+  const CpuKvStorage& storage;
   int32_t layer, block_tokens, head_dim, kv_heads;
-  size_t element_bytes;
   bool f16;
 
-  size_t chunk_bytes() const { return geometry.chunk_bytes(); }
+  LayerView(const backend::KvStorage& cache, int32_t layer)
+      : storage(static_cast<const CpuKvStorage&>(cache)),
+        layer(layer),
+        block_tokens(cache.desc().block_tokens),
+        head_dim(cache.desc().head_dim),
+        kv_heads(cache.desc().layer_kv_heads[layer]),
+        f16(cache.desc().element == TensorType::f16) {}
+
+  size_t chunk_bytes() const { return storage.chunk_bytes(); }
   // [head_dim][block_tokens]
   std::byte* keys(int32_t block, int32_t kv_head) const {
-    return const_cast<std::byte*>(base) + geometry.key_offset(layer, kv_head, block);
+    return storage.keys(layer, kv_head, block);
   }
   // [block_tokens][head_dim]
   std::byte* values(int32_t block, int32_t kv_head) const {
-    return const_cast<std::byte*>(base) + geometry.value_offset(layer, kv_head, block);
-  }
-  // Element i of a chunk as f32 / stores one.
-  float load(const std::byte* chunk, size_t i) const {
-    if (f16) return f16_to_f32(reinterpret_cast<const uint16_t*>(chunk)[i]);
-    return reinterpret_cast<const float*>(chunk)[i];
+    return storage.values(layer, kv_head, block);
   }
   void store(std::byte* chunk, size_t i, float v) const {
     if (f16) {
@@ -137,23 +140,12 @@ struct LayerView {
   }
 };
 
-LayerView layer_view(const void* cache, const backend::KvGeometry& g, int32_t layer) {
-  const bool f16 = g.element == TensorType::f16;
-  return {g,
-          static_cast<const std::byte*>(cache),
-          layer,
-          g.block_tokens,
-          g.head_dim,
-          g.layer_kv_heads[layer],
-          g.element_bytes(),
-          f16};
-}
-
 }  // namespace
 
-void CpuBackend::kv_store(void* cache, const backend::KvGeometry& geometry, int32_t layer,
-                          const float* k, const float* v, const backend::KvBatchView& batch) {
-  LayerView view = layer_view(cache, geometry, layer);
+void CpuBackend::kv_store(backend::KvStorage& cache, int32_t layer, const float* k,
+                          const float* v) {
+  const LayerView view(cache, layer);
+  const backend::PassInfo& batch = pass_;
   const int32_t hd = view.head_dim, bt = view.block_tokens, row = view.kv_heads * hd;
   for (size_t t = 0; t < batch.slots.size(); ++t) {
     const int32_t block = batch.slots[t] / bt, offset = batch.slots[t] % bt;
@@ -170,10 +162,10 @@ void CpuBackend::kv_store(void* cache, const backend::KvGeometry& geometry, int3
   }
 }
 
-void CpuBackend::attention(const void* cache, const backend::KvGeometry& geometry, int32_t layer,
-                           const float* q, int32_t q_heads, const backend::KvBatchView& batch,
-                           float* out) {
-  LayerView view = layer_view(cache, geometry, layer);
+void CpuBackend::attention(const backend::KvStorage& cache, int32_t layer, const float* q,
+                           int32_t q_heads, float* out) {
+  const LayerView view(cache, layer);
+  const backend::PassInfo& batch = pass_;
   const int32_t hd = view.head_dim, bt = view.block_tokens;
   const int32_t group = q_heads / view.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));

@@ -9,6 +9,8 @@
 #include <new>
 #include <string>
 
+#include "cpu/cpu_kv_storage.h"
+#include "gguf/dequantize.h"
 #include "hearth/error.h"
 
 namespace hearth::cpu {
@@ -19,7 +21,7 @@ constexpr size_t kHugePage = size_t{2} << 20;
 // Host memory aligned for AVX-512 loads and cache lines.
 class HostBuffer final : public backend::DeviceBuffer {
  public:
-  explicit HostBuffer(size_t bytes) : size_(bytes) {
+  HostBuffer(size_t bytes, std::atomic<size_t>& allocated) : size_(bytes), allocated_(allocated) {
     // Large buffers (the KV cache) get transparent huge pages: attention walks many blocks
     // per token, and 4 KiB pages would cost a TLB miss for each.
     const size_t align = bytes >= kHugePage ? kHugePage : 64;
@@ -33,8 +35,12 @@ class HostBuffer final : public backend::DeviceBuffer {
       ::madvise(data_, rounded, MADV_HUGEPAGE);
       populate(rounded);
     }
+    allocated_ += size_;
   }
-  ~HostBuffer() override { std::free(data_); }
+  ~HostBuffer() override {
+    allocated_ -= size_;
+    std::free(data_);
+  }
   void* data() override { return data_; }
   size_t size() const override { return size_; }
 
@@ -60,6 +66,7 @@ class HostBuffer final : public backend::DeviceBuffer {
 
   void* data_;
   size_t size_;
+  std::atomic<size_t>& allocated_;
 };
 
 // A weight matrix: packed for the kernels when it is multiplied by, and read in place (GGUF
@@ -67,13 +74,19 @@ class HostBuffer final : public backend::DeviceBuffer {
 class HostMatrix final : public backend::DeviceMatrix {
  public:
   HostMatrix(TensorType type, const void* source, int64_t rows, int64_t cols,
-             backend::MatrixUse use)
-      : type_(type), rows_(rows), cols_(cols), source_(static_cast<const std::byte*>(source)) {
+             backend::MatrixUse use, std::atomic<size_t>& allocated)
+      : type_(type),
+        rows_(rows),
+        cols_(cols),
+        source_(static_cast<const std::byte*>(source)),
+        allocated_(allocated) {
     auto traits = tensor_type_traits(static_cast<uint32_t>(type));
     if (!traits) throw Error("cpu: unsupported weight type " + tensor_type_name(uint32_t(type)));
     source_row_bytes_ = static_cast<size_t>(cols / traits->block_values) * traits->block_bytes;
     if (use != backend::MatrixUse::lookup) packed_ = PackedWeights::pack(type, source, rows, cols);
+    allocated_ += byte_size();
   }
+  ~HostMatrix() override { allocated_ -= byte_size(); }
   TensorType type() const override { return type_; }
   int64_t rows() const override { return rows_; }
   int64_t cols() const override { return cols_; }
@@ -93,6 +106,7 @@ class HostMatrix final : public backend::DeviceMatrix {
   const std::byte* source_;
   size_t source_row_bytes_ = 0;
   std::optional<PackedWeights> packed_;
+  std::atomic<size_t>& allocated_;
 };
 
 }  // namespace
@@ -111,6 +125,20 @@ std::string cpu_model_name() {
   return "unknown processor";
 }
 
+// MemTotal and MemAvailable of /proc/meminfo in bytes (0 when absent).
+void host_memory(size_t& total, size_t& available) {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  size_t kib = 0;
+  std::string unit;
+  total = available = 0;
+  while (in >> key >> kib) {
+    if (key == "MemTotal:") total = kib << 10;
+    if (key == "MemAvailable:") available = kib << 10;
+    std::getline(in, unit);
+  }
+}
+
 }  // namespace
 
 CpuBackend::CpuBackend(const CpuBackendOptions& options)
@@ -125,31 +153,31 @@ CpuBackend::CpuBackend(const CpuBackendOptions& options)
 CpuBackend::~CpuBackend() = default;
 
 backend::DeviceInfo CpuBackend::info() const {
-  return {"cpu",
-          cpu_model_name() + " (" + std::to_string(pool_.size()) + " threads, " + isa_name(isa_) +
-              " kernels)",
-          0};
+  backend::DeviceInfo info{"cpu", cpu_model_name() + " (" + std::to_string(pool_.size()) +
+                                      " threads, " + isa_name(isa_) + " kernels)"};
+  host_memory(info.total_bytes, info.free_bytes);
+  return info;
 }
 
 std::unique_ptr<backend::DeviceBuffer> CpuBackend::allocate(size_t bytes) {
-  return std::make_unique<HostBuffer>(bytes);
+  return std::make_unique<HostBuffer>(bytes, allocated_);
 }
 
 void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::download(void* dst, const void* src, size_t bytes) {
   std::memcpy(dst, src, bytes);
 }
-void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
-
-std::unique_ptr<backend::Stream> CpuBackend::create_stream() {
-  return std::make_unique<backend::Stream>();
-}
 
 std::unique_ptr<backend::DeviceMatrix> CpuBackend::load_matrix(TensorType type,
                                                                const void* host_data, int64_t rows,
                                                                int64_t cols,
                                                                backend::MatrixUse use) {
-  return std::make_unique<HostMatrix>(type, host_data, rows, cols, use);
+  return std::make_unique<HostMatrix>(type, host_data, rows, cols, use, allocated_);
+}
+
+std::unique_ptr<backend::KvStorage> CpuBackend::create_kv_storage(
+    const backend::KvStorageDesc& desc) {
+  return std::make_unique<CpuKvStorage>(desc, allocate(CpuKvStorage::required_bytes(desc)));
 }
 
 void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) {
@@ -170,9 +198,9 @@ void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t 
   });
 }
 
-void CpuBackend::embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids,
-                       float* out) {
+void CpuBackend::embed(const backend::DeviceMatrix& table, float* out) {
   const auto& matrix = static_cast<const HostMatrix&>(table);
+  const auto ids = pass_.tokens;
   int64_t cols = matrix.cols();
   for (size_t t = 0; t < ids.size(); ++t) {
     if (ids[t] < 0 || ids[t] >= matrix.rows()) {

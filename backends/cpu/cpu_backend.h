@@ -1,11 +1,13 @@
 // The CPU backend: host memory, a thread pool, SIMD matrix kernels and the layer ops.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "backend.h"
+#include "backend_registry.h"
 #include "cpu/kernels/matmul.h"
 #include "cpu/thread_pool.h"
 
@@ -16,6 +18,9 @@ struct CpuBackendOptions {
   std::optional<Isa> forced_isa;  // tests and benchmarks pin a kernel path
 };
 
+// The registry's entry for this backend ("cpu"; kernel paths are the Isa names).
+backend::BackendEntry backend_entry();
+
 class CpuBackend final : public backend::Backend {
  public:
   explicit CpuBackend(const CpuBackendOptions& options = {});
@@ -25,33 +30,34 @@ class CpuBackend final : public backend::Backend {
   Isa isa() const { return isa_; }
 
   backend::DeviceInfo info() const override;
+  size_t allocated_bytes() const override { return allocated_.load(); }
   std::unique_ptr<backend::DeviceBuffer> allocate(size_t bytes) override;
   void upload(void* dst, const void* src, size_t bytes) override;
   void download(void* dst, const void* src, size_t bytes) override;
-  void copy(void* dst, const void* src, size_t bytes) override;
-  // The CPU runs every call to completion before returning: one implicit stream.
-  std::unique_ptr<backend::Stream> create_stream() override;
-  void set_stream(backend::Stream*) override {}
-  void synchronize() override {}
 
   std::unique_ptr<backend::DeviceMatrix> load_matrix(TensorType type, const void* host_data,
                                                      int64_t rows, int64_t cols,
                                                      backend::MatrixUse use) override;
+  std::unique_ptr<backend::KvStorage> create_kv_storage(
+      const backend::KvStorageDesc& desc) override;
+
+  // Every call runs to completion before it returns, so the pass's host arrays are read in
+  // place and end_pass() has nothing to do.
+  void begin_pass(const backend::PassInfo& pass) override { pass_ = pass; }
+
   void matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) override;
-  void embed(const backend::DeviceMatrix& table, std::span<const int32_t> ids, float* out) override;
+  void embed(const backend::DeviceMatrix& table, float* out) override;
   void rms_norm(const float* x, const float* weight, int64_t tokens, int64_t dim, float eps,
                 float* out) override;
   void add_bias(float* x, const float* bias, int64_t tokens, int64_t dim) override;
   void add(float* x, const float* y, int64_t count) override;
   void swiglu(const float* gate, const float* up, int64_t count, float* out) override;
-  void rope(float* q, int32_t q_heads, float* k, int32_t k_heads, int32_t head_dim,
-            int32_t rope_dims, float theta, backend::RopeStyle style,
-            std::span<const int32_t> positions) override;
-  void kv_store(void* cache, const backend::KvGeometry& geometry, int32_t layer, const float* k,
-                const float* v, const backend::KvBatchView& batch) override;
-  void attention(const void* cache, const backend::KvGeometry& geometry, int32_t layer,
-                 const float* q, int32_t q_heads, const backend::KvBatchView& batch,
+  void rope(float* q, int32_t q_heads, float* k, int32_t k_heads,
+            const backend::RopeParams& rope) override;
+  void kv_store(backend::KvStorage& cache, int32_t layer, const float* k, const float* v) override;
+  void attention(const backend::KvStorage& cache, int32_t layer, const float* q, int32_t q_heads,
                  float* out) override;
+  void gather_rows(const float* x, int64_t dim, float* out) override;
 
  private:
   float* attention_scratch(int thread, size_t floats);
@@ -60,6 +66,10 @@ class CpuBackend final : public backend::Backend {
   Isa isa_;
   ActivationBuffer activations_;
   std::vector<std::vector<float>> scratch_;  // per thread, grows only
+  backend::PassInfo pass_;
+  // Bytes held by this backend's buffers and packed matrices, which report back when freed
+  // (they must not outlive it).
+  std::atomic<size_t> allocated_{0};
 };
 
 }  // namespace hearth::cpu

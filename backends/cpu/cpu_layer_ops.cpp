@@ -2,6 +2,7 @@
 // matmuls, so they stay simple loops; target_clones lets the compiler vectorise each for
 // AVX-512 and AVX2 while the library still runs on any x86-64.
 #include <cmath>
+#include <cstring>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/vector_clones.h"
@@ -31,9 +32,9 @@ HEARTH_VECTOR_CLONES void swiglu_rows(const float* gate, const float* up, int64_
 
 // Rotation of one head; `inv_freq[i]` = theta^(-2i/rope_dims) precomputed per call.
 void rope_head(float* head, int32_t rope_dims, const float* cos_table, const float* sin_table,
-               backend::RopeStyle style) {
+               bool neox) {
   int32_t half = rope_dims / 2;
-  if (style == backend::RopeStyle::interleaved) {
+  if (!neox) {
     for (int32_t i = 0; i < half; ++i) {
       float a = head[2 * i], b = head[2 * i + 1];
       head[2 * i] = a * cos_table[i] - b * sin_table[i];
@@ -87,25 +88,34 @@ void CpuBackend::swiglu(const float* gate, const float* up, int64_t count, float
   }
 }
 
-void CpuBackend::rope(float* q, int32_t q_heads, float* k, int32_t k_heads, int32_t head_dim,
-                      int32_t rope_dims, float theta, backend::RopeStyle style,
-                      std::span<const int32_t> positions) {
+void CpuBackend::rope(float* q, int32_t q_heads, float* k, int32_t k_heads,
+                      const backend::RopeParams& rope) {
   // cos/sin per token are shared by all heads; rope_dims is at most head_dim (<= 256).
   float cos_table[128], sin_table[128];
-  int32_t half = rope_dims / 2;
+  const int32_t head_dim = rope.head_dim, rope_dims = rope.rope_dims, half = rope_dims / 2;
+  const double theta = rope.theta;
+  const auto positions = pass_.positions;
   for (size_t t = 0; t < positions.size(); ++t) {
     for (int32_t i = 0; i < half; ++i) {
-      double freq = std::pow(static_cast<double>(theta), -2.0 * i / rope_dims);
+      double freq = std::pow(theta, -2.0 * i / rope_dims);
       double angle = positions[t] * freq;
       cos_table[i] = static_cast<float>(std::cos(angle));
       sin_table[i] = static_cast<float>(std::sin(angle));
     }
     for (int32_t h = 0; h < q_heads; ++h) {
-      rope_head(q + (t * q_heads + h) * head_dim, rope_dims, cos_table, sin_table, style);
+      rope_head(q + (t * q_heads + h) * head_dim, rope_dims, cos_table, sin_table, rope.neox);
     }
     for (int32_t h = 0; h < k_heads; ++h) {
-      rope_head(k + (t * k_heads + h) * head_dim, rope_dims, cos_table, sin_table, style);
+      rope_head(k + (t * k_heads + h) * head_dim, rope_dims, cos_table, sin_table, rope.neox);
     }
+  }
+}
+
+void CpuBackend::gather_rows(const float* x, int64_t dim, float* out) {
+  // Rows ascend, so with out == x each row moves down over rows already moved.
+  for (size_t r = 0; r < pass_.logit_rows.size(); ++r) {
+    const float* row = x + pass_.logit_rows[r] * dim;
+    if (row != out + r * dim) std::memmove(out + r * dim, row, dim * sizeof(float));
   }
 }
 

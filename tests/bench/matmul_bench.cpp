@@ -18,12 +18,13 @@
 #include <thread>
 #include <vector>
 
-#include "cpu/kernels/fp16.h"
 #include "cpu/kernels/matmul.h"
+#include "gguf/fp16.h"
 
 namespace {
 
 using hearth::TensorType;
+using namespace hearth;
 using namespace hearth::cpu;
 
 struct TypeInfo {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "hearth/error.h"
@@ -16,11 +17,11 @@ struct Fixture {
   // 2 layers x 2 heads x 4 dims, 4 tokens per block: 2*2*2*4*4*4 bytes = 512 bytes a block.
   KvCache cache{backend, KvCacheLayout{{2, 2}, 4, 4, hearth::TensorType::f32}, 8 * 512};
 
-  // Layer 0, head 0, first key dimension of a slot's position (keys are [dim][position]).
-  float* slot_key(int32_t slot) {
-    auto* base = static_cast<std::byte*>(cache.device_data());
-    int32_t block = slot / 4, offset = slot % 4;
-    return reinterpret_cast<float*>(base + cache.geometry().key_offset(0, 0, block)) + offset;
+  // A sequence's keys and values in the backend's canonical form (f32 here).
+  std::vector<float> rows(int32_t sequence) {
+    std::vector<float> out(cache.storage().desc().canonical_bytes(cache.length(sequence)) / 4);
+    cache.storage().read_rows(cache.block_table(sequence), cache.length(sequence), out.data());
+    return out;
   }
 };
 
@@ -49,7 +50,9 @@ TEST_CASE("fork shares blocks and copies a shared partial block on write", "[kv]
   auto parent = f.cache.create();
   std::vector<int32_t> slots;
   f.cache.append(parent, 6, slots);  // one full block, one partial (2 of 4)
-  *f.slot_key(slots[5]) = 42.0f;
+  std::vector<float> written(f.cache.storage().desc().canonical_bytes(6) / 4);
+  for (size_t i = 0; i < written.size(); ++i) written[i] = static_cast<float>(i);
+  f.cache.storage().write_rows(f.cache.block_table(parent), 6, written.data());
   auto child = f.cache.fork(parent);
   CHECK(f.cache.stats().used_blocks == 2);
   CHECK(f.cache.stats().shared_blocks == 2);
@@ -64,8 +67,19 @@ TEST_CASE("fork shares blocks and copies a shared partial block on write", "[kv]
   CHECK(parent_table[1] != child_table[1]);  // the partial one was copied
   CHECK(f.cache.stats().used_blocks == 3);
   CHECK(f.cache.stats().shared_blocks == 1);
-  // The copy carries the parent's data for the positions they share.
-  CHECK(*f.slot_key(child_table[1] * 4 + 1) == 42.0f);
+  // The copy carries the parent's data for the positions they share, in every layer.
+  std::vector<float> child_rows = f.rows(child);
+  const size_t row = 2 * 4, layer = 7 * row * 2;  // 7 positions of K then V
+  for (size_t l = 0; l < 2; ++l) {
+    for (size_t kv = 0; kv < 2; ++kv) {
+      for (size_t p = 0; p < 6; ++p) {
+        for (size_t i = 0; i < row; ++i) {
+          REQUIRE(child_rows[l * layer + (kv * 7 + p) * row + i] ==
+                  written[l * 6 * row * 2 + (kv * 6 + p) * row + i]);
+        }
+      }
+    }
+  }
 
   // The parent now owns its partial block alone and writes in place.
   std::vector<int32_t> parent_slots;

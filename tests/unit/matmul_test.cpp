@@ -9,13 +9,15 @@
 #include <random>
 #include <vector>
 
-#include "cpu/kernels/fp16.h"
 #include "cpu/kernels/matmul_paths.h"
+#include "gguf/dequantize.h"
+#include "gguf/fp16.h"
 #include "hearth/error.h"
 
 namespace {
 
 using hearth::TensorType;
+using namespace hearth;
 using namespace hearth::cpu;
 
 constexpr Isa kAllIsas[] = {Isa::reference, Isa::avx2, Isa::avx512};

@@ -90,7 +90,4 @@ inline constexpr int64_t kMatmulRowAlign = 16;
 void matmul(Isa isa, const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, float* y,
             int64_t ldy, int64_t row_begin, int64_t row_end);
 
-// Dequantizes one row of a GGUF-layout matrix (embedding lookup): `cols` values to f32.
-void dequantize_row(TensorType type, const void* row, int64_t cols, float* out);
-
 }  // namespace hearth::cpu

@@ -27,9 +27,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cpu/kernels/fp16.h"
 #include "cpu/kernels/kernel_isa.h"
 #include "cpu/kernels/matmul.h"
+#include "gguf/fp16.h"
 
 namespace hearth::cpu::layout {
 inline namespace HEARTH_KERNEL_ISA {

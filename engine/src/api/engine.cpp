@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "api/engine_impl.h"
-#include "cpu/cpu_backend.h"
+#include "backend_registry.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
 #include "hearth/text.h"
@@ -14,14 +14,14 @@
 namespace hearth {
 
 // The options were validated (settings::validate): device is cpu or auto, and cpu_kernels is
-// empty or one of the paths' names.
+// empty or one of the paths' names. "auto" is the CPU until a GPU backend is built in; a
+// device index ("cuda:0") names its backend before the colon.
 std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options) {
-  cpu::CpuBackendOptions cpu_options;
-  cpu_options.threads = options.threads;
-  for (auto isa : {cpu::Isa::reference, cpu::Isa::avx2, cpu::Isa::avx512}) {
-    if (options.cpu_kernels == cpu::isa_name(isa)) cpu_options.forced_isa = isa;
-  }
-  return std::make_unique<cpu::CpuBackend>(cpu_options);
+  const std::string name =
+      options.device == "auto" ? "cpu" : options.device.substr(0, options.device.find(':'));
+  const backend::BackendEntry* entry = backend::find_backend(name);
+  if (!entry) throw Error("device '" + options.device + "': no such backend in this build");
+  return entry->create({options.threads, options.cpu_kernels});
 }
 
 Engine::Engine(std::unique_ptr<detail::EngineState> impl) : impl_(std::move(impl)) {}

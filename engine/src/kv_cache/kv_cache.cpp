@@ -8,28 +8,22 @@
 namespace hearth {
 
 KvCache::KvCache(backend::Backend& backend, KvCacheLayout layout, size_t budget_bytes)
-    : backend_(backend), layout_(std::move(layout)) {
+    : layout_(std::move(layout)) {
   if (layout_.head_dim <= 0 || layout_.block_tokens <= 0 || layout_.layer_kv_heads.empty() ||
       (layout_.element != TensorType::f16 && layout_.element != TensorType::f32)) {
     throw Error("kv cache: invalid layout");
   }
-  const size_t element_bytes = layout_.element == TensorType::f16 ? 2 : 4;
-  const size_t chunk = size_t(layout_.block_tokens) * layout_.head_dim * element_bytes;
-  size_t block_bytes = 0;
-  for (int32_t heads : layout_.layer_kv_heads) block_bytes += 2 * size_t(heads) * chunk;
+  backend::KvStorageDesc desc{layout_.layer_kv_heads, layout_.head_dim, layout_.block_tokens,
+                              layout_.element, 0};
+  const size_t block_bytes = desc.block_bytes();
   size_t blocks = std::max<size_t>(1, budget_bytes / block_bytes);
   if (blocks > INT32_MAX / layout_.block_tokens) blocks = INT32_MAX / layout_.block_tokens;
-  size_t offset = 0;
-  for (int32_t heads : layout_.layer_kv_heads) {
-    layer_offsets_.push_back(offset);
-    offset += 2 * size_t(heads) * blocks * chunk;
-  }
-  storage_ = backend_.allocate(blocks * block_bytes);
+  desc.blocks = static_cast<int32_t>(blocks);
+  storage_ = backend.create_kv_storage(desc);
   ref_counts_.assign(blocks, 0);
   free_blocks_.reserve(blocks);
   for (size_t b = blocks; b-- > 0;) free_blocks_.push_back(static_cast<int32_t>(b));
-  geometry_ = {layout_.block_tokens,         layout_.head_dim, layout_.element,       block_bytes,
-               static_cast<int32_t>(blocks), layer_offsets_,   layout_.layer_kv_heads};
+  geometry_ = {layout_.block_tokens, desc.blocks, block_bytes};
 }
 
 KvCache::Sequence& KvCache::get(int32_t sequence) {
@@ -130,7 +124,7 @@ void KvCache::append(int32_t sequence, int32_t count, std::vector<int32_t>& slot
   const int32_t bt = layout_.block_tokens;
   if (s.length % bt != 0 && ref_counts_[s.blocks.back()] > 1) {
     int32_t copy = take_block();
-    copy_block(s.blocks.back(), copy);
+    storage_->copy_block(s.blocks.back(), copy);
     release(s.blocks.back());
     s.blocks.back() = copy;
   }
@@ -140,19 +134,6 @@ void KvCache::append(int32_t sequence, int32_t count, std::vector<int32_t>& slot
     slots.push_back(s.blocks[position / bt] * bt + position % bt);
   }
   s.length += count;
-}
-
-void KvCache::copy_block(int32_t from, int32_t to) {
-  auto* base = static_cast<std::byte*>(storage_->data());
-  const auto& g = geometry_;
-  for (int32_t l = 0; l < static_cast<int32_t>(g.layer_kv_heads.size()); ++l) {
-    for (int32_t h = 0; h < g.layer_kv_heads[l]; ++h) {
-      backend_.copy(base + g.key_offset(l, h, to), base + g.key_offset(l, h, from),
-                    g.chunk_bytes());
-      backend_.copy(base + g.value_offset(l, h, to), base + g.value_offset(l, h, from),
-                    g.chunk_bytes());
-    }
-  }
 }
 
 int32_t KvCache::take_block() {

@@ -1,6 +1,7 @@
 // The paged KV cache's bookkeeping: a pool of fixed-size blocks with reference counts, and
 // sequences as block tables. Forks share blocks; the first write into a shared, partly filled
-// block copies it (copy-on-write). The block memory itself lives on the backend's device.
+// block copies it (copy-on-write). The block memory and its layout belong to the backend
+// (backend::KvStorage); this cache refers to blocks only by index.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,13 @@ struct KvCacheLayout {
   int32_t head_dim = 0;
   int32_t block_tokens = 16;
   TensorType element = TensorType::f16;  // f16 halves the memory and the bytes read per token
+};
+
+// The cache's size, as memory reports quote it.
+struct KvCacheGeometry {
+  int32_t block_tokens = 0;
+  int32_t total_blocks = 0;
+  size_t block_bytes = 0;  // keys and values of one block over all layers
 };
 
 class KvCache {
@@ -55,8 +63,9 @@ class KvCache {
   int32_t total_blocks() const { return static_cast<int32_t>(ref_counts_.size()); }
   int32_t free_blocks() const { return static_cast<int32_t>(free_blocks_.size()); }
   KvCacheStats stats() const;
-  const backend::KvGeometry& geometry() const { return geometry_; }
-  void* device_data() { return storage_->data(); }
+  const KvCacheGeometry& geometry() const { return geometry_; }
+  backend::KvStorage& storage() { return *storage_; }
+  const backend::KvStorage& storage() const { return *storage_; }
 
  private:
   struct Sequence {
@@ -66,14 +75,11 @@ class KvCache {
   Sequence& get(int32_t sequence);
   const Sequence& get(int32_t sequence) const;
   int32_t take_block();
-  void copy_block(int32_t from, int32_t to);  // every layer's chunks
   void release(int32_t block);
 
-  backend::Backend& backend_;
   KvCacheLayout layout_;
-  std::vector<size_t> layer_offsets_;
-  backend::KvGeometry geometry_;
-  std::unique_ptr<backend::DeviceBuffer> storage_;
+  KvCacheGeometry geometry_;
+  std::unique_ptr<backend::KvStorage> storage_;
   std::vector<int32_t> ref_counts_;
   std::vector<int32_t> free_blocks_;
   std::unordered_map<int32_t, Sequence> sequences_;

@@ -2,15 +2,17 @@
 //
 // File layout (little-endian): a fixed header, the per-layer KV head counts, then the payload:
 // for each layer, for each position, the K row and then the V row (kv_heads * head_dim f32
-// each). The payload does not depend on the block size, so any cache configuration can read
-// it. Both the header and the payload carry an FNV-1a checksum.
+// each). The payload depends neither on the block size nor on the cache's element type, so
+// any cache configuration can read it. Both the header and the payload carry an FNV-1a
+// checksum. The backend hands the sequence over in its canonical form (KvStorage::read_rows),
+// which is reordered and widened here.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
 
-#include "cpu/kernels/fp16.h"
+#include "gguf/fp16.h"
 #include "hearth/error.h"
 #include "kv_cache/kv_cache.h"
 #include "util/checksum.h"
@@ -40,77 +42,58 @@ uint64_t header_checksum(const FileHeader& header, const std::vector<int32_t>& k
   return h.digest();
 }
 
-// Cache elements (f16 or f32) read and written as f32: files always hold f32, so any cache
-// configuration reads any file.
-struct Elements {
-  std::byte* base;
-  TensorType type;
-  size_t size() const { return type == TensorType::f16 ? 2 : 4; }
-  std::byte* at(size_t i) const { return base + i * size(); }
-  float get(size_t i) const {
-    if (type == TensorType::f16) {
-      uint16_t h;
-      std::memcpy(&h, at(i), 2);
-      return cpu::f16_to_f32(h);
-    }
-    float f;
-    std::memcpy(&f, at(i), 4);
-    return f;
-  }
-  void set(size_t i, float v) const {
-    if (type == TensorType::f16) {
-      uint16_t h = cpu::f32_to_f16(v);
-      std::memcpy(at(i), &h, 2);
-    } else {
-      std::memcpy(at(i), &v, 4);
-    }
-  }
-};
+// Converts between the backend's canonical form (per layer: the K rows of every position,
+// then the V rows, in the cache's element type) and the file's payload (per layer and
+// position: the K row, then the V row, f32).
+float widen(float x) { return x; }
+float widen(uint16_t x) { return f16_to_f32(x); }
+void narrow(float x, float& out) { out = x; }
+void narrow(float x, uint16_t& out) { out = f32_to_f16(x); }
 
-}  // namespace
-
-// Copies positions [0, length) of `sequence` to `out` in the file's payload order.
-static void gather(const KvCache& cache, backend::Backend& backend, const void* device,
-                   std::span<const int32_t> table, int32_t length, std::vector<float>& out) {
-  const auto& g = cache.geometry();
-  const size_t layers = g.layer_offsets.size();
-  size_t row_offset_per_layer = 0;
-  std::vector<size_t> layer_base(layers);
-  for (size_t l = 0; l < layers; ++l) {
-    layer_base[l] = row_offset_per_layer;
-    row_offset_per_layer += 2 * size_t(length) * g.layer_kv_heads[l] * g.head_dim;
-  }
-  out.assign(row_offset_per_layer, 0.0f);
-  std::vector<std::byte> key_chunk(g.chunk_bytes()), value_chunk(g.chunk_bytes());
-  const auto* base = static_cast<const std::byte*>(device);
-  for (size_t b = 0; b * g.block_tokens < size_t(length); ++b) {
-    for (size_t l = 0; l < layers; ++l) {
-      const int32_t heads = g.layer_kv_heads[l];
-      const size_t row = size_t(heads) * g.head_dim;
-      for (int32_t h = 0; h < heads; ++h) {
-        backend.download(key_chunk.data(), base + g.key_offset(l, h, table[b]), g.chunk_bytes());
-        backend.download(value_chunk.data(), base + g.value_offset(l, h, table[b]),
-                         g.chunk_bytes());
-        const Elements keys{key_chunk.data(), g.element}, values{value_chunk.data(), g.element};
-        for (int32_t o = 0; o < g.block_tokens; ++o) {
-          const size_t p = b * g.block_tokens + o;
-          if (p >= size_t(length)) break;
-          float* k_dst = out.data() + layer_base[l] + p * 2 * row + h * g.head_dim;
-          for (int32_t d = 0; d < g.head_dim; ++d) {
-            k_dst[d] = keys.get(size_t(d) * g.block_tokens + o);  // [d][o]
-            k_dst[row + d] = values.get(size_t(o) * g.head_dim + d);
+template <typename Element>
+void reorder(const std::vector<int32_t>& kv_heads, int32_t head_dim, int32_t tokens,
+             Element* canonical, float* payload, bool to_file) {
+  for (int32_t heads : kv_heads) {
+    const size_t row = size_t(heads) * head_dim, layer = 2 * size_t(tokens) * row;
+    for (int32_t p = 0; p < tokens; ++p) {
+      for (int kv = 0; kv < 2; ++kv) {
+        Element* c = canonical + (kv * size_t(tokens) + p) * row;
+        float* f = payload + (2 * size_t(p) + kv) * row;
+        for (size_t i = 0; i < row; ++i) {
+          if (to_file) {
+            f[i] = widen(c[i]);
+          } else {
+            narrow(f[i], c[i]);
           }
         }
       }
     }
+    canonical += layer;
+    payload += layer;
   }
 }
+
+void reorder(const backend::KvStorageDesc& desc, int32_t tokens, std::byte* canonical,
+             float* payload, bool to_file) {
+  if (desc.element == TensorType::f16) {
+    reorder(desc.layer_kv_heads, desc.head_dim, tokens, reinterpret_cast<uint16_t*>(canonical),
+            payload, to_file);
+  } else {
+    reorder(desc.layer_kv_heads, desc.head_dim, tokens, reinterpret_cast<float*>(canonical),
+            payload, to_file);
+  }
+}
+
+}  // namespace
 
 void KvCache::save(int32_t sequence, const std::string& path,
                    const std::string& model_identity) const {
   const Sequence& s = get(sequence);
-  std::vector<float> payload;
-  gather(*this, backend_, storage_->data(), s.blocks, s.length, payload);
+  const auto& desc = storage_->desc();
+  std::vector<std::byte> canonical(desc.canonical_bytes(s.length));
+  storage_->read_rows(s.blocks, s.length, canonical.data());
+  std::vector<float> payload(canonical.size() / desc.element_bytes());
+  reorder(desc, s.length, canonical.data(), payload.data(), true);
   FileHeader header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.version = kVersion;
@@ -211,40 +194,10 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
     drop(sequence);
     throw;
   }
-  // Scatter block by block: build each block's image on the host, then upload it once.
-  const auto& g = geometry_;
-  const auto table = block_table(sequence);
-  size_t layer_base = 0;
-  std::vector<size_t> bases;
-  for (int32_t h : kv_heads) {
-    bases.push_back(layer_base);
-    layer_base += 2 * size_t(tokens) * h * g.head_dim;
-  }
-  std::vector<std::byte> key_chunk(g.chunk_bytes()), value_chunk(g.chunk_bytes());
-  auto* device = static_cast<std::byte*>(storage_->data());
-  for (size_t b = 0; b < table.size(); ++b) {
-    for (size_t l = 0; l < kv_heads.size(); ++l) {
-      const int32_t heads = kv_heads[l];
-      const size_t row = size_t(heads) * g.head_dim;
-      for (int32_t h = 0; h < heads; ++h) {
-        std::memset(key_chunk.data(), 0, key_chunk.size());
-        std::memset(value_chunk.data(), 0, value_chunk.size());
-        const Elements keys{key_chunk.data(), g.element}, values{value_chunk.data(), g.element};
-        for (int32_t o = 0; o < g.block_tokens; ++o) {
-          const size_t p = b * g.block_tokens + o;
-          if (p >= size_t(tokens)) break;
-          const float* src = payload.data() + bases[l] + p * 2 * row + h * g.head_dim;
-          for (int32_t d = 0; d < g.head_dim; ++d) {
-            keys.set(size_t(d) * g.block_tokens + o, src[d]);
-            values.set(size_t(o) * g.head_dim + d, src[row + d]);
-          }
-        }
-        backend_.upload(device + g.key_offset(l, h, table[b]), key_chunk.data(), g.chunk_bytes());
-        backend_.upload(device + g.value_offset(l, h, table[b]), value_chunk.data(),
-                        g.chunk_bytes());
-      }
-    }
-  }
+  const auto& desc = storage_->desc();
+  std::vector<std::byte> canonical(desc.canonical_bytes(tokens));
+  reorder(desc, tokens, canonical.data(), payload.data(), false);
+  storage_->write_rows(block_table(sequence), tokens, canonical.data());
   return sequence;
 }
 

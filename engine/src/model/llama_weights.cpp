@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/kernels/matmul.h"
+#include "gguf/dequantize.h"
 #include "hearth/error.h"
 
 namespace hearth {
@@ -52,7 +52,7 @@ class Loader {
       host = r->values;
     } else {
       const auto& t = require(name, {size});
-      cpu::dequantize_row(t.type(), t.data, size, host.data());
+      dequantize_row(t.type(), t.data, size, host.data());
     }
     auto buffer = backend_.allocate(size * sizeof(float));
     backend_.upload(buffer->data(), host.data(), size * sizeof(float));

@@ -49,7 +49,7 @@ ModelConfig read_model_config(const gguf::File& f) {
   if (!arch) throw Error(f.path() + ": missing metadata 'general.architecture'");
   c.architecture = *arch;
   if (c.architecture == "qwen2") {
-    c.rope_style = backend::RopeStyle::neox;
+    c.rope_style = RopeStyle::neox;
     c.qkv_bias = true;
   } else if (c.architecture != "llama" && c.architecture != "mistral") {
     throw Error(f.path() + ": unsupported architecture '" + c.architecture +

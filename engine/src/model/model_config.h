@@ -5,10 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "backend.h"
 #include "gguf/gguf_file.h"
 
 namespace hearth {
+
+// Which dimensions of a head RoPE rotates together: (2i, 2i+1) in Llama GGUF files, (i, i+d/2)
+// in NeoX-style models (Qwen2).
+enum class RopeStyle { interleaved, neox };
 
 struct ModelConfig {
   std::string architecture;  // "llama", "qwen2", "mistral"
@@ -24,7 +27,7 @@ struct ModelConfig {
   float rope_theta = 10000.0f;
   float rms_eps = 1e-5f;
   int32_t context_train = 0;
-  backend::RopeStyle rope_style = backend::RopeStyle::interleaved;
+  RopeStyle rope_style = RopeStyle::interleaved;
   bool qkv_bias = false;
   bool tied_output = false;
 };

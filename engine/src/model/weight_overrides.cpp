@@ -1,6 +1,6 @@
 #include "model/weight_overrides.h"
 
-#include "cpu/kernels/matmul.h"
+#include "gguf/dequantize.h"
 #include "hearth/error.h"
 
 namespace hearth {
@@ -30,7 +30,7 @@ std::vector<float> WeightOverrides::read(const std::string& name) const {
   const size_t row_bytes = t.byte_size / static_cast<size_t>(rows);
   std::vector<float> values(static_cast<size_t>(rows * cols));
   for (int64_t r = 0; r < rows; ++r) {
-    cpu::dequantize_row(t.type(), t.data + r * row_bytes, cols, values.data() + r * cols);
+    dequantize_row(t.type(), t.data + r * row_bytes, cols, values.data() + r * cols);
   }
   return values;
 }

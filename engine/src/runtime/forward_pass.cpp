@@ -7,6 +7,9 @@
 
 namespace hearth {
 
+// The output matmul writes logits into an activation buffer that is downloaded as f32.
+static_assert(sizeof(backend::Activation) == sizeof(float), "logits are downloaded as f32");
+
 ForwardPass::ForwardPass(const ModelConfig& config, const LlamaWeights& weights,
                          backend::Backend& backend, KvCache& cache, int32_t context_size)
     : config_(config),
@@ -79,7 +82,6 @@ void ForwardPass::plan(std::span<const BatchToken> batch) {
     table_offsets_.push_back(p.table_offset);
     if (b.wants_logits) logit_rows_.push_back(static_cast<int32_t>(i));
   }
-  view_ = {positions_, slots_, table_offsets_, tables_};
 }
 
 void ForwardPass::ensure_capacity(int64_t tokens, int64_t logit_rows) {
@@ -99,7 +101,7 @@ void ForwardPass::ensure_capacity(int64_t tokens, int64_t logit_rows) {
   const int64_t kv_dim = int64_t{max_kv_heads} * config_.head_dim, ffn = config_.ffn_dim;
   // One allocation, carved into the activations of one layer (each aligned to 64 bytes).
   const int64_t sizes[] = {dim, std::max(dim, q_dim), q_dim, kv_dim, kv_dim, q_dim, ffn, ffn};
-  float** slots[] = {&x_, &h_, &q_, &k_, &v_, &att_, &gate_, &up_};
+  Activation** slots[] = {&x_, &h_, &q_, &k_, &v_, &att_, &gate_, &up_};
   constexpr int kBuffers = std::size(slots);
   size_t total = 0, offsets[kBuffers];
   for (int i = 0; i < kBuffers; ++i) {
@@ -107,7 +109,7 @@ void ForwardPass::ensure_capacity(int64_t tokens, int64_t logit_rows) {
     total += (static_cast<size_t>(sizes[i] * capacity) + 15) / 16 * 16;
   }
   // Allocate before changing anything, so a failure leaves the old buffer in use.
-  scratch_.buffer = backend_.allocate(total * sizeof(float));
+  scratch_.buffer = backend_.allocate(total * sizeof(Activation));
   capacity_ = capacity;
   for (int i = 0; i < kBuffers; ++i) *slots[i] = scratch_.at(offsets[i]);
 }
@@ -131,10 +133,10 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
     backend_.add_bias(k_, f32(w.k_bias), n, kv_dim);
     backend_.add_bias(v_, f32(w.v_bias), n, kv_dim);
   }
-  backend_.rope(q_, c.heads, k_, kv_heads, c.head_dim, c.rope_dims, c.rope_theta, c.rope_style,
-                positions_);
-  backend_.kv_store(cache_.device_data(), cache_.geometry(), layer, k_, v_, view_);
-  backend_.attention(cache_.device_data(), cache_.geometry(), layer, q_, c.heads, view_, att_);
+  backend_.rope(q_, c.heads, k_, kv_heads,
+                {c.head_dim, c.rope_dims, c.rope_theta, c.rope_style == RopeStyle::neox});
+  backend_.kv_store(cache_.storage(), layer, k_, v_);
+  backend_.attention(cache_.storage(), layer, q_, c.heads, att_);
   backend_.matmul(*w.wo, att_, n, h_);
   backend_.add(x_, h_, n * dim);
 
@@ -152,22 +154,29 @@ void ForwardPass::run(std::span<const BatchToken> batch, std::vector<float>& log
   ensure_capacity(n, std::count_if(batch.begin(), batch.end(),
                                    [](const BatchToken& b) { return b.wants_logits; }));
   plan(batch);
-  backend_.embed(*weights_.embedding, tokens_, x_);
+  backend_.begin_pass({tokens_, positions_, slots_, table_offsets_, tables_, logit_rows_});
+  try {
+    run_pass(n, logits);
+  } catch (...) {
+    backend_.end_pass();
+    throw;
+  }
+  backend_.end_pass();
+}
+
+void ForwardPass::run_pass(int64_t n, std::vector<float>& logits) {
+  backend_.embed(*weights_.embedding, x_);
   for (int32_t layer = 0; layer < config_.layers; ++layer) run_layer(layer, n);
 
   // Only rows that want logits go through the final norm and the (large) output matrix.
-  const int64_t dim = config_.dim, rows = static_cast<int64_t>(logit_rows_.size());
-  for (int64_t r = 0; r < rows; ++r) {
-    if (logit_rows_[r] != r)
-      backend_.copy(x_ + r * dim, x_ + logit_rows_[r] * dim, dim * sizeof(float));
-  }
+  const int64_t rows = static_cast<int64_t>(logit_rows_.size());
   logits.resize(static_cast<size_t>(rows) * config_.vocab_size);
   if (rows == 0) return;
-  backend_.rms_norm(x_, static_cast<const float*>(weights_.output_norm->data()), rows, dim,
+  backend_.gather_rows(x_, config_.dim, x_);
+  backend_.rms_norm(x_, static_cast<const float*>(weights_.output_norm->data()), rows, config_.dim,
                     config_.rms_eps, h_);
   backend_.matmul(weights_.output_matrix(), h_, rows, logits_);
   backend_.download(logits.data(), logits_, logits.size() * sizeof(float));
-  backend_.synchronize();
 }
 
 }  // namespace hearth

@@ -27,7 +27,9 @@ class ForwardPass {
  private:
   struct Scratch {
     std::unique_ptr<backend::DeviceBuffer> buffer;
-    float* at(size_t offset) { return static_cast<float*>(buffer->data()) + offset; }
+    backend::Activation* at(size_t offset) {
+      return static_cast<backend::Activation*>(buffer->data()) + offset;
+    }
   };
   // What the current batch appends to one sequence.
   struct SequencePlan {
@@ -41,6 +43,7 @@ class ForwardPass {
   void plan(std::span<const BatchToken> batch);
   void ensure_capacity(int64_t tokens, int64_t logit_rows);
   void run_layer(int32_t layer, int64_t tokens);
+  void run_pass(int64_t tokens, std::vector<float>& logits);
 
   const ModelConfig& config_;
   const LlamaWeights& weights_;
@@ -53,13 +56,13 @@ class ForwardPass {
   std::vector<int32_t> sequence_slots_;
   std::vector<SequencePlan> sequence_plans_;
   std::vector<std::pair<SequenceId, int32_t>> appends_;
-  backend::KvBatchView view_;
 
   // Device activations for up to capacity_ tokens.
   int64_t capacity_ = 0, logits_capacity_ = 0;
   Scratch scratch_, logits_scratch_;
-  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *att_ = nullptr,
-        *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
+  using Activation = backend::Activation;
+  Activation *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr,
+             *att_ = nullptr, *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
 };
 
 }  // namespace hearth

@@ -1,12 +1,12 @@
-// Conversion of one GGUF-layout row to f32 (embedding lookups).
+#include "gguf/dequantize.h"
+
 #include <cstring>
 #include <string>
 
-#include "cpu/kernels/fp16.h"
-#include "cpu/kernels/matmul.h"
+#include "gguf/fp16.h"
 #include "hearth/error.h"
 
-namespace hearth::cpu {
+namespace hearth {
 
 void dequantize_row(TensorType type, const void* row, int64_t cols, float* out) {
   const auto* bytes = static_cast<const uint8_t*>(row);
@@ -58,4 +58,4 @@ void dequantize_row(TensorType type, const void* row, int64_t cols, float* out) 
   }
 }
 
-}  // namespace hearth::cpu
+}  // namespace hearth

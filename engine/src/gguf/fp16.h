@@ -1,13 +1,19 @@
-// Scalar conversions between f32 and the 16-bit float formats stored in model files. Plain
-// bit manipulation, so they compile and agree on every x86-64 whatever the ISA flags.
+// Scalar conversions between f32 and the 16-bit float formats stored in model files and KV
+// caches. Plain bit manipulation, so they compile and agree on every x86-64 whatever the ISA
+// flags.
 #pragma once
 
 #include <bit>
 #include <cstdint>
 
-#include "cpu/kernels/kernel_isa.h"
+// Kernel files built with other instruction-set flags include this header too; each such
+// file names its own HEARTH_KERNEL_ISA so the linker never hands their copies of these inline
+// functions to baseline code (backends/cpu/kernels/kernel_isa.h explains).
+#ifndef HEARTH_KERNEL_ISA
+#define HEARTH_KERNEL_ISA isa_generic
+#endif
 
-namespace hearth::cpu {
+namespace hearth {
 inline namespace HEARTH_KERNEL_ISA {
 
 inline float f16_to_f32(uint16_t h) {
@@ -55,4 +61,4 @@ inline uint16_t f32_to_bf16(float f) {
 }
 
 }  // namespace HEARTH_KERNEL_ISA
-}  // namespace hearth::cpu
+}  // namespace hearth

@@ -1,0 +1,22 @@
+#include "backend_registry.h"
+
+#include "cpu/cpu_backend.h"
+
+namespace hearth::backend {
+
+std::span<const BackendEntry> backends() {
+  // A backend joins the build here, one line each (within its CMake option's #if).
+  static const BackendEntry all[] = {
+      cpu::backend_entry(),
+  };
+  return all;
+}
+
+const BackendEntry* find_backend(const std::string& name) {
+  for (const BackendEntry& entry : backends()) {
+    if (entry.name == name) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace hearth::backend
