@@ -22,6 +22,7 @@
 #include "hearth/batch.h"
 #include "hearth/generation.h"
 #include "hearth/kv_cache_stats.h"
+#include "hearth/model_shape.h"
 #include "hearth/plugin_config.h"
 #include "hearth/request.h"
 
@@ -46,12 +47,13 @@ struct EngineOptions {
   std::vector<PluginConfig> plugins;            // created in order; attention ones transform
 };
 
-struct ModelInfo {
-  std::string path, name, architecture;
-  int32_t vocab_size = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn_dim = 0,
-          context_train = 0, context_size = 0;
+// The loaded model: its shape, and what loading it decided.
+struct ModelInfo : ModelShape {
+  std::string path;
+  int32_t context_size = 0;
   size_t weight_bytes = 0;
   std::string device_description;
+  size_t device_memory_bytes = 0;  // the device's total memory (0 = unknown)
 };
 
 class Engine {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "hearth/model_shape.h"
+
 namespace hearth {
 
 struct ModelFileMetadata {
@@ -24,21 +26,15 @@ struct ModelFileTensor {
   size_t bytes = 0;
 };
 
-// The model the metadata describes, as the engine would load it.
-struct ModelShape {
-  std::string architecture, name;
-  int32_t vocab_size = 0, layers = 0, dim = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn_dim = 0,
-          context_train = 0;
-};
-
 struct ModelFileInfo {
   std::string path;
   uint32_t gguf_version = 0;
   size_t file_size = 0, alignment = 0, data_offset = 0;
   std::vector<ModelFileMetadata> metadata;  // in file order
   std::vector<ModelFileTensor> tensors;     // in file order; empty in a vocabulary-only file
-  // Absent when the metadata does not describe a model hearth runs; then `model_error` says
-  // why (naming the file and the key), as loading the file would.
+  // The model the metadata describes, as the engine would load it. Absent when the metadata does
+  // not describe a model hearth runs; then `model_error` says why (naming the file and the key), as
+  // loading the file would.
   std::optional<ModelShape> model;
   std::string model_error;
 };

@@ -112,22 +112,16 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
       std::make_unique<ForwardPass>(c, impl->weights, *impl->backend, *impl->cache, context);
 
   ModelInfo& info = impl->info;
+  static_cast<ModelShape&>(info) = c;
+  info.kv_heads = c.layer_kv_heads.front();  // as it runs, after any attention plugin
   info.path = options.model_path;
-  info.name = c.name;
-  info.architecture = c.architecture;
-  info.vocab_size = c.vocab_size;
-  info.dim = c.dim;
-  info.layers = c.layers;
-  info.heads = c.heads;
-  info.kv_heads = c.layer_kv_heads.front();
-  info.head_dim = c.head_dim;
-  info.ffn_dim = c.ffn_dim;
-  info.context_train = c.context_train;
   info.context_size = context;
   info.weight_bytes = impl->weights.byte_size();
   impl->describe_model();
   for (auto& plugin : impl->plugins) plugin->set_phase(hearth_host::Phase::ready);
-  info.device_description = impl->backend->info().description;
+  const backend::DeviceInfo device = impl->backend->info();
+  info.device_description = device.description;
+  info.device_memory_bytes = device.total_bytes;
   impl->load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   impl->scheduler = std::make_unique<Scheduler>(*impl);

@@ -36,21 +36,6 @@ std::string describe(const gguf::Value& v) {
   return out + (v.array_size() > 4 ? ", ..." : "");
 }
 
-ModelShape shape_of(const ModelConfig& config) {
-  ModelShape shape;
-  shape.architecture = config.architecture;
-  shape.name = config.name;
-  shape.vocab_size = config.vocab_size;
-  shape.layers = config.layers;
-  shape.dim = config.dim;
-  shape.heads = config.heads;
-  shape.kv_heads = config.layer_kv_heads.front();
-  shape.head_dim = config.head_dim;
-  shape.ffn_dim = config.ffn_dim;
-  shape.context_train = config.context_train;
-  return shape;
-}
-
 }  // namespace
 
 ModelFileInfo inspect_model_file(const std::string& path) {
@@ -65,7 +50,7 @@ ModelFileInfo inspect_model_file(const std::string& path) {
   for (const auto& t : file->tensors())
     info.tensors.push_back({t.name, t.type_id, t.dims, t.byte_size});
   try {
-    info.model = shape_of(read_model_config(*file));
+    info.model = static_cast<const ModelShape&>(read_model_config(*file));
   } catch (const Error& e) {
     info.model_error = e.what();
   }

@@ -76,6 +76,7 @@ ModelConfig read_model_config(const gguf::File& f) {
     throw Error(f.path() + ": head_count " + std::to_string(c.heads) +
                 " is not a multiple of head_count_kv " + std::to_string(kv_heads));
   }
+  c.kv_heads = kv_heads;
   c.layer_kv_heads.assign(c.layers, kv_heads);
   c.rope_dims = f.find(p + "rope.dimension_count")
                     ? required_int(f, p + "rope.dimension_count", 1024)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gguf/gguf_file.h"
+#include "hearth/model_shape.h"
 
 namespace hearth {
 
@@ -13,20 +14,13 @@ namespace hearth {
 // in NeoX-style models (Qwen2).
 enum class RopeStyle { interleaved, neox };
 
-struct ModelConfig {
-  std::string architecture;  // "llama", "qwen2", "mistral"
-  std::string name;
-  int32_t vocab_size = 0;
-  int32_t dim = 0;
-  int32_t layers = 0;
-  int32_t heads = 0;
+// The shape (architecture "llama", "qwen2", "mistral"; kv_heads as the file declares them) and
+// what running the model needs beyond it.
+struct ModelConfig : ModelShape {
   std::vector<int32_t> layer_kv_heads;  // per layer; plugins may change them at load time
-  int32_t head_dim = 0;
-  int32_t ffn_dim = 0;
   int32_t rope_dims = 0;
   float rope_theta = 10000.0f;
   float rms_eps = 1e-5f;
-  int32_t context_train = 0;
   RopeStyle rope_style = RopeStyle::interleaved;
   bool qkv_bias = false;
   bool tied_output = false;
