@@ -128,11 +128,6 @@ void LiveRequest::publish_finished() {
           nullptr);
 }
 
-void LiveRequest::publish_cancelled() {
-  finish(StopReason::cancelled);
-  publish(RequestState::cancelled, nullptr);
-}
-
 void LiveRequest::publish_failed(std::exception_ptr error) {
   ended_ = true;
   rows.clear();

@@ -60,10 +60,9 @@ class LiveRequest {
   void finish(StopReason reason);
   bool ended() const { return ended_; }
 
-  // Publishes the outcome to the handle (and on_done). Call once, after finish() or instead
-  // of it with an error or a cancellation.
+  // Publishes the outcome to the handle (and on_done), once: after finish() (a cancellation
+  // is finish(StopReason::cancelled)), or instead of it with the error that failed it.
   void publish_finished();
-  void publish_cancelled();
   void publish_failed(std::exception_ptr error);
   void mark_running();
 
