@@ -40,6 +40,22 @@ PluginConfig fixture_plugin(const std::string& name,
   return p;
 }
 
+GenerationOptions greedy(int32_t tokens) {
+  GenerationOptions g;
+  g.max_tokens = tokens;
+  g.sampling.temperature = 0;
+  return g;
+}
+
+// Seeded sampling through the built-in chain, even when a decoding plugin is loaded.
+GenerationOptions seeded_sampling(int32_t tokens, uint64_t seed) {
+  GenerationOptions g;
+  g.strategy = "sampling";
+  g.max_tokens = tokens;
+  g.sampling.seed = seed;
+  return g;
+}
+
 struct Job {
   std::string prompt;
   GenerationOptions options;
@@ -162,12 +178,18 @@ TEST_CASE("a request cancelled mid-stream frees its blocks at once; the others g
   CHECK(engine->kv_cache_stats().sequences == 0);
 
   // A queued request cancelled before it starts never runs; cancelling twice does nothing.
+  // An unbounded request reserves the rest of the context, so one behind it must queue.
+  Request blocker = engine->submit("Once upon a time", endless);
   Request never = engine->submit("Sue", short_greedy);
+  while (blocker.state() != RequestState::running) std::this_thread::sleep_for(1ms);
+  CHECK(never.state() == RequestState::queued);
   never.cancel();
   never.cancel();
   GenerationResult nothing = never.wait();
   CHECK(never.state() == RequestState::cancelled);
-  CHECK(nothing.tokens.size() <= 60);
+  CHECK(nothing.tokens.empty());
+  blocker.cancel();
+  blocker.wait();
   // A text callback returning false cancels too.
   RequestCallbacks stop_early;
   int pieces = 0;
@@ -242,13 +264,8 @@ TEST_CASE("a step-wise decoding plugin shares passes with plain requests", "[sch
   auto engine = load(1, 0, {fixture_plugin("test_greedy")});
   const std::string expected =
       read_text(test::source_path("examples/models/expected-greedy-from-bos.txt"));
-  GenerationOptions plugin_greedy;
-  plugin_greedy.max_tokens = 200;
-  plugin_greedy.sampling.temperature = 0;
-  GenerationOptions sampled;
-  sampled.strategy = "sampling";
-  sampled.max_tokens = 120;
-  sampled.sampling.seed = 7;
+  const GenerationOptions plugin_greedy = greedy(200);
+  const GenerationOptions sampled = seeded_sampling(120, 7);
   const GenerationResult solo_sampled = engine->generate("Tom", sampled);
 
   Request a = engine->submit("", plugin_greedy);
@@ -280,15 +297,10 @@ TEST_CASE("a step-wise decoding plugin cannot run forward passes itself", "[sche
 TEST_CASE("a decoding plugin built before step-wise decoding still runs, alone",
           "[scheduler][plugins]") {
   auto engine = load(1, 0, {fixture_plugin("test_greedy_v1_1")});
-  GenerationOptions g;
-  g.max_tokens = 200;
-  g.sampling.temperature = 0;
+  const GenerationOptions g = greedy(200);
   const std::string expected =
       read_text(test::source_path("examples/models/expected-greedy-from-bos.txt"));
-  GenerationOptions sampled;
-  sampled.strategy = "sampling";
-  sampled.max_tokens = 50;
-  sampled.sampling.seed = 3;
+  const GenerationOptions sampled = seeded_sampling(50, 3);
   const GenerationResult solo_sampled = engine->generate("Tom", sampled);
   Request a = engine->submit("", g);
   Request b = engine->submit("Tom", sampled);

@@ -149,12 +149,16 @@ bool Engine::is_end_of_generation(int32_t token) const {
   return impl_->text_tokenizer->is_end_of_generation(token);
 }
 
-std::unique_lock<TicketMutex> detail::EngineState::lock(const char* what) {
+void detail::EngineState::refuse_on_scheduler_thread(const char* what) const {
   if (scheduler && scheduler->on_scheduler_thread()) {
     throw Error(std::string(what) +
                 " cannot be called from a request callback (it runs on the scheduler thread, "
                 "between passes)");
   }
+}
+
+std::unique_lock<TicketMutex> detail::EngineState::lock(const char* what) {
+  refuse_on_scheduler_thread(what);
   return std::unique_lock<TicketMutex>(mutex);
 }
 

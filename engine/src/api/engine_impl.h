@@ -58,6 +58,9 @@ struct detail::EngineState final : plugins::EngineServices {
   // Locks `mutex` for an Engine call named `what`; refuses calls from a request callback,
   // which runs on the scheduler's thread while it holds the lock.
   std::unique_lock<TicketMutex> lock(const char* what);
+  // Throws when called from a request callback: `what` would wait on the scheduler thread
+  // that is running it.
+  void refuse_on_scheduler_thread(const char* what) const;
 
   // Hands an event to every metrics plugin but `from` (the emitting plugin's host). Events a
   // plugin emits while handling an event are dropped past a small depth.

@@ -59,22 +59,27 @@ Request Engine::submit_tokens(std::vector<int32_t> prompt, const GenerationOptio
 
 SchedulerStats Engine::scheduler_stats() const { return impl_->scheduler->stats(); }
 
+namespace {
+
+RequestCallbacks text_callbacks(const Engine::TextCallback& on_text) {
+  RequestCallbacks callbacks;
+  if (on_text) callbacks.on_text = on_text;
+  return callbacks;
+}
+
+}  // namespace
+
 GenerationResult Engine::generate(std::string_view prompt, const GenerationOptions& options,
                                   const TextCallback& on_text) {
-  bool add_bos =
-      options.add_bos && impl_->text_tokenizer->wants_bos() && options.knowledge_prefix.empty();
-  return generate_tokens(tokenize(prompt, add_bos, options.parse_special), options, on_text);
+  impl_->refuse_on_scheduler_thread("generate()");
+  return submit(prompt, options, text_callbacks(on_text)).wait();
 }
 
 GenerationResult Engine::generate_tokens(std::vector<int32_t> prompt,
                                          const GenerationOptions& options,
                                          const TextCallback& on_text) {
-  if (impl_->scheduler->on_scheduler_thread()) {
-    throw Error("generate() cannot be called from a request callback (it would wait on itself)");
-  }
-  RequestCallbacks callbacks;
-  if (on_text) callbacks.on_text = on_text;
-  return submit_tokens(std::move(prompt), options, std::move(callbacks)).wait();
+  impl_->refuse_on_scheduler_thread("generate_tokens()");
+  return submit_tokens(std::move(prompt), options, text_callbacks(on_text)).wait();
 }
 
 }  // namespace hearth

@@ -30,10 +30,6 @@ class SearchStrategy {
 
   // Sequences the strategy made and still holds; the request drops them when it ends.
   virtual std::span<const SequenceId> extra_sequences() const { return {}; }
-
-  // Whether it may only run alone, between passes (a plugin built before step-wise decoding
-  // that runs whole requests itself).
-  virtual bool exclusive() const { return false; }
 };
 
 }  // namespace hearth
