@@ -213,6 +213,10 @@ bool Scheduler::try_admit(LiveRequest& r, int32_t reserved_blocks) {
     engine_.emit(e);
     return true;
   }
+  if (need <= cache.total_blocks() && !running_.empty()) {
+    cache.drop(sequence);  // waits: a running request will free blocks
+    return false;
+  }
   const size_t block_bytes = cache.geometry().block_bytes;
   const std::string wanted =
       "KV cache out of memory: this request needs " + std::to_string(need) + " KV cache blocks (" +
@@ -228,14 +232,10 @@ bool Scheduler::try_admit(LiveRequest& r, int32_t reserved_blocks) {
                       "); raise [runtime] kv_cache_mib or lower max_tokens",
                   ErrorCode::out_of_memory);
   }
-  if (running_.empty()) {
-    return refuse(wanted + " but only " + std::to_string(cache.free_blocks()) +
-                      " are free and no running request will free more (the rest hold "
-                      "sequences made outside requests, such as knowledge prefixes)",
-                  ErrorCode::out_of_memory);
-  }
-  cache.drop(sequence);
-  return false;
+  return refuse(wanted + " but only " + std::to_string(cache.free_blocks()) +
+                    " are free and no running request will free more (the rest hold "
+                    "sequences made outside requests, such as knowledge prefixes)",
+                ErrorCode::out_of_memory);
 }
 
 void Scheduler::gather() {
