@@ -16,6 +16,7 @@ struct QuantKernel {
   using Job = MatmulJob;
   static constexpr bool kQ4 = kType == TensorType::q4_0;
   static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
+  static constexpr int64_t kPrefetchBlocks = 8;
 
   // dot += 4-value dot products of unsigned `u` and signed `s`, per 32-bit lane.
   static __m256i dot_add(__m256i dot, __m256i u, __m256i s) {
@@ -49,6 +50,11 @@ struct QuantKernel {
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
         const std::byte* block = weights[g] + b * kBlockBytes;
+        // Fetched a few blocks ahead, so the loads of a multi-token tile do not wait on memory.
+        const char* ahead = reinterpret_cast<const char*>(block + kPrefetchBlocks * kBlockBytes);
+#pragma GCC unroll 8
+        for (size_t line = 0; line < kBlockBytes; line += 64)
+          _mm_prefetch(ahead + line, _MM_HINT_T0);
         if constexpr (kQ4) {
           // 15 * 127 * 2 per vpmaddubsw lane: all 8 of a block's products fit in int16, so
           // they are summed there and widened once per block.
