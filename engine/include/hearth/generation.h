@@ -56,12 +56,22 @@ struct GenerationStats {
   }
 };
 
+// One of a decoding plugin's answers (a beam search's finished hypotheses, for instance).
+struct Hypothesis {
+  std::string text;
+  std::vector<int32_t> tokens;  // generated tokens as the plugin returned them
+  double score = 0;  // the plugin's score (beam search: length-penalised log-probability)
+};
+
 struct GenerationResult {
   std::string text;
   std::vector<int32_t> tokens;  // generated tokens (prompt excluded)
   StopReason stop_reason = StopReason::max_tokens;
   uint64_t seed = 0;
   GenerationStats stats;
+  // A decoding plugin's answers, best first; `text` and `tokens` follow the first of them
+  // under the request's stop rules. Empty for sampling.
+  std::vector<Hypothesis> hypotheses;
 };
 
 }  // namespace hearth

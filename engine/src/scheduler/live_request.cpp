@@ -55,6 +55,10 @@ bool LiveRequest::accept(int32_t token) {
 }
 
 bool LiveRequest::apply(const SearchStep& step, int32_t context) {
+  for (const SearchStep::Scored& scored : step.hypotheses) {
+    result_.hypotheses.push_back(
+        Hypothesis{tokenizer_.decode(scored.tokens), scored.tokens, scored.score});
+  }
   for (int32_t token : step.tokens) {
     if (limit_reached()) {
       finish(StopReason::max_tokens);

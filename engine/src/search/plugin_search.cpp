@@ -26,12 +26,15 @@ void PluginSearch::take_best(std::vector<plugins::Hypothesis> hypotheses, Search
   out.finished = true;
   if (hypotheses.empty()) return;
   // The request's own stop rules then hold whatever the plugin returned.
-  for (int32_t token : hypotheses.front().tokens) {
-    if (token < 0 || token >= vocab_size_) {
-      throw Error("plugin '" + plugin_.name() + "' returned token " + std::to_string(token) +
-                      " outside the vocabulary",
-                  ErrorCode::failed);
+  for (const plugins::Hypothesis& hypothesis : hypotheses) {
+    for (int32_t token : hypothesis.tokens) {
+      if (token < 0 || token >= vocab_size_) {
+        throw Error("plugin '" + plugin_.name() + "' returned token " + std::to_string(token) +
+                        " outside the vocabulary",
+                    ErrorCode::failed);
+      }
     }
+    out.hypotheses.push_back({hypothesis.tokens, hypothesis.score});
   }
   out.tokens = std::move(hypotheses.front().tokens);
 }

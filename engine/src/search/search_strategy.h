@@ -17,6 +17,12 @@ struct SearchStep {
   std::vector<int32_t> tokens;   // newly final tokens, in order (streamed and stop-checked)
   std::vector<BatchToken> rows;  // to feed in the next pass; empty with finished
   bool finished = false;         // the strategy has nothing more to add
+  // With finished, a plugin's scored answers, best first (`tokens` repeats the first).
+  struct Scored {
+    std::vector<int32_t> tokens;
+    float score = 0;
+  };
+  std::vector<Scored> hypotheses;
 };
 
 class SearchStrategy {

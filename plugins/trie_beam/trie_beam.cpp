@@ -1,0 +1,174 @@
+// Trie beam search (decoding plugin). The beams form one prefix tree in the paged KV cache:
+// a beam is a sequence, a child of a beam forks its parent's sequence (the shared blocks are
+// referenced, not copied; only a partly filled last block is copied on the first write), and a
+// beam that falls out is dropped at once, which frees the blocks no other beam holds. A parent
+// whose first child continues it keeps its sequence, so a step whose beams all continue
+// distinct parents copies nothing. Every step's beams are fed as one batch, which the
+// scheduler runs beside other requests' rows.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "beam_options.h"
+#include "beam_search.h"
+#include "hearth/plugin.hpp"
+
+namespace trie_beam {
+namespace {
+
+using hearth::sdk::DecodeInput;
+using hearth::sdk::DecodeOutput;
+using hearth::sdk::DecodeRequest;
+using hearth::sdk::Error;
+using hearth::sdk::Host;
+using hearth::sdk::Hypothesis;
+using hearth::sdk::Options;
+
+int32_t length_limit(const BeamOptions& options, const DecodeRequest& request,
+                     const hearth_model_desc& model) {
+  int32_t limit = model.context_size - static_cast<int32_t>(request.prompt.size());
+  if (options.max_new_tokens >= 0) limit = std::min(limit, options.max_new_tokens);
+  if (request.max_tokens >= 0) limit = std::min(limit, request.max_tokens);
+  return std::max(limit, 0);
+}
+
+std::vector<int32_t> eos_tokens(const BeamOptions& options, const hearth_model_desc& model) {
+  if (!options.eos_token_ids.empty()) return options.eos_token_ids;
+  if (model.eos_token >= 0) return {model.eos_token};
+  return {};
+}
+
+class TrieBeamSession : public hearth::sdk::DecodeSession {
+ public:
+  TrieBeamSession(Host host, const BeamOptions& options, const DecodeRequest& request)
+      : host_(host),
+        vocab_(host.model().vocab_size),
+        original_(request.sequence),
+        search_(options, request.prompt, vocab_, eos_tokens(options, host.model()),
+                length_limit(options, request, host.model())),
+        sequences_{request.sequence} {}
+
+  ~TrieBeamSession() override {
+    // The request's own sequence is the host's to drop; every fork is ours.
+    for (hearth_sequence_id sequence : sequences_) {
+      if (sequence != original_) drop_quietly(sequence);
+    }
+  }
+
+  void step(const DecodeInput& input, DecodeOutput& output) override {
+    const size_t beams = search_.beams().size();
+    if (input.logit_rows != beams || !input.logits) {
+      throw Error(HEARTH_ERROR_FAILED, "trie_beam: expected " + std::to_string(beams) +
+                                           " rows of logits, got " +
+                                           std::to_string(input.logit_rows));
+    }
+    std::vector<const float*> rows(beams);
+    for (size_t i = 0; i < beams; ++i) rows[i] = input.row(i);
+    const std::vector<Continuation> next = search_.step(rows);
+    ++steps_;
+    if (next.empty()) {
+      output.finished = true;
+      return;
+    }
+    reassign_sequences(next);
+    output.rows.reserve(next.size());
+    for (size_t i = 0; i < next.size(); ++i) {
+      output.rows.push_back({next[i].token, position_, sequences_[i], 1});
+    }
+    ++position_;
+  }
+
+  std::vector<Hypothesis> result() override {
+    // The search is over: its forks go now, so the request ends holding only its own.
+    for (hearth_sequence_id sequence : sequences_) {
+      if (sequence != original_) drop_quietly(sequence);
+    }
+    sequences_.clear();
+    std::vector<Hypothesis> out;
+    for (const FinishedHypothesis& h : search_.result()) {
+      out.push_back({h.tokens, static_cast<float>(h.score)});
+    }
+    return out;
+  }
+
+  void start(int32_t prompt_length) { position_ = prompt_length; }
+
+ private:
+  // New beam i continues next[i].parent: the first child of a parent takes its sequence, the
+  // others fork it, and parents without children are dropped.
+  void reassign_sequences(const std::vector<Continuation>& next) {
+    std::vector<hearth_sequence_id> children(next.size(), -1);
+    std::vector<bool> taken(sequences_.size(), false);
+    for (size_t i = 0; i < next.size(); ++i) {
+      const auto parent = static_cast<size_t>(next[i].parent);
+      if (!taken[parent]) {
+        taken[parent] = true;
+        children[i] = sequences_[parent];
+      } else {
+        children[i] = host_.fork(sequences_[parent]);
+      }
+    }
+    for (size_t p = 0; p < sequences_.size(); ++p) {
+      if (!taken[p]) release(sequences_[p]);
+    }
+    sequences_ = std::move(children);
+  }
+
+  void release(hearth_sequence_id sequence) {
+    if (sequence == original_) {
+      // The host drops the request's own sequence when the request ends; emptying it frees
+      // its blocks now.
+      host_.truncate(sequence, 0);
+    } else {
+      host_.drop(sequence);
+    }
+  }
+
+  void drop_quietly(hearth_sequence_id sequence) noexcept {
+    try {
+      host_.drop(sequence);
+    } catch (...) {
+    }
+  }
+
+  Host host_;
+  int32_t vocab_;
+  hearth_sequence_id original_;
+  BeamSearch search_;
+  std::vector<hearth_sequence_id> sequences_;  // one per running beam, in beam order
+  int32_t position_ = 0;
+  int64_t steps_ = 0;
+};
+
+class TrieBeam : public hearth::sdk::DecodingPlugin {
+ public:
+  TrieBeam(Host host, const Options& options)
+      : DecodingPlugin(host, options), options_(parse_beam_options(options, vocab_size(host))) {}
+
+  std::unique_ptr<hearth::sdk::DecodeSession> begin(const DecodeRequest& request) override {
+    if (!request.prompt_logits) {
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "trie_beam: no prompt logits");
+    }
+    auto session = std::make_unique<TrieBeamSession>(host(), options_, request);
+    session->start(static_cast<int32_t>(request.prompt.size()));
+    return session;
+  }
+
+ private:
+  static int32_t vocab_size(Host host) {
+    try {
+      return host.model().vocab_size;
+    } catch (const Error&) {
+      return 1 << 30;  // no model yet: EOS ids are checked against it at the first request
+    }
+  }
+
+  BeamOptions options_;
+};
+
+}  // namespace
+}  // namespace trie_beam
+
+HEARTH_PLUGIN(trie_beam::TrieBeam, "trie_beam", "1.0",
+              "beam search whose beams share one prefix tree of KV cache")
