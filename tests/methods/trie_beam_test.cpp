@@ -1,0 +1,230 @@
+// The trie_beam plugin, loaded from disk, against a plain reference beam search written here:
+// every beam its own full, unshared KV sequence recomputed from the prompt each step, and the
+// rules of Hugging Face's generate(num_beams=k, do_sample=False) written out directly.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "hearth/engine.h"
+#include "hearth/error.h"
+#include "test_paths.h"
+
+using namespace hearth;
+
+namespace {
+
+struct Settings {
+  int32_t k = 4;
+  double length_penalty = 1;
+  std::string early_stopping = "false";
+  int32_t max_new = 24;
+  int32_t num_return = 1;
+};
+
+struct Ranked {
+  std::vector<int32_t> tokens;
+  double score;
+};
+
+std::unique_ptr<Engine> load(const std::string& model, std::vector<PluginConfig> plugins = {}) {
+  EngineOptions o;
+  o.model_path = model;
+  o.threads = 1;
+  o.context_size = 256;
+  o.plugins = std::move(plugins);
+  return Engine::load(o);
+}
+
+// The reference: Hugging Face's BeamSearchScorer and BeamHypotheses, step by step.
+std::vector<Ranked> reference_beam_search(Engine& engine, const std::vector<int32_t>& prompt,
+                                          const Settings& s, const std::vector<int32_t>& eos) {
+  struct Beam {
+    std::vector<int32_t> tokens;
+    double score;
+  };
+  struct Candidate {
+    double score;
+    size_t beam;
+    int32_t token;
+  };
+  const int32_t vocab = engine.model_info().vocab_size;
+  const size_t k = static_cast<size_t>(s.k);
+  std::vector<Beam> beams{{{}, 0.0}};
+  std::vector<Ranked> hyps;  // insertion order
+  double worst = 1e9;
+  auto add = [&](std::vector<int32_t> tokens, double sum) {
+    const double score = sum / std::pow(static_cast<double>(tokens.size()), s.length_penalty);
+    if (hyps.size() >= k && !(score > worst)) return;
+    hyps.push_back({std::move(tokens), score});
+    if (hyps.size() > k) {
+      std::vector<size_t> idx(hyps.size());
+      for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+      std::stable_sort(idx.begin(), idx.end(),
+                       [&](size_t a, size_t b) { return hyps[a].score < hyps[b].score; });
+      worst = hyps[idx[1]].score;
+      hyps.erase(hyps.begin() + static_cast<std::ptrdiff_t>(idx[0]));
+    } else {
+      worst = std::min(worst, score);
+    }
+  };
+  auto is_done = [&](double best, int32_t length) {
+    if (hyps.size() < k) return false;
+    if (s.early_stopping == "true") return true;
+    double bound_length = length;
+    if (s.early_stopping == "never" && s.length_penalty > 0) bound_length = s.max_new;
+    return worst >= best / std::pow(bound_length, s.length_penalty);
+  };
+  const size_t keep = std::max<size_t>(2, 1 + eos.size()) * k;
+  bool done = false;
+  for (int32_t length = 1; length <= s.max_new && !done; ++length) {
+    std::vector<Candidate> candidates;
+    for (size_t b = 0; b < beams.size(); ++b) {
+      std::vector<int32_t> text = prompt;
+      text.insert(text.end(), beams[b].tokens.begin(), beams[b].tokens.end());
+      const SequenceId sequence = engine.create_sequence();
+      const std::vector<float> logits = engine.prefill(sequence, text);
+      engine.drop_sequence(sequence);
+      double max = logits[0];
+      for (float v : logits) max = std::max(max, static_cast<double>(v));
+      double sum = 0;
+      for (float v : logits) sum += std::exp(v - max);
+      const double lse = max + std::log(sum);
+      for (int32_t t = 0; t < vocab; ++t) {
+        candidates.push_back({beams[b].score + logits[t] - lse, b, t});
+      }
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.beam != b.beam ? a.beam < b.beam : a.token < b.token;
+    });
+    candidates.resize(keep);
+    std::vector<Beam> next;
+    for (size_t rank = 0; rank < candidates.size() && next.size() < k; ++rank) {
+      const Candidate& c = candidates[rank];
+      std::vector<int32_t> tokens = beams[c.beam].tokens;
+      tokens.push_back(c.token);
+      if (std::find(eos.begin(), eos.end(), c.token) != eos.end()) {
+        if (rank < k) add(std::move(tokens), c.score);
+        continue;
+      }
+      next.push_back({std::move(tokens), c.score});
+    }
+    done = is_done(candidates.front().score, length);
+    beams = std::move(next);
+    if (!done && length == s.max_new) {
+      for (const Beam& beam : beams) add(beam.tokens, beam.score);
+    }
+  }
+  std::stable_sort(hyps.begin(), hyps.end(),
+                   [](const Ranked& a, const Ranked& b) { return a.score < b.score; });
+  std::reverse(hyps.begin(), hyps.end());
+  hyps.resize(std::min(hyps.size(), static_cast<size_t>(s.num_return)));
+  return hyps;
+}
+
+PluginConfig trie_beam(const Settings& s,
+                       std::vector<std::pair<std::string, std::string>> extra = {}) {
+  PluginConfig p;
+  p.name = "trie_beam";
+  p.path = test::binary_path("lib/hearth/plugins/hearth-trie_beam.so");
+  p.options = {{"num_beams", std::to_string(s.k)},
+               {"length_penalty", std::to_string(s.length_penalty)},
+               {"early_stopping", s.early_stopping},
+               {"num_return_sequences", std::to_string(s.num_return)}};
+  for (auto& e : extra) p.options.push_back(std::move(e));
+  return p;
+}
+
+GenerationResult run_plugin(const std::string& model, const Settings& s,
+                            const std::vector<int32_t>& prompt) {
+  auto engine = load(model, {trie_beam(s)});
+  GenerationOptions options;
+  options.max_tokens = s.max_new;
+  options.strategy = "trie_beam";
+  return engine->generate_tokens(prompt, options);
+}
+
+std::string refusal(const std::vector<std::pair<std::string, std::string>>& options) {
+  PluginConfig p = trie_beam(Settings{});
+  p.options = options;
+  try {
+    load(test::model_path(), {p});
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("trie beam search gives the reference beam search's hypotheses and scores") {
+  const std::string model = GENERATE(test::model_path(), test::mha_model_path());
+  const int32_t k = GENERATE(1, 2, 4, 8);
+  const std::string early = GENERATE("false", "true", "never");
+  const double penalty = GENERATE(0.0, 1.0, 2.0);
+  Settings s;
+  s.k = k;
+  s.early_stopping = early;
+  s.length_penalty = penalty;
+  s.num_return = k;
+  CAPTURE(model, k, early, penalty);
+
+  auto reference_engine = load(model);
+  const std::vector<int32_t> prompt = reference_engine->tokenize("Once upon a time", true, false);
+  std::vector<int32_t> eos;
+  for (int32_t t = 0; t < reference_engine->model_info().vocab_size; ++t) {
+    if (reference_engine->is_end_of_generation(t)) eos.push_back(t);
+  }
+  const std::vector<Ranked> expected = reference_beam_search(*reference_engine, prompt, s, eos);
+  const GenerationResult got = run_plugin(model, s, prompt);
+
+  REQUIRE(got.hypotheses.size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
+    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
+  }
+}
+
+TEST_CASE("one beam is greedy decoding") {
+  auto engine = load(test::model_path());
+  GenerationOptions greedy;
+  greedy.max_tokens = 40;
+  greedy.sampling.temperature = 0;
+  greedy.strategy = "sampling";
+  const GenerationResult plain = engine->generate("Once upon a time", greedy);
+
+  Settings s;
+  s.k = 1;
+  s.max_new = 40;
+  const GenerationResult beam =
+      run_plugin(test::model_path(), s, engine->tokenize("Once upon a time", true, false));
+  REQUIRE(!beam.hypotheses.empty());
+  std::vector<int32_t> tokens = beam.hypotheses.front().tokens;
+  if (!tokens.empty() && engine->is_end_of_generation(tokens.back())) tokens.pop_back();
+  CHECK(tokens == plain.tokens);
+}
+
+TEST_CASE("beam search frees every fork when it ends") {
+  Settings s;
+  s.k = 8;
+  auto engine = load(test::model_path(), {trie_beam(s)});
+  GenerationOptions options;
+  options.max_tokens = 24;
+  options.strategy = "trie_beam";
+  const GenerationResult result = engine->generate("Once upon a time", options);
+  CHECK(result.hypotheses.size() == 1);
+  CHECK(engine->kv_cache_stats().used_blocks == 0);
+  for (const PluginInfo& info : engine->plugins()) CHECK(info.leaked_sequences == 0);
+}
+
+TEST_CASE("bad beam search options are refused before any work, naming the option") {
+  CHECK(refusal({{"num_beams", "0"}}).find("num_beams") != std::string::npos);
+  CHECK(refusal({{"num_beams", "2"}, {"num_return_sequences", "3"}}).find("num_return_sequences") !=
+        std::string::npos);
+  CHECK(refusal({{"num_beamz", "2"}}).find("num_beamz") != std::string::npos);
+  CHECK(refusal({{"early_stopping", "sometimes"}}).find("early_stopping") != std::string::npos);
+  CHECK(refusal({{"eos_token_id", "99999"}}).find("eos_token_id") != std::string::npos);
+}
