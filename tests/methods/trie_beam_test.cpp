@@ -21,6 +21,8 @@ struct Settings {
   std::string early_stopping = "false";
   int32_t max_new = 24;
   int32_t num_return = 1;
+  std::vector<int32_t> eos;  // empty: the model's
+  int32_t no_repeat_ngram = 0;
 };
 
 struct Ranked {
@@ -32,7 +34,7 @@ std::unique_ptr<Engine> load(const std::string& model, std::vector<PluginConfig>
   EngineOptions o;
   o.model_path = model;
   o.threads = 1;
-  o.context_size = 256;
+  o.context_size = 1024;  // the KV cache holds one context: room for 8 beams of 40 tokens
   o.plugins = std::move(plugins);
   return Engine::load(o);
 }
@@ -91,8 +93,20 @@ std::vector<Ranked> reference_beam_search(Engine& engine, const std::vector<int3
       double sum = 0;
       for (float v : logits) sum += std::exp(v - max);
       const double lse = max + std::log(sum);
+      std::vector<bool> banned(static_cast<size_t>(vocab), false);
+      const size_t n = static_cast<size_t>(s.no_repeat_ngram);
+      if (n > 0 && text.size() + 1 >= n) {
+        for (size_t start = 0; start + n <= text.size(); ++start) {
+          bool same = true;
+          for (size_t j = 0; j + 1 < n; ++j) {
+            same = same && text[start + j] == text[text.size() - (n - 1) + j];
+          }
+          if (same) banned[static_cast<size_t>(text[start + n - 1])] = true;
+        }
+      }
       for (int32_t t = 0; t < vocab; ++t) {
-        candidates.push_back({beams[b].score + logits[t] - lse, b, t});
+        const double logprob = banned[t] ? -INFINITY : logits[t] - lse;
+        candidates.push_back({beams[b].score + logprob, b, t});
       }
     }
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
@@ -133,6 +147,14 @@ PluginConfig trie_beam(const Settings& s,
                {"length_penalty", std::to_string(s.length_penalty)},
                {"early_stopping", s.early_stopping},
                {"num_return_sequences", std::to_string(s.num_return)}};
+  if (!s.eos.empty()) {
+    std::string ids;
+    for (int32_t id : s.eos) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    p.options.push_back({"eos_token_id", ids});
+  }
+  if (s.no_repeat_ngram > 0) {
+    p.options.push_back({"no_repeat_ngram_size", std::to_string(s.no_repeat_ngram)});
+  }
   for (auto& e : extra) p.options.push_back(std::move(e));
   return p;
 }
@@ -186,6 +208,84 @@ TEST_CASE("trie beam search gives the reference beam search's hypotheses and sco
     CHECK(got.hypotheses[i].tokens == expected[i].tokens);
     CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
   }
+}
+
+TEST_CASE("trie beam search with EOS lists and n-gram bans matches the reference") {
+  // Frequent tokens of this model's stories as EOS, so hypotheses finish early and often, at
+  // every rank; two of them mean 3k candidates per step.
+  const std::vector<int32_t> eos =
+      GENERATE(std::vector<int32_t>{267}, std::vector<int32_t>{267, 295});
+  const int32_t ngram = GENERATE(0, 2, 3);
+  const int32_t k = GENERATE(2, 4, 8);
+  const std::string early = GENERATE("false", "never");
+  Settings s;
+  s.k = k;
+  s.eos = eos;
+  s.no_repeat_ngram = ngram;
+  s.early_stopping = early;
+  s.num_return = k;
+  s.max_new = 32;
+  CAPTURE(eos, ngram, k, early);
+
+  auto reference_engine = load(test::model_path());
+  const std::vector<int32_t> prompt = reference_engine->tokenize("Once upon a time", true, false);
+  const std::vector<Ranked> expected = reference_beam_search(*reference_engine, prompt, s, eos);
+  auto engine = load(test::model_path(), {trie_beam(s)});
+  GenerationOptions options;
+  options.max_tokens = s.max_new;
+  options.strategy = "trie_beam";
+  options.ignore_eos = true;  // the plugin's EOS ids are not the model's
+  const GenerationResult got = engine->generate_tokens(prompt, options);
+
+  REQUIRE(got.hypotheses.size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
+    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
+  }
+}
+
+TEST_CASE("beam search requests share the scheduler with sampling requests") {
+  Settings s;
+  s.k = 4;
+  s.num_return = 2;
+  const std::string prompts[] = {"Once upon a time", "The little dog", "Lily and Ben went"};
+  std::vector<GenerationResult> alone;
+  {
+    auto engine = load(test::model_path(), {trie_beam(s)});
+    for (const std::string& p : prompts) {
+      GenerationOptions o;
+      o.max_tokens = 24;
+      o.strategy = "trie_beam";
+      alone.push_back(engine->generate(p, o));
+    }
+  }
+  auto engine = load(test::model_path(), {trie_beam(s)});
+  GenerationOptions sampling;
+  sampling.max_tokens = 48;
+  sampling.sampling.seed = 7;
+  sampling.strategy = "sampling";
+  const GenerationResult sampled_alone = engine->generate("Tim had a ball", sampling);
+
+  std::vector<Request> requests;
+  Request sampled = engine->submit("Tim had a ball", sampling);
+  for (const std::string& p : prompts) {
+    GenerationOptions o;
+    o.max_tokens = 24;
+    o.strategy = "trie_beam";
+    requests.push_back(engine->submit(p, o));
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const GenerationResult together = requests[i].wait();
+    REQUIRE(together.hypotheses.size() == alone[i].hypotheses.size());
+    for (size_t h = 0; h < together.hypotheses.size(); ++h) {
+      CHECK(together.hypotheses[h].tokens == alone[i].hypotheses[h].tokens);
+      CHECK(together.hypotheses[h].score == alone[i].hypotheses[h].score);
+    }
+    CHECK(together.text == alone[i].text);
+  }
+  CHECK(sampled.wait().tokens == sampled_alone.tokens);
+  CHECK(engine->kv_cache_stats().used_blocks == 0);
 }
 
 TEST_CASE("one beam is greedy decoding") {
