@@ -74,6 +74,7 @@ num_beams = 4
 length_penalty = 0.5
 early_stop = true
 mode = "fast"
+eos_token_id = [2, 13]
 [[plugins]]
 path = "lib/hearth-oae.so"
 on_error = "skip"
@@ -86,6 +87,7 @@ on_error = "skip"
   CHECK(beam.required);
   using Options = std::vector<std::pair<std::string, std::string>>;
   CHECK(beam.options == Options{{"early_stop", "true"},
+                                {"eos_token_id", "2,13"},
                                 {"length_penalty", "0.5"},
                                 {"mode", "fast"},
                                 {"num_beams", "4"}});
@@ -101,9 +103,14 @@ on_error = "skip"
       Catch::Contains("d.toml:4:1") && Catch::Contains("unknown key 'nam'"));
   CHECK_THROWS_WITH(
       parse_deploy_config(
-          "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nlist = [1]\n",
+          "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nlist = [[1]]\n",
           "d.toml"),
-      Catch::Contains("d.toml:6:") && Catch::Contains("string, number or boolean"));
+      Catch::Contains("d.toml:6:") && Catch::Contains("not lists or tables"));
+  CHECK_THROWS_WITH(
+      parse_deploy_config(
+          "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nt = {a = 1}\n",
+          "d.toml"),
+      Catch::Contains("d.toml:6:") && Catch::Contains("string, number, boolean or a list"));
 }
 
 namespace {

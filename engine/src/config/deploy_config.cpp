@@ -154,8 +154,20 @@ std::string option_text(const std::string& path, const std::string& key, const t
     text << *d;
     return text.str();
   }
+  if (const toml::array* list = n.as_array()) {
+    // A list arrives as its elements joined with commas ([2, 13] -> "2,13").
+    std::string joined;
+    for (const toml::node& element : *list) {
+      if (element.is_array() || element.is_table()) {
+        throw Error(where(path, element.source()) + ": [plugins.options] '" + key +
+                    "' may list strings, numbers or booleans, not lists or tables");
+      }
+      joined += (joined.empty() ? "" : ",") + option_text(path, key, element);
+    }
+    return joined;
+  }
   throw Error(where(path, n.source()) + ": [plugins.options] '" + key +
-              "' must be a string, number or boolean");
+              "' must be a string, number, boolean or a list of them");
 }
 
 void read_plugins(const std::string& path, const toml::table& root, EngineOptions& engine) {
