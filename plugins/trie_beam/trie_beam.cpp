@@ -6,6 +6,7 @@
 // distinct parents copies nothing. Every step's beams are fed as one batch, which the
 // scheduler runs beside other requests' rows.
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -150,12 +151,44 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
     if (!request.prompt_logits) {
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "trie_beam: no prompt logits");
     }
+    check_kv_room(request);
     auto session = std::make_unique<TrieBeamSession>(host(), options_, request);
     session->start(static_cast<int32_t>(request.prompt.size()));
     return session;
   }
 
  private:
+  // Refuses a search whose beams could outgrow the free KV cache: each beam may come to own
+  // every block from the prompt's partly filled last one to the length limit. The blocks the
+  // prompt fills are shared by all beams and already held.
+  // Without a token limit the bound is the whole context, which a cache sized for one context
+  // never holds k times; such a search is left to run, and fails cleanly if the cache fills.
+  void check_kv_room(const DecodeRequest& request) const {
+    if (options_.max_new_tokens < 0 && request.max_tokens < 0) return;
+    hearth_memory_stats stats{};
+    try {
+      stats = host().memory_stats();
+    } catch (const Error&) {
+      return;  // a host without the service
+    }
+    constexpr size_t kNeeded = offsetof(hearth_memory_stats, kv_free_blocks) + sizeof(int32_t);
+    if (stats.struct_size < kNeeded || stats.kv_block_tokens <= 0) return;  // before ABI 1.3
+    const int64_t block = stats.kv_block_tokens;
+    const int64_t limit = length_limit(options_, request, host().model());
+    const int64_t tail = static_cast<int64_t>(request.prompt.size()) % block;
+    const int64_t per_beam = (tail + limit + block - 1) / block;
+    const int64_t needed = options_.num_beams * per_beam - (tail > 0 ? 1 : 0);
+    if (needed > stats.kv_free_blocks) {
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
+                  "trie_beam: num_beams = " + std::to_string(options_.num_beams) + " with up to " +
+                      std::to_string(limit) + " new tokens may need " + std::to_string(needed) +
+                      " KV cache blocks of " + std::to_string(block) + " positions, and " +
+                      std::to_string(stats.kv_free_blocks) +
+                      " are free: lower num_beams or the token limit, or give the KV cache more "
+                      "room");
+    }
+  }
+
   static int32_t vocab_size(Host host) {
     try {
       return host.model().vocab_size;

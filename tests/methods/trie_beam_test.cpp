@@ -320,6 +320,25 @@ TEST_CASE("beam search frees every fork when it ends") {
   for (const PluginInfo& info : engine->plugins()) CHECK(info.leaked_sequences == 0);
 }
 
+TEST_CASE("a beam search the free KV cache cannot hold is refused before its first step") {
+  EngineOptions o;
+  o.model_path = test::model_path();
+  o.threads = 1;
+  o.context_size = 256;  // the cache holds one context: 16 blocks of 16 positions
+  Settings s;
+  s.k = 8;
+  o.plugins = {trie_beam(s)};
+  auto engine = Engine::load(o);
+  GenerationOptions options;
+  options.strategy = "trie_beam";
+  options.max_tokens = 100;
+  CHECK_THROWS_WITH(engine->generate("Once upon a time", options),
+                    Catch::Contains("num_beams = 8") && Catch::Contains("are free"));
+  CHECK(engine->kv_cache_stats().used_blocks == 0);
+  options.max_tokens = 8;  // 8 beams x 1 block each fit
+  CHECK(engine->generate("Once upon a time", options).hypotheses.size() == 1);
+}
+
 TEST_CASE("bad beam search options are refused before any work, naming the option") {
   CHECK(refusal({{"num_beams", "0"}}).find("num_beams") != std::string::npos);
   CHECK(refusal({{"num_beams", "2"}, {"num_return_sequences", "3"}}).find("num_return_sequences") !=

@@ -285,6 +285,9 @@ hearth_memory_stats memory_stats(uint64_t weight_bytes, const KvCache* cache) {
     s.kv_live_bytes = kv.live_bytes;
     s.kv_shared_bytes = kv.shared_bytes;
     s.kv_sequences = kv.sequences;
+    s.kv_block_bytes = kv.block_bytes;
+    s.kv_block_tokens = kv.block_tokens;
+    s.kv_free_blocks = kv.total_blocks - kv.used_blocks;
   }
   std::ifstream statm("/proc/self/statm");
   uint64_t pages = 0, resident = 0;

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define HEARTH_PLUGIN_ABI_MAJOR 1
-#define HEARTH_PLUGIN_ABI_MINOR 2
+#define HEARTH_PLUGIN_ABI_MINOR 3
 #define HEARTH_PLUGIN_ENTRY_SYMBOL "hearth_plugin_entry"
 
 #if defined(_WIN32)
@@ -120,6 +120,9 @@ typedef struct hearth_memory_stats {
   uint64_t kv_shared_bytes;   /* since 1.1: blocks used by more than one sequence */
   uint64_t process_rss_bytes; /* since 1.1: resident memory of the process (0 = unknown) */
   int32_t kv_sequences;       /* since 1.1 */
+  uint64_t kv_block_bytes;    /* since 1.3: one block of the cache (all layers' K and V) */
+  int32_t kv_block_tokens;    /* since 1.3: positions per block */
+  int32_t kv_free_blocks;     /* since 1.3: blocks no sequence holds */
 } hearth_memory_stats;
 
 typedef enum hearth_event_type {
@@ -387,7 +390,7 @@ typedef const hearth_plugin_descriptor* (*hearth_plugin_entry_fn)(uint16_t host_
 static_assert(sizeof(hearth_kv) == 16, "hearth_kv layout changed");
 static_assert(sizeof(hearth_batch_token) == 16, "hearth_batch_token layout changed");
 static_assert(sizeof(hearth_model_desc) == 80, "hearth_model_desc layout changed");
-static_assert(sizeof(hearth_memory_stats) == 56, "hearth_memory_stats layout changed");
+static_assert(sizeof(hearth_memory_stats) == 72, "hearth_memory_stats layout changed");
 static_assert(sizeof(hearth_event) == 88, "hearth_event layout changed");
 static_assert(sizeof(hearth_host_services) == 176, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
