@@ -43,6 +43,7 @@ class BeamSearch {
   std::vector<Continuation> step(std::span<const float* const> logits);
 
   bool done() const { return done_; }
+  size_t finished_count() const { return finished_.size(); }
 
   // Best first, at most num_return_sequences; only once done().
   std::vector<FinishedHypothesis> result() const;

@@ -48,7 +48,10 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
         original_(request.sequence),
         search_(options, request.prompt, vocab_, eos_tokens(options, host.model()),
                 length_limit(options, request, host.model())),
-        sequences_{request.sequence} {}
+        sequences_{request.sequence},
+        request_id_(request.request_id),
+        prompt_length_(static_cast<int32_t>(request.prompt.size())),
+        position_(prompt_length_) {}
 
   ~TrieBeamSession() override {
     // The request's own sequence is the host's to drop; every fork is ours.
@@ -70,9 +73,11 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
     ++steps_;
     if (next.empty()) {
       output.finished = true;
+      emit_step(0);
       return;
     }
     reassign_sequences(next);
+    emit_step(static_cast<int32_t>(next.size()));
     output.rows.reserve(next.size());
     for (size_t i = 0; i < next.size(); ++i) {
       output.rows.push_back({next[i].token, position_, sequences_[i], 1});
@@ -93,8 +98,6 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
     return out;
   }
 
-  void start(int32_t prompt_length) { position_ = prompt_length; }
-
  private:
   // New beam i continues next[i].parent: the first child of a parent takes its sequence, the
   // others fork it, and parents without children are dropped.
@@ -114,6 +117,24 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
       if (!taken[p]) release(sequences_[p]);
     }
     sequences_ = std::move(children);
+  }
+
+  // One DECODE_STEP event for the metrics plugins: the beams, the finished hypotheses and the
+  // cache the tree holds (live and shared bytes are the whole cache's).
+  void emit_step(int32_t live) {
+    hearth_event event{};
+    event.type = HEARTH_EVENT_DECODE_STEP;
+    event.request_id = request_id_;
+    event.time_seconds = host_.now();
+    event.prompt_tokens = prompt_length_;
+    event.generated_tokens = steps_;  // tokens each hypothesis has been offered
+    event.token = -1;
+    event.live_branches = live;
+    event.finished_branches = static_cast<int32_t>(search_.finished_count());
+    const hearth_memory_stats stats = host_.memory_stats();
+    event.kv_bytes = stats.kv_live_bytes;
+    event.kv_shared_bytes = stats.kv_shared_bytes;
+    host_.emit(event);
   }
 
   void release(hearth_sequence_id sequence) {
@@ -138,8 +159,10 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
   hearth_sequence_id original_;
   BeamSearch search_;
   std::vector<hearth_sequence_id> sequences_;  // one per running beam, in beam order
-  int32_t position_ = 0;
-  int64_t steps_ = 0;
+  uint64_t request_id_;
+  int32_t prompt_length_;
+  int32_t position_;  // where the next rows go: the length every running beam has
+  int32_t steps_ = 0;
 };
 
 class TrieBeam : public hearth::sdk::DecodingPlugin {
@@ -152,9 +175,7 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "trie_beam: no prompt logits");
     }
     check_kv_room(request);
-    auto session = std::make_unique<TrieBeamSession>(host(), options_, request);
-    session->start(static_cast<int32_t>(request.prompt.size()));
-    return session;
+    return std::make_unique<TrieBeamSession>(host(), options_, request);
   }
 
  private:

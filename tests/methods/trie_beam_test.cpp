@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -286,6 +287,33 @@ TEST_CASE("beam search requests share the scheduler with sampling requests") {
   }
   CHECK(sampled.wait().tokens == sampled_alone.tokens);
   CHECK(engine->kv_cache_stats().used_blocks == 0);
+}
+
+TEST_CASE("each beam search step is an event for the metrics plugins") {
+  Settings s;
+  s.k = 4;
+  PluginConfig counter;
+  counter.name = "test_counter";
+  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
+  PluginConfig old_counter = counter;  // declares ABI 1.0: DECODE_STEP is newer
+  old_counter.name = "test_counter_v1_0";
+  old_counter.path = test::binary_path("tests/plugins/hearth-test_counter_v1_0.so");
+  auto engine = load(test::model_path(), {trie_beam(s), counter, old_counter});
+  GenerationOptions options;
+  options.max_tokens = 16;
+  options.strategy = "trie_beam";
+  engine->generate("Once upon a time", options);
+  std::map<std::string, std::string> seen;
+  for (auto& [key, value] : engine->metrics_snapshot("test_counter")) seen[key] = value;
+  const int steps = std::stoi(seen.at("decode_step"));
+  CHECK(steps >= 2);
+  CHECK(steps <= 16);
+  CHECK(seen.at("max_live_branches") == "4");
+  CHECK(std::stoull(seen.at("max_kv_shared_bytes")) > 0);  // the beams share the prompt's blocks
+  for (auto& [key, value] : engine->metrics_snapshot("test_counter_v1_0")) {
+    if (key == "decode_step") CHECK(value == "0");
+    if (key == "request_end") CHECK(value == "1");
+  }
 }
 
 TEST_CASE("one beam is greedy decoding") {

@@ -1,6 +1,7 @@
 // Test fixture (metrics): counts the core's events per type and remembers the token counts of
 // the last finished request. Built twice: as is, and with HEARTH_PLUGIN_TARGET_MINOR=0 as
 // test_counter_v1_0, a plugin declaring ABI 1.0 (no write_report in its vtable).
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -43,6 +44,11 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
         break;
       case HEARTH_EVENT_METHOD_OVERHEAD:
         break;
+      case HEARTH_EVENT_DECODE_STEP:
+        ++decode_step_;
+        max_live_branches_ = std::max(max_live_branches_, event.live_branches);
+        max_kv_shared_bytes_ = std::max(max_kv_shared_bytes_, event.kv_shared_bytes);
+        break;
     }
   }
 
@@ -52,7 +58,10 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
             {"token", std::to_string(token_)},
             {"request_end", std::to_string(request_end_)},
             {"last_prompt_tokens", std::to_string(last_prompt_tokens_)},
-            {"last_generated_tokens", std::to_string(last_generated_tokens_)}};
+            {"last_generated_tokens", std::to_string(last_generated_tokens_)},
+            {"decode_step", std::to_string(decode_step_)},
+            {"max_live_branches", std::to_string(max_live_branches_)},
+            {"max_kv_shared_bytes", std::to_string(max_kv_shared_bytes_)}};
   }
 
   void write_report(const std::string& path) override {
@@ -69,6 +78,9 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
   uint64_t request_end_ = 0;
   int32_t last_prompt_tokens_ = 0;
   int32_t last_generated_tokens_ = 0;
+  uint64_t decode_step_ = 0;
+  int32_t max_live_branches_ = 0;
+  uint64_t max_kv_shared_bytes_ = 0;
 };
 
 }  // namespace

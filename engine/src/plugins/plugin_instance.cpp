@@ -249,6 +249,8 @@ void PluginInstance::transform() {
 }
 
 void PluginInstance::on_event(const hearth_event& event) noexcept {
+  // Event types newer than the plugin's ABI are not sent: it could not know what they mean.
+  if (event.type == HEARTH_EVENT_DECODE_STEP && library_.descriptor->abi_minor < 3) return;
   host_.error.clear();
   library_.descriptor->metrics->on_event(instance_, &event);
   if (!host_.error.empty() && !event_failure_logged_) {

@@ -126,29 +126,33 @@ typedef struct hearth_memory_stats {
 } hearth_memory_stats;
 
 typedef enum hearth_event_type {
-  HEARTH_EVENT_REQUEST_START = 1,  /* a generation request begins */
-  HEARTH_EVENT_PROMPT_DONE = 2,    /* its prompt is in the KV cache; the first logits exist */
-  HEARTH_EVENT_TOKEN = 3,          /* one generated token */
-  HEARTH_EVENT_REQUEST_END = 4,    /* the request finished (or failed: status != HEARTH_OK) */
-  HEARTH_EVENT_METHOD_OVERHEAD = 5 /* a plugin's one-time cost (prefix build, weight transform) */
+  HEARTH_EVENT_REQUEST_START = 1,   /* a generation request begins */
+  HEARTH_EVENT_PROMPT_DONE = 2,     /* its prompt is in the KV cache; the first logits exist */
+  HEARTH_EVENT_TOKEN = 3,           /* one generated token */
+  HEARTH_EVENT_REQUEST_END = 4,     /* the request finished (or failed: status != HEARTH_OK) */
+  HEARTH_EVENT_METHOD_OVERHEAD = 5, /* a plugin's one-time cost (prefix build, weight transform) */
+  HEARTH_EVENT_DECODE_STEP = 6      /* since 1.3: a decoding plugin's step (its branches, KV) */
 } hearth_event_type;
 
 /* An event from the core (or emitted by a plugin through emit_event). Borrowed for the call. */
 typedef struct hearth_event {
   uint32_t struct_size;
   uint16_t abi_major, abi_minor;
-  hearth_event_type type;   /* since 1.0 */
-  uint64_t request_id;      /* since 1.0: the same for all events of one request */
-  double time_seconds;      /* since 1.0: monotonic clock (see now()) */
-  int32_t prompt_tokens;    /* since 1.0 */
-  int32_t generated_tokens; /* since 1.0: so far */
-  int32_t token;            /* since 1.0: HEARTH_EVENT_TOKEN only, else -1 */
-  hearth_status status;     /* since 1.0: HEARTH_EVENT_REQUEST_END only */
-  double elapsed_seconds;   /* since 1.0: METHOD_OVERHEAD: what the one-time work took */
-  uint64_t kv_bytes;        /* since 1.0: KV cache bytes in use */
-  uint64_t weight_bytes;    /* since 1.0 */
-  const char* device;       /* since 1.0: "cpu", "cuda:0" */
-  const char* source;       /* since 1.0: "core" or the emitting plugin's name */
+  hearth_event_type type;    /* since 1.0 */
+  uint64_t request_id;       /* since 1.0: the same for all events of one request */
+  double time_seconds;       /* since 1.0: monotonic clock (see now()) */
+  int32_t prompt_tokens;     /* since 1.0 */
+  int32_t generated_tokens;  /* since 1.0: so far */
+  int32_t token;             /* since 1.0: HEARTH_EVENT_TOKEN only, else -1 */
+  hearth_status status;      /* since 1.0: HEARTH_EVENT_REQUEST_END only */
+  double elapsed_seconds;    /* since 1.0: METHOD_OVERHEAD: what the one-time work took */
+  uint64_t kv_bytes;         /* since 1.0: KV cache bytes in use */
+  uint64_t weight_bytes;     /* since 1.0 */
+  const char* device;        /* since 1.0: "cpu", "cuda:0" */
+  const char* source;        /* since 1.0: "core" or the emitting plugin's name */
+  int32_t live_branches;     /* since 1.3: DECODE_STEP: hypotheses still being extended */
+  int32_t finished_branches; /* since 1.3: DECODE_STEP: hypotheses finished so far */
+  uint64_t kv_shared_bytes;  /* since 1.3: DECODE_STEP: KV bytes in blocks several sequences hold */
 } hearth_event;
 
 /* Services the host offers every plugin. Owned by the host; valid until destroy(). Calls
@@ -391,7 +395,7 @@ static_assert(sizeof(hearth_kv) == 16, "hearth_kv layout changed");
 static_assert(sizeof(hearth_batch_token) == 16, "hearth_batch_token layout changed");
 static_assert(sizeof(hearth_model_desc) == 80, "hearth_model_desc layout changed");
 static_assert(sizeof(hearth_memory_stats) == 72, "hearth_memory_stats layout changed");
-static_assert(sizeof(hearth_event) == 88, "hearth_event layout changed");
+static_assert(sizeof(hearth_event) == 104, "hearth_event layout changed");
 static_assert(sizeof(hearth_host_services) == 176, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
 static_assert(sizeof(hearth_decode_request) == 56, "hearth_decode_request layout changed");
