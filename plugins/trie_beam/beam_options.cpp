@@ -65,6 +65,7 @@ BeamOptions parse_beam_options(const hearth::sdk::Options& options, int32_t voca
   }
   o.no_repeat_ngram_size =
       static_cast<int32_t>(options.get_int("no_repeat_ngram_size", 0, 0, 1 << 16));
+  o.share_kv = options.get_bool("share_kv", true);
   options.check_all_used();
   return o;
 }

@@ -24,6 +24,9 @@ struct BeamOptions {
   int32_t max_new_tokens = -1;         // < 0: the request's max_tokens, else the context
   std::vector<int32_t> eos_token_ids;  // empty: the model's end-of-generation token
   int32_t no_repeat_ngram_size = 0;    // 0 = off
+  // false: every beam holds its own copy of the whole cache (a child copies its parent instead
+  // of forking it), as batch beam search does; for comparisons only.
+  bool share_kv = true;
 };
 
 // Reads and checks the options (unknown keys, k = 0, num_return_sequences > k and EOS ids

@@ -46,6 +46,7 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
       : host_(host),
         vocab_(host.model().vocab_size),
         original_(request.sequence),
+        share_kv_(options.share_kv),
         search_(options, request.prompt, vocab_, eos_tokens(options, host.model()),
                 length_limit(options, request, host.model())),
         sequences_{request.sequence},
@@ -99,9 +100,15 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
   }
 
  private:
-  // New beam i continues next[i].parent: the first child of a parent takes its sequence, the
-  // others fork it, and parents without children are dropped.
+  // New beam i continues next[i].parent: parents without children are dropped, the first child
+  // of a parent takes its sequence, and the others fork it (or copy it, without sharing).
   void reassign_sequences(const std::vector<Continuation>& next) {
+    // Parents without children go first, so their blocks are free for the copies below.
+    std::vector<bool> has_child(sequences_.size(), false);
+    for (const Continuation& c : next) has_child[static_cast<size_t>(c.parent)] = true;
+    for (size_t p = 0; p < sequences_.size(); ++p) {
+      if (!has_child[p]) release(sequences_[p]);
+    }
     std::vector<hearth_sequence_id> children(next.size(), -1);
     std::vector<bool> taken(sequences_.size(), false);
     for (size_t i = 0; i < next.size(); ++i) {
@@ -110,11 +117,8 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
         taken[parent] = true;
         children[i] = sequences_[parent];
       } else {
-        children[i] = host_.fork(sequences_[parent]);
+        children[i] = share_kv_ ? host_.fork(sequences_[parent]) : host_.copy(sequences_[parent]);
       }
-    }
-    for (size_t p = 0; p < sequences_.size(); ++p) {
-      if (!taken[p]) release(sequences_[p]);
     }
     sequences_ = std::move(children);
   }
@@ -157,6 +161,7 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
   Host host_;
   int32_t vocab_;
   hearth_sequence_id original_;
+  bool share_kv_;
   BeamSearch search_;
   std::vector<hearth_sequence_id> sequences_;  // one per running beam, in beam order
   uint64_t request_id_;
@@ -196,9 +201,13 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
     if (stats.struct_size < kNeeded || stats.kv_block_tokens <= 0) return;  // before ABI 1.3
     const int64_t block = stats.kv_block_tokens;
     const int64_t limit = length_limit(options_, request, host().model());
-    const int64_t tail = static_cast<int64_t>(request.prompt.size()) % block;
-    const int64_t per_beam = (tail + limit + block - 1) / block;
-    const int64_t needed = options_.num_beams * per_beam - (tail > 0 ? 1 : 0);
+    const int64_t prompt = static_cast<int64_t>(request.prompt.size());
+    const int64_t held = (prompt + block - 1) / block;
+    // Sharing, a beam owns blocks from the prompt's partly filled last one on; copying, all.
+    const int64_t start = options_.share_kv ? prompt % block : prompt;
+    const int64_t per_beam = (start + limit + block - 1) / block;
+    const int64_t needed =
+        options_.num_beams * per_beam - (options_.share_kv ? (prompt % block > 0) : held);
     if (needed > stats.kv_free_blocks) {
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
                   "trie_beam: num_beams = " + std::to_string(options_.num_beams) + " with up to " +

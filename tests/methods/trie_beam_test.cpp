@@ -316,6 +316,34 @@ TEST_CASE("each beam search step is an event for the metrics plugins") {
   }
 }
 
+TEST_CASE("beams that copy the whole cache give the same hypotheses with more KV memory") {
+  Settings s;
+  s.k = 8;
+  s.num_return = 8;
+  auto run = [&](bool share) {
+    auto engine =
+        load(test::model_path(), {trie_beam(s, {{"share_kv", share ? "true" : "false"}})});
+    GenerationOptions options;
+    options.max_tokens = 32;
+    options.strategy = "trie_beam";
+    // A long prompt, so the copies show: 8 beams x the prompt's blocks against one set.
+    std::string prompt = "Once upon a time, there was a little girl named Lily.";
+    for (int i = 0; i < 3; ++i)
+      prompt += " She loved to play outside in the park with her friends.";
+    GenerationResult result = engine->generate(prompt, options);
+    CHECK(engine->kv_cache_stats().used_blocks == 0);
+    return std::make_pair(result, engine->kv_cache_stats().peak_live_bytes);
+  };
+  const auto [shared, shared_peak] = run(true);
+  const auto [copied, copied_peak] = run(false);
+  REQUIRE(shared.hypotheses.size() == copied.hypotheses.size());
+  for (size_t i = 0; i < shared.hypotheses.size(); ++i) {
+    CHECK(shared.hypotheses[i].tokens == copied.hypotheses[i].tokens);
+    CHECK(shared.hypotheses[i].score == copied.hypotheses[i].score);
+  }
+  CHECK(copied_peak >= 2 * shared_peak);
+}
+
 TEST_CASE("one beam is greedy decoding") {
   auto engine = load(test::model_path());
   GenerationOptions greedy;

@@ -16,6 +16,7 @@ struct KvCacheStats {
   size_t live_bytes = 0;      // used_blocks * block_bytes
   size_t shared_bytes = 0;    // shared_blocks * block_bytes
   int32_t sequences = 0;
+  size_t peak_live_bytes = 0;  // the most live_bytes have been since the cache was made
 };
 
 }  // namespace hearth

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -16,6 +17,7 @@ struct BeamFlags {
   int32_t beams = 0;
   std::string num_return, length_penalty, early_stopping, max_new, eos, no_repeat_ngram;
   bool json = false;
+  bool unshared_kv = false;
 };
 
 void add_beam_options(ArgParser& parser, BeamFlags& flags) {
@@ -32,6 +34,8 @@ void add_beam_options(ArgParser& parser, BeamFlags& flags) {
   parser.option({"--no-repeat-ngram"}, "N", "beam search: never repeat an N-gram",
                 &flags.no_repeat_ngram);
   parser.flag({"--json"}, "beam search: print every hypothesis as one JSON object", &flags.json);
+  parser.flag({"--unshared-kv"}, "beam search: every beam copies the whole cache (for comparisons)",
+              &flags.unshared_kv);
 }
 
 PluginConfig beam_plugin(const BeamFlags& flags) {
@@ -48,12 +52,23 @@ PluginConfig beam_plugin(const BeamFlags& flags) {
   for (const auto& [key, value] : passed) {
     if (!value->empty()) plugin.options.push_back({key, *value});
   }
+  if (flags.unshared_kv) plugin.options.push_back({"share_kv", "false"});
   return plugin;
 }
 
-void print_hypotheses_json(const GenerationResult& result) {
+// The hypotheses, then what the run cost: `steps` is the longest hypothesis (one batched pass
+// each), `kv_peak_bytes` the most of the KV cache in use at once.
+void print_hypotheses_json(const GenerationResult& result, size_t kv_peak_bytes) {
   std::ostringstream out;
-  out << "{\"hypotheses\": [";
+  size_t steps = 0;
+  for (const Hypothesis& h : result.hypotheses) steps = std::max(steps, h.tokens.size());
+  char timing[160];
+  std::snprintf(timing, sizeof timing,
+                "\"prompt_tokens\": %d, \"prompt_seconds\": %.6f, \"generate_seconds\": %.6f, ",
+                result.stats.prompt_tokens, result.stats.prompt_seconds,
+                result.stats.generate_seconds);
+  out << "{" << timing << "\"steps\": " << steps << ", \"kv_peak_bytes\": " << kv_peak_bytes
+      << ", \"hypotheses\": [";
   for (size_t i = 0; i < result.hypotheses.size(); ++i) {
     const Hypothesis& h = result.hypotheses[i];
     out << (i ? ", " : "") << "{\"text\": " << json_quote(h.text) << ", \"tokens\": [";
@@ -98,7 +113,8 @@ int generate_command(int argc, char** argv) {
   generation.strategy = "trie_beam";
   if (beam.json) {
     auto engine = Engine::load(engine_options);
-    print_hypotheses_json(engine->generate(text, generation));
+    const GenerationResult result = engine->generate(text, generation);
+    print_hypotheses_json(result, engine->kv_cache_stats().peak_live_bytes);
   } else {
     generate_to_stdout(engine_options, text, generation);
   }

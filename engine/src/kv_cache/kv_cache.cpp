@@ -50,6 +50,27 @@ int32_t KvCache::fork(int32_t parent) {
   return id;
 }
 
+int32_t KvCache::copy(int32_t source) {
+  const Sequence& from = get(source);
+  if (from.blocks.size() > free_blocks_.size()) {
+    throw Error("kv cache: out of memory: copying sequence " + std::to_string(source) + " needs " +
+                    std::to_string(from.blocks.size()) + " blocks, " +
+                    std::to_string(free_blocks_.size()) + " of " +
+                    std::to_string(ref_counts_.size()) + " are free (raise runtime.kv_cache_mib)",
+                ErrorCode::out_of_memory);
+  }
+  Sequence copy;
+  copy.length = from.length;
+  for (int32_t block : from.blocks) {
+    const int32_t fresh = take_block();
+    storage_->copy_block(block, fresh);
+    copy.blocks.push_back(fresh);
+  }
+  const int32_t id = next_sequence_++;
+  sequences_.emplace(id, std::move(copy));
+  return id;
+}
+
 void KvCache::truncate(int32_t sequence, int32_t length) {
   Sequence& s = get(sequence);
   if (length < 0 || length > s.length) {
@@ -140,6 +161,8 @@ int32_t KvCache::take_block() {
   int32_t b = free_blocks_.back();
   free_blocks_.pop_back();
   ref_counts_[b] = 1;
+  peak_used_blocks_ =
+      std::max(peak_used_blocks_, static_cast<int32_t>(ref_counts_.size() - free_blocks_.size()));
   return b;
 }
 
@@ -160,6 +183,7 @@ KvCacheStats KvCache::stats() const {
   st.live_bytes = static_cast<size_t>(st.used_blocks) * geometry_.block_bytes;
   st.shared_bytes = static_cast<size_t>(st.shared_blocks) * geometry_.block_bytes;
   st.sequences = static_cast<int32_t>(sequences_.size());
+  st.peak_live_bytes = static_cast<size_t>(peak_used_blocks_) * geometry_.block_bytes;
   return st;
 }
 

@@ -39,6 +39,8 @@ class KvCache {
 
   int32_t create();
   int32_t fork(int32_t parent);
+  // A new sequence with its own copy of every block of `source` (nothing shared).
+  int32_t copy(int32_t source);
   void truncate(int32_t sequence, int32_t length);
   void drop(int32_t sequence);
   bool contains(int32_t sequence) const { return sequences_.count(sequence) != 0; }
@@ -75,6 +77,7 @@ class KvCache {
   Sequence& get(int32_t sequence);
   const Sequence& get(int32_t sequence) const;
   int32_t take_block();
+  int32_t peak_used_blocks_ = 0;
   void release(int32_t block);
 
   KvCacheLayout layout_;

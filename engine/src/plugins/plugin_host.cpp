@@ -156,6 +156,15 @@ hearth_status sequence_fork(hearth_host* host, hearth_sequence_id parent,
   });
 }
 
+hearth_status sequence_copy(hearth_host* host, hearth_sequence_id source,
+                            hearth_sequence_id* copy) {
+  return with_cache(host, "sequence_copy", [&](KvCache& c) {
+    if (!copy) throw Error("sequence_copy: NULL result pointer");
+    *copy = c.copy(source);
+    if (host->created_sequences) host->created_sequences->push_back(*copy);
+  });
+}
+
 hearth_status sequence_truncate(hearth_host* host, hearth_sequence_id sequence, int32_t length) {
   return with_cache(host, "sequence_truncate", [&](KvCache& c) { c.truncate(sequence, length); });
 }
@@ -320,6 +329,7 @@ hearth_host_services make_services(hearth_host* host) {
   s.sequence_save = sequence_save;
   s.sequence_load = sequence_load;
   s.memory_stats = memory_stats_service;
+  s.sequence_copy = sequence_copy;
   return s;
 }
 

@@ -221,6 +221,10 @@ typedef struct hearth_host_services {
   /* since 1.1: memory in use now. The caller sets stats->struct_size; the host writes only
    * the members that size covers. */
   void (*memory_stats)(hearth_host* host, hearth_memory_stats* stats);
+  /* since 1.3: a new sequence holding its own copy of every block of `source`, nothing shared
+   * (what fork() avoids; for comparisons with unshared caches). */
+  hearth_status (*sequence_copy)(hearth_host* host, hearth_sequence_id source,
+                                 hearth_sequence_id* copy);
 } hearth_host_services;
 
 /* ---- decoding ------------------------------------------------------------------------ */
@@ -396,7 +400,7 @@ static_assert(sizeof(hearth_batch_token) == 16, "hearth_batch_token layout chang
 static_assert(sizeof(hearth_model_desc) == 80, "hearth_model_desc layout changed");
 static_assert(sizeof(hearth_memory_stats) == 72, "hearth_memory_stats layout changed");
 static_assert(sizeof(hearth_event) == 104, "hearth_event layout changed");
-static_assert(sizeof(hearth_host_services) == 176, "hearth_host_services layout changed");
+static_assert(sizeof(hearth_host_services) == 184, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
 static_assert(sizeof(hearth_decode_request) == 56, "hearth_decode_request layout changed");
 static_assert(sizeof(hearth_decoding_vtable) == 56, "hearth_decoding_vtable layout changed");
@@ -409,7 +413,7 @@ static_assert(sizeof(hearth_metrics_vtable) == 32, "hearth_metrics_vtable layout
 static_assert(HEARTH_METRICS_VTABLE_SIZE_1_0 == 24, "ABI 1.0 metrics vtable changed");
 static_assert(sizeof(hearth_plugin_descriptor) == 88, "hearth_plugin_descriptor layout changed");
 #else
-_Static_assert(sizeof(hearth_host_services) == 176, "hearth_host_services layout changed");
+_Static_assert(sizeof(hearth_host_services) == 184, "hearth_host_services layout changed");
 _Static_assert(sizeof(hearth_plugin_descriptor) == 88, "hearth_plugin_descriptor layout changed");
 #endif
 

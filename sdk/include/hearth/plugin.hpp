@@ -202,6 +202,17 @@ class Host {
     return child;
   }
 
+  // since 1.3
+  hearth_sequence_id copy(hearth_sequence_id source) const {
+    if (!HEARTH_HAS_MEMBER(services_, hearth_host_services, sequence_copy, 3)) {
+      throw missing("sequence_copy");
+    }
+    hearth_sequence_id copy = -1;
+    check(required(services_->sequence_copy, "sequence_copy")(services_->host, source, &copy),
+          "sequence_copy");
+    return copy;
+  }
+
   void truncate(hearth_sequence_id sequence, int32_t length) const {
     check(required(services_->sequence_truncate, "sequence_truncate")(services_->host, sequence,
                                                                       length),
