@@ -334,6 +334,14 @@ TEST_CASE("sequence calls from another thread interleave with running requests",
   endless.ignore_eos = true;
   endless.sampling.temperature = 0;
   Request background = engine->submit("Once upon a time", endless);
+  // On a loaded machine the scheduler thread may not have run yet: the calls below must
+  // interleave with a request that is already decoding.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (background.state() == RequestState::queued &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(background.state() == RequestState::running);
   const std::vector<int32_t> prompt = engine->tokenize("Tom", true, false);
   std::vector<float> reference;
   {
