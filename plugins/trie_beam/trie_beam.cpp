@@ -173,24 +173,37 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
 class TrieBeam : public hearth::sdk::DecodingPlugin {
  public:
   TrieBeam(Host host, const Options& options)
-      : DecodingPlugin(host, options), options_(parse_beam_options(options, vocab_size(host))) {}
+      : DecodingPlugin(host, options),
+        options_(parse_beam_options(options, vocab_size(host))),
+        configured_(options.entries()) {}
 
   std::unique_ptr<hearth::sdk::DecodeSession> begin(const DecodeRequest& request) override {
     if (!request.prompt_logits) {
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "trie_beam: no prompt logits");
     }
-    check_kv_room(request);
-    return std::make_unique<TrieBeamSession>(host(), options_, request);
+    const BeamOptions options = request_options(request);
+    check_kv_room(options, request);
+    return std::make_unique<TrieBeamSession>(host(), options, request);
   }
 
  private:
+  // The plugin's options with the request's in place of the same keys, checked again: a bad
+  // request option fails that request alone, naming the option.
+  BeamOptions request_options(const DecodeRequest& request) const {
+    if (request.options.empty()) return options_;
+    // Options keep the last entry of a key, so the request's, appended, win.
+    std::vector<std::pair<std::string, std::string>> merged = configured_;
+    merged.insert(merged.end(), request.options.begin(), request.options.end());
+    return parse_beam_options(Options(merged), host().model().vocab_size);
+  }
+
   // Refuses a search whose beams could outgrow the free KV cache: each beam may come to own
   // every block from the prompt's partly filled last one to the length limit. The blocks the
   // prompt fills are shared by all beams and already held.
   // Without a token limit the bound is the whole context, which a cache sized for one context
   // never holds k times; such a search is left to run, and fails cleanly if the cache fills.
-  void check_kv_room(const DecodeRequest& request) const {
-    if (options_.max_new_tokens < 0 && request.max_tokens < 0) return;
+  void check_kv_room(const BeamOptions& options, const DecodeRequest& request) const {
+    if (options.max_new_tokens < 0 && request.max_tokens < 0) return;
     hearth_memory_stats stats{};
     try {
       stats = host().memory_stats();
@@ -200,17 +213,17 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
     constexpr size_t kNeeded = offsetof(hearth_memory_stats, kv_free_blocks) + sizeof(int32_t);
     if (stats.struct_size < kNeeded || stats.kv_block_tokens <= 0) return;  // before ABI 1.3
     const int64_t block = stats.kv_block_tokens;
-    const int64_t limit = length_limit(options_, request, host().model());
+    const int64_t limit = length_limit(options, request, host().model());
     const int64_t prompt = static_cast<int64_t>(request.prompt.size());
     const int64_t held = (prompt + block - 1) / block;
     // Sharing, a beam owns blocks from the prompt's partly filled last one on; copying, all.
-    const int64_t start = options_.share_kv ? prompt % block : prompt;
+    const int64_t start = options.share_kv ? prompt % block : prompt;
     const int64_t per_beam = (start + limit + block - 1) / block;
     const int64_t needed =
-        options_.num_beams * per_beam - (options_.share_kv ? (prompt % block > 0) : held);
+        options.num_beams * per_beam - (options.share_kv ? (prompt % block > 0) : held);
     if (needed > stats.kv_free_blocks) {
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
-                  "trie_beam: num_beams = " + std::to_string(options_.num_beams) + " with up to " +
+                  "trie_beam: num_beams = " + std::to_string(options.num_beams) + " with up to " +
                       std::to_string(limit) + " new tokens may need " + std::to_string(needed) +
                       " KV cache blocks of " + std::to_string(block) + " positions, and " +
                       std::to_string(stats.kv_free_blocks) +
@@ -228,6 +241,7 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
   }
 
   BeamOptions options_;
+  std::vector<std::pair<std::string, std::string>> configured_;  // as [plugins.options] gave them
 };
 
 }  // namespace

@@ -344,6 +344,51 @@ TEST_CASE("beams that copy the whole cache give the same hypotheses with more KV
   CHECK(copied_peak >= 2 * shared_peak);
 }
 
+TEST_CASE("a request's own beam options take the place of the plugin's") {
+  Settings plugin_settings;  // k = 4, one hypothesis returned
+  auto engine = load(test::model_path(), {trie_beam(plugin_settings)});
+  const std::vector<int32_t> prompt = engine->tokenize("Once upon a time", true, false);
+  GenerationOptions options;
+  options.max_tokens = 24;
+  options.strategy = "trie_beam";
+  options.strategy_options = {
+      {"num_beams", "8"}, {"num_return_sequences", "3"}, {"length_penalty", "2"}};
+  const GenerationResult got = engine->generate_tokens(prompt, options);
+
+  Settings s;
+  s.k = 8;
+  s.num_return = 3;
+  s.length_penalty = 2;
+  s.max_new = 24;
+  std::vector<int32_t> eos;
+  for (int32_t t = 0; t < engine->model_info().vocab_size; ++t) {
+    if (engine->is_end_of_generation(t)) eos.push_back(t);
+  }
+  const std::vector<Ranked> expected = reference_beam_search(*engine, prompt, s, eos);
+  REQUIRE(got.hypotheses.size() == 3);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
+    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
+  }
+
+  // The next request without options gets the plugin's again.
+  options.strategy_options.clear();
+  CHECK(engine->generate_tokens(prompt, options).hypotheses.size() == 1);
+
+  // A bad request option fails that request alone, naming the option.
+  options.strategy_options = {{"num_beams", "0"}};
+  CHECK_THROWS_WITH(engine->generate_tokens(prompt, options), Catch::Contains("num_beams"));
+  options.strategy_options = {{"beams", "2"}};
+  CHECK_THROWS_WITH(engine->generate_tokens(prompt, options), Catch::Contains("'beams'"));
+  CHECK(engine->kv_cache_stats().used_blocks == 0);
+
+  // Options for a sampling request are refused at submit.
+  GenerationOptions sampling;
+  sampling.strategy = "sampling";
+  sampling.strategy_options = {{"num_beams", "2"}};
+  CHECK_THROWS_WITH(engine->submit("Once", sampling), Catch::Contains("decoding plugin"));
+}
+
 TEST_CASE("one beam is greedy decoding") {
   auto engine = load(test::model_path());
   GenerationOptions greedy;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hearth {
@@ -30,6 +31,9 @@ struct GenerationOptions {
   // Search strategy: "" = the loaded decoding plugin if there is one, else sampling;
   // "sampling" = the built-in sampler chain; otherwise a decoding plugin's name.
   std::string strategy;
+  // A decoding plugin's options for this request only ({"num_beams", "8"}); for the same key
+  // they take the place of the plugin's [plugins.options]. The plugin checks them.
+  std::vector<std::pair<std::string, std::string>> strategy_options;
   // Start from this knowledge prefix (see Engine::knowledge_build) instead of an empty
   // sequence; the prompt continues it without a BOS.
   std::string knowledge_prefix;

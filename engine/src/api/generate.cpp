@@ -54,6 +54,10 @@ Request Engine::submit_tokens(std::vector<int32_t> prompt, const GenerationOptio
     }
   }
   plugins::PluginInstance* strategy = choose_strategy(*impl_, options.strategy);
+  if (!strategy && !options.strategy_options.empty()) {
+    throw Error("strategy options ('" + options.strategy_options.front().first +
+                "', ...) are for a decoding plugin, and this request samples");
+  }
   return impl_->scheduler->submit(std::move(prompt), options, std::move(callbacks), strategy);
 }
 

@@ -325,7 +325,8 @@ void Scheduler::start_decoding(LiveRequest& r, std::span<const float> logits) {
   const int32_t next_position = engine_.cache->length(r.sequence);
   if (r.plugin()) {
     r.start_decoding(std::make_unique<PluginSearch>(*r.plugin(), r.id(), r.sequence, r.prompt(),
-                                                    r.options().max_tokens, vocab));
+                                                    r.options().max_tokens, vocab,
+                                                    r.options().strategy_options));
   } else {
     r.start_decoding(std::make_unique<SamplingSearch>(
         r.options().sampling, r.result().seed, r.sequence, next_position, r.prompt(), vocab));

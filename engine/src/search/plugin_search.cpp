@@ -9,13 +9,17 @@ namespace hearth {
 
 PluginSearch::PluginSearch(plugins::PluginInstance& plugin, uint64_t request_id,
                            SequenceId sequence, std::vector<int32_t> prompt, int32_t max_tokens,
-                           int32_t vocab_size)
+                           int32_t vocab_size,
+                           std::vector<std::pair<std::string, std::string>> options)
     : plugin_(plugin),
       request_id_(request_id),
       sequence_(sequence),
       prompt_(std::move(prompt)),
       max_tokens_(max_tokens),
-      vocab_size_(vocab_size) {}
+      vocab_size_(vocab_size),
+      options_(std::move(options)) {
+  for (const auto& [key, value] : options_) option_views_.push_back({key.c_str(), value.c_str()});
+}
 
 PluginSearch::~PluginSearch() {
   if (state_) plugin_.decode_end(state_);
@@ -48,6 +52,8 @@ void PluginSearch::step(std::span<const float> logits, SearchStep& out) {
     request.prompt_length = prompt_.size();
     request.prompt_logits = logits.data();
     request.max_tokens = max_tokens_;
+    request.options = option_views_.data();
+    request.option_count = option_views_.size();
     if (!plugin_.decodes_step_wise()) {
       take_best(plugin_.decode_run(request, created_), out);
       return;

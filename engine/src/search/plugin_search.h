@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "plugins/plugin_instance.h"
@@ -14,7 +16,8 @@ namespace hearth {
 class PluginSearch final : public SearchStrategy {
  public:
   PluginSearch(plugins::PluginInstance& plugin, uint64_t request_id, SequenceId sequence,
-               std::vector<int32_t> prompt, int32_t max_tokens, int32_t vocab_size);
+               std::vector<int32_t> prompt, int32_t max_tokens, int32_t vocab_size,
+               std::vector<std::pair<std::string, std::string>> options = {});
   ~PluginSearch() override;
 
   void step(std::span<const float> logits, SearchStep& out) override;
@@ -32,6 +35,8 @@ class PluginSearch final : public SearchStrategy {
   std::vector<int32_t> prompt_;
   int32_t max_tokens_;
   int32_t vocab_size_;
+  std::vector<std::pair<std::string, std::string>> options_;
+  std::vector<hearth_kv> option_views_;  // options_ as the ABI passes them
   hearth_decode_state* state_ = nullptr;
   std::vector<BatchToken> fed_;
   std::vector<int32_t> created_;

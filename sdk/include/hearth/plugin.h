@@ -242,6 +242,9 @@ typedef struct hearth_decode_request {
   size_t prompt_length;        /* since 1.0 */
   const float* prompt_logits;  /* since 1.0: vocab_size floats */
   int32_t max_tokens;          /* since 1.0: < 0 = until end of generation or full context */
+  const hearth_kv* options;    /* since 1.3: this request's options (e.g. "num_beams"), which
+                                * take the place of the plugin's own for the same keys */
+  size_t option_count;         /* since 1.3 */
 } hearth_decode_request;
 
 typedef struct hearth_hypothesis {
@@ -402,7 +405,7 @@ static_assert(sizeof(hearth_memory_stats) == 72, "hearth_memory_stats layout cha
 static_assert(sizeof(hearth_event) == 104, "hearth_event layout changed");
 static_assert(sizeof(hearth_host_services) == 184, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
-static_assert(sizeof(hearth_decode_request) == 56, "hearth_decode_request layout changed");
+static_assert(sizeof(hearth_decode_request) == 72, "hearth_decode_request layout changed");
 static_assert(sizeof(hearth_decoding_vtable) == 56, "hearth_decoding_vtable layout changed");
 static_assert(HEARTH_DECODING_VTABLE_SIZE_1_1 == 24, "ABI 1.1 decoding vtable changed");
 static_assert(sizeof(hearth_decode_input) == 40, "hearth_decode_input layout changed");

@@ -404,6 +404,13 @@ class Options {
     throw malformed(key, "true or false", *text);
   }
 
+  // Every key and value as given, in order (for a plugin that reads them again later).
+  std::vector<std::pair<std::string, std::string>> entries() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const Entry& entry : entries_) out.emplace_back(entry.key, entry.value);
+    return out;
+  }
+
   void check_all_used() const {
     for (const Entry& entry : entries_) {
       if (!entry.used) throw invalid("unknown option '" + entry.key + "'");
@@ -491,6 +498,8 @@ struct DecodeRequest {
   std::vector<int32_t> prompt;
   const float* prompt_logits = nullptr;  // borrowed for begin(); the first step gets them too
   int32_t max_tokens = -1;               // < 0 = until end of generation or a full context
+  // since 1.3: this request's options; for the same key they take the place of the plugin's.
+  std::vector<std::pair<std::string, std::string>> options;
 };
 
 struct Hypothesis {
@@ -667,6 +676,13 @@ struct Adapter<DecodingPlugin> {
       }
       decode.prompt_logits = request->prompt_logits;
       decode.max_tokens = request->max_tokens;
+      if (HEARTH_HAS_MEMBER(request, hearth_decode_request, option_count, 3)) {
+        require(!request->option_count || request->options, "begin: null options");
+        for (size_t i = 0; i < request->option_count; ++i) {
+          require(request->options[i].key && request->options[i].value, "begin: null option");
+          decode.options.emplace_back(request->options[i].key, request->options[i].value);
+        }
+      }
       auto made = std::make_unique<State>();
       made->session = plugin.begin(decode);
       require(made->session != nullptr, "begin: the plugin made no session");
