@@ -25,14 +25,13 @@ bool ranks_before(const Candidate& a, const Candidate& b) {
 }
 
 // log_softmax of one row, in double: logit - max - log(sum(exp(logit - max))).
-std::vector<double> log_softmax(const float* logits, int32_t vocab) {
+void log_softmax(const float* logits, int32_t vocab, std::vector<double>& out) {
   const float max = *std::max_element(logits, logits + vocab);
   double sum = 0;
   for (int32_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
   const double shift = max + std::log(sum);
-  std::vector<double> out(static_cast<size_t>(vocab));
+  out.resize(static_cast<size_t>(vocab));
   for (int32_t i = 0; i < vocab; ++i) out[i] = static_cast<double>(logits[i]) - shift;
-  return out;
 }
 
 }  // namespace
@@ -126,9 +125,11 @@ std::vector<Continuation> BeamSearch::step(std::span<const float* const> logits)
 
   // Each beam's best `keep` tokens can hold every candidate of the step's top `keep`.
   std::vector<Candidate> candidates;
-  std::vector<int32_t> order(static_cast<size_t>(vocab_size_));
+  std::vector<double>& logprobs = logprobs_;
+  std::vector<int32_t>& order = order_;
+  order.resize(static_cast<size_t>(vocab_size_));
   for (size_t b = 0; b < beams_.size(); ++b) {
-    std::vector<double> logprobs = log_softmax(logits[b], vocab_size_);
+    log_softmax(logits[b], vocab_size_, logprobs);
     ban_repeated_ngrams(beams_[b], logprobs);
     std::iota(order.begin(), order.end(), 0);
     const size_t take = std::min(keep, order.size());

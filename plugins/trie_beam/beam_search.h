@@ -67,6 +67,9 @@ class BeamSearch {
   std::vector<FinishedHypothesis> finished_;  // at most num_beams, in insertion order
   double worst_finished_ = 1e9;
   bool done_ = false;
+  // Scratch reused by every step: one beam's log-probabilities and its tokens by rank.
+  std::vector<double> logprobs_;
+  std::vector<int32_t> order_;
 };
 
 }  // namespace trie_beam

@@ -139,6 +139,16 @@ std::vector<Ranked> reference_beam_search(Engine& engine, const std::vector<int3
   return hyps;
 }
 
+// The plugin's hypotheses are the reference's, token for token, scores within 1e-4.
+void check_matches(const GenerationResult& got, const std::vector<Ranked>& expected) {
+  REQUIRE(got.hypotheses.size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
+    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
+  }
+}
+
 PluginConfig trie_beam(const Settings& s,
                        std::vector<std::pair<std::string, std::string>> extra = {}) {
   PluginConfig p;
@@ -203,12 +213,7 @@ TEST_CASE("trie beam search gives the reference beam search's hypotheses and sco
   const std::vector<Ranked> expected = reference_beam_search(*reference_engine, prompt, s, eos);
   const GenerationResult got = run_plugin(model, s, prompt);
 
-  REQUIRE(got.hypotheses.size() == expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
-    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
-  }
+  check_matches(got, expected);
 }
 
 TEST_CASE("trie beam search with EOS lists and n-gram bans matches the reference") {
@@ -238,12 +243,7 @@ TEST_CASE("trie beam search with EOS lists and n-gram bans matches the reference
   options.ignore_eos = true;  // the plugin's EOS ids are not the model's
   const GenerationResult got = engine->generate_tokens(prompt, options);
 
-  REQUIRE(got.hypotheses.size() == expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
-    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
-  }
+  check_matches(got, expected);
 }
 
 TEST_CASE("beam search requests share the scheduler with sampling requests") {
@@ -366,10 +366,7 @@ TEST_CASE("a request's own beam options take the place of the plugin's") {
   }
   const std::vector<Ranked> expected = reference_beam_search(*engine, prompt, s, eos);
   REQUIRE(got.hypotheses.size() == 3);
-  for (size_t i = 0; i < expected.size(); ++i) {
-    CHECK(got.hypotheses[i].tokens == expected[i].tokens);
-    CHECK(std::abs(got.hypotheses[i].score - expected[i].score) < 1e-4);
-  }
+  check_matches(got, expected);
 
   // The next request without options gets the plugin's again.
   options.strategy_options.clear();

@@ -16,6 +16,10 @@ namespace hearth {
 // stays as it is.
 std::string printable(std::string_view text);
 
+// The length (1..4) of the valid UTF-8 sequence that starts at text[i], or 0 when the bytes
+// there are not one (overlong forms, surrogates and code points above U+10FFFF included).
+size_t utf8_sequence_length(std::string_view text, size_t i);
+
 // The whole contents of `path`, which must name a regular file (symbolic links followed) of
 // at most `max_bytes` bytes. Otherwise throws hearth::Error "<what> '<path>': <reason>":
 // missing, dangling link, directory, FIFO, device, socket, too large.

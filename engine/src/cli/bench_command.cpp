@@ -17,6 +17,7 @@
 #include "cli/bench_parallel.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 #include "hearth/error.h"
 #include "hearth/model_file.h"
@@ -49,16 +50,8 @@ std::vector<int32_t> parse_list(const std::string& option, const std::string& te
   return values;
 }
 
-// printable() first: it leaves valid UTF-8 without control characters, as JSON needs.
-std::string json_string(const std::string& raw) {
-  const std::string text = printable(raw);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
+// printable() first, so a device or file name shows its control bytes as escapes.
+std::string json_string(const std::string& raw) { return json_quote(printable(raw)); }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -105,7 +105,10 @@ int generate_command(int argc, char** argv) {
 
   if (beam.beams <= 0) {
     if (parser.given("--beams")) throw Error("option --beams must be at least 1");
-    if (beam.json) throw Error("option --json needs --beams");
+    for (const char* name : {"--num-return", "--length-penalty", "--early-stopping", "--max-new",
+                             "--eos", "--no-repeat-ngram", "--json", "--unshared-kv"}) {
+      if (parser.given(name)) throw Error(std::string("option ") + name + " needs --beams");
+    }
     generate_to_stdout(engine_options, text, generation);
     return 0;
   }

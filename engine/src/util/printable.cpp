@@ -12,8 +12,18 @@ void append_hex(std::string& out, uint8_t byte) {
   out += buf;
 }
 
-// Length of the valid UTF-8 sequence at text[i], or 0.
-size_t utf8_length(std::string_view text, size_t i) {
+// U+200E/200F and U+202A..202E, U+2066..2069 reorder the text around them on display, so a
+// name could show something other than what it is.
+bool is_direction_control(std::string_view s) {
+  if (s.size() != 3 || static_cast<uint8_t>(s[0]) != 0xE2) return false;
+  const auto b1 = static_cast<uint8_t>(s[1]), b2 = static_cast<uint8_t>(s[2]);
+  return (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) ||
+         (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9);
+}
+
+}  // namespace
+
+size_t utf8_sequence_length(std::string_view text, size_t i) {
   const auto b = [&](size_t k) { return static_cast<uint8_t>(text[i + k]); };
   const uint8_t lead = b(0);
   size_t n = lead < 0x80           ? 1
@@ -33,23 +43,12 @@ size_t utf8_length(std::string_view text, size_t i) {
   return n;
 }
 
-// U+200E/200F and U+202A..202E, U+2066..2069 reorder the text around them on display, so a
-// name could show something other than what it is.
-bool is_direction_control(std::string_view s) {
-  if (s.size() != 3 || static_cast<uint8_t>(s[0]) != 0xE2) return false;
-  const auto b1 = static_cast<uint8_t>(s[1]), b2 = static_cast<uint8_t>(s[2]);
-  return (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) ||
-         (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9);
-}
-
-}  // namespace
-
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const uint8_t c = static_cast<uint8_t>(text[i]);
-    size_t n = utf8_length(text, i);
+    size_t n = utf8_sequence_length(text, i);
     if (n == 0) {
       append_hex(out, c);
       ++i;
