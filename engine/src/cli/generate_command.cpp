@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -73,8 +74,9 @@ void print_hypotheses_json(const GenerationResult& result, size_t kv_peak_bytes)
     const Hypothesis& h = result.hypotheses[i];
     out << (i ? ", " : "") << "{\"text\": " << json_quote(h.text) << ", \"tokens\": [";
     for (size_t t = 0; t < h.tokens.size(); ++t) out << (t ? ", " : "") << h.tokens[t];
-    char score[32];
-    std::snprintf(score, sizeof score, "%.9g", h.score);
+    // JSON has no infinities: a hypothesis every token of which was banned scores null.
+    char score[32] = "null";
+    if (std::isfinite(h.score)) std::snprintf(score, sizeof score, "%.9g", h.score);
     out << "], \"score\": " << score << "}";
   }
   out << "]}\n";
