@@ -7,6 +7,7 @@
 #include "cpu/attention_kernels.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_kv_storage.h"
+#include "cpu/fast_exp.h"
 #include "cpu/vector_clones.h"
 #include "gguf/fp16.h"
 
@@ -37,28 +38,11 @@ void block_scores(const float* q, const float* keys_t, int32_t head_dim, int32_t
   }
 }
 
-// s[i] = exp(s[i] - max) for i < n, returning the sum. exp() of the C library does not
-// vectorise and dominated long-context decode; this is Cephes' expf (range reduction by ln 2,
-// degree-5 polynomial, exponent bits), within 2 ulp for the arguments softmax produces (<= 0).
+// s[i] = exp(s[i] - max) for i < n, returning the sum.
 HEARTH_VECTOR_CLONES float exp_shifted_sum(float* s, int32_t n, float max) {
   float lanes[16] = {};
   int32_t i = 0;
-  auto exp_one = [max](float v) {
-    float x = std::max(v - max, -87.0f);
-    float k = std::nearbyint(x * 1.44269504088896341f);
-    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-  };
+  auto exp_one = [max](float v) { return fast_exp(v - max); };
   for (; i + 16 <= n; i += 16) {
     for (int j = 0; j < 16; ++j) {
       s[i + j] = exp_one(s[i + j]);

@@ -190,10 +190,16 @@ void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t 
     cpu::matmul(isa_, packed, activations_, tokens, y, packed.rows(), 0, packed.rows());
     return;
   }
-  pool_.parallel_for(tokens, 1, [&](int64_t begin, int64_t end) {
-    prepare_activations(isa_, packed, x, packed.cols(), activations_, begin, end);
-  });
-  pool_.parallel_for(packed.rows(), kMatmulRowAlign, [&](int64_t begin, int64_t end) {
+  // Quantizing a few rows of activations takes less than handing them to another thread.
+  constexpr int64_t kParallelActivations = 1 << 16;
+  if (tokens * packed.cols() < kParallelActivations) {
+    prepare_activations(isa_, packed, x, packed.cols(), activations_, 0, tokens);
+  } else {
+    pool_.parallel_for(tokens, 1, [&](int64_t begin, int64_t end) {
+      prepare_activations(isa_, packed, x, packed.cols(), activations_, begin, end);
+    });
+  }
+  pool_.parallel_for(packed.rows(), kMatmulChunkRows, [&](int64_t begin, int64_t end) {
     cpu::matmul(isa_, packed, activations_, tokens, y, packed.rows(), begin, end);
   });
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/fast_exp.h"
 #include "cpu/vector_clones.h"
 
 namespace hearth::cpu {
@@ -26,7 +27,7 @@ HEARTH_VECTOR_CLONES void swiglu_rows(const float* gate, const float* up, int64_
                                       float* out) {
   for (int64_t i = 0; i < count; ++i) {
     float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    out[i] = g / (1.0f + fast_exp(-g)) * up[i];
   }
 }
 

@@ -24,11 +24,12 @@ bool ranks_before(const Candidate& a, const Candidate& b) {
   return a.token < b.token;
 }
 
-// log_softmax of one row, in double: logit - max - log(sum(exp(logit - max))).
+// log_softmax of one row: logit - max - log(sum(exp(logit - max))). Each term is a float exp
+// (a third of the cost of a double one, and within an ulp), summed and applied in double.
 void log_softmax(const float* logits, int32_t vocab, std::vector<double>& out) {
   const float max = *std::max_element(logits, logits + vocab);
   double sum = 0;
-  for (int32_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
+  for (int32_t i = 0; i < vocab; ++i) sum += std::exp(logits[i] - max);
   const double shift = max + std::log(sum);
   out.resize(static_cast<size_t>(vocab));
   for (int32_t i = 0; i < vocab; ++i) out[i] = static_cast<double>(logits[i]) - shift;

@@ -87,6 +87,9 @@ void prepare_activations(Isa isa, const PackedWeights& w, const float* x, int64_
 // t in [0, tokens). Row ranges handed to different threads should be multiples of
 // kMatmulRowAlign (except the last) so no two threads touch the same cache line of y.
 inline constexpr int64_t kMatmulRowAlign = 16;
+// The row ranges a parallel matmul is cut into: four groups, so the kernels' tiles of four
+// groups fill every range (a range of one group would run the least efficient tile).
+inline constexpr int64_t kMatmulChunkRows = 4 * kMatmulRowAlign;
 void matmul(Isa isa, const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, float* y,
             int64_t ldy, int64_t row_begin, int64_t row_end);
 

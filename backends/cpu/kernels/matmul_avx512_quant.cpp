@@ -55,6 +55,12 @@ struct QuantKernel {
 #pragma GCC unroll 8
         for (size_t line = 0; line < kBlockBytes; line += 64)
           _mm_prefetch(ahead + line, _MM_HINT_T0);
+        // The scales live apart from the quants, a second stream; one line holds two blocks'.
+        if (b % 2 == 0) {
+          _mm_prefetch(reinterpret_cast<const char*>(weights[g] + scales_at) +
+                           (b + kPrefetchBlocks) * 32,
+                       _MM_HINT_T0);
+        }
       }
       if constexpr (kQ4) {
         const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
@@ -122,6 +128,10 @@ template <TensorType kType>
 void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
   if (tokens == 1) {
     run_tiles<QuantKernel<kType>, 4, 1>(job, group_begin, group_end, tokens);
+  } else if (tokens <= 4) {
+    // A few tokens (beams, parallel streams) still stream the weights from memory: four
+    // groups in flight keep enough loads outstanding, which two groups of six did not.
+    run_tiles<QuantKernel<kType>, 4, 4>(job, group_begin, group_end, tokens);
   } else {
     run_tiles<QuantKernel<kType>, 2, 6>(job, group_begin, group_end, tokens);
   }
