@@ -7,9 +7,9 @@
 #include "cpu/attention_kernels.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_kv_storage.h"
-#include "cpu/fast_exp.h"
 #include "cpu/vector_clones.h"
 #include "gguf/fp16.h"
+#include "hearth/fast_exp.hpp"
 
 namespace hearth::cpu {
 namespace {
@@ -42,7 +42,7 @@ void block_scores(const float* q, const float* keys_t, int32_t head_dim, int32_t
 HEARTH_VECTOR_CLONES float exp_shifted_sum(float* s, int32_t n, float max) {
   float lanes[16] = {};
   int32_t i = 0;
-  auto exp_one = [max](float v) { return fast_exp(v - max); };
+  auto exp_one = [max](float v) { return sdk::fast_exp(v - max); };
   for (; i + 16 <= n; i += 16) {
     for (int j = 0; j < 16; ++j) {
       s[i + j] = exp_one(s[i + j]);

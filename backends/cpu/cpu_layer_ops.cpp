@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "cpu/cpu_backend.h"
-#include "cpu/fast_exp.h"
 #include "cpu/vector_clones.h"
+#include "hearth/fast_exp.hpp"
 
 namespace hearth::cpu {
 namespace {
@@ -27,7 +27,7 @@ HEARTH_VECTOR_CLONES void swiglu_rows(const float* gate, const float* up, int64_
                                       float* out) {
   for (int64_t i = 0; i < count; ++i) {
     float g = gate[i];
-    out[i] = g / (1.0f + fast_exp(-g)) * up[i];
+    out[i] = g / (1.0f + sdk::fast_exp(-g)) * up[i];
   }
 }
 

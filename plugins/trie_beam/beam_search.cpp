@@ -5,10 +5,10 @@
 #include <limits>
 #include <numeric>
 
+#include "hearth/fast_exp.hpp"
+
 namespace trie_beam {
 namespace {
-
-constexpr double kBanned = -std::numeric_limits<double>::infinity();
 
 struct Candidate {
   double score;  // the parent's summed log-probabilities plus this token's
@@ -24,15 +24,60 @@ bool ranks_before(const Candidate& a, const Candidate& b) {
   return a.token < b.token;
 }
 
-// log_softmax of one row: logit - max - log(sum(exp(logit - max))). Each term is a float exp
-// (a third of the cost of a double one, and within an ulp), summed and applied in double.
-void log_softmax(const float* logits, int32_t vocab, std::vector<double>& out) {
-  const float max = *std::max_element(logits, logits + vocab);
+// The largest value of a row, in lanes so the loop vectorises.
+float row_max(const float* x, int32_t n) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes];
+  std::fill(lanes, lanes + kLanes, -std::numeric_limits<float>::infinity());
+  int32_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] = std::max(lanes[j], x[i + j]);
+  }
+  float m = -std::numeric_limits<float>::infinity();
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  for (float lane : lanes) m = std::max(m, lane);
+  return m;
+}
+
+// What log_softmax subtracts from every logit of a row: max + log(sum(exp(logit - max))).
+// Each term is a float exp, within 2 ulp; the terms are summed in double.
+double log_softmax_shift(const float* logits, int32_t n) {
+  const float max = row_max(logits, n);
+  constexpr int kLanes = 8;
+  double lanes[kLanes] = {};
+  int32_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lanes[j] += hearth::sdk::fast_exp(logits[i + j] - max);
+  }
   double sum = 0;
-  for (int32_t i = 0; i < vocab; ++i) sum += std::exp(logits[i] - max);
-  const double shift = max + std::log(sum);
-  out.resize(static_cast<size_t>(vocab));
-  for (int32_t i = 0; i < vocab; ++i) out[i] = static_cast<double>(logits[i]) - shift;
+  for (; i < n; ++i) sum += hearth::sdk::fast_exp(logits[i] - max);
+  for (double lane : lanes) sum += lane;
+  return static_cast<double>(max) + std::log(sum);
+}
+
+// The `take` best tokens of one row into `best`, best first, of equal logits the lower id
+// first; a banned token (ids in `banned`, ascending) counts as -inf. One pass that mostly
+// compares each logit with the worst one kept.
+void best_tokens(const float* logits, int32_t n, const std::vector<int32_t>& banned, size_t take,
+                 std::vector<std::pair<float, int32_t>>& best) {
+  best.clear();
+  if (take == 0) return;
+  auto ranks_first = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
+  size_t next_ban = 0;
+  for (int32_t token = 0; token < n; ++token) {
+    float value = logits[token];
+    if (next_ban < banned.size() && banned[next_ban] == token) {
+      value = -std::numeric_limits<float>::infinity();
+      ++next_ban;
+    }
+    // Tokens come in ascending order, so one equal to the worst kept ranks after it.
+    if (best.size() == take && !(value > best.back().first)) continue;
+    const std::pair<float, int32_t> entry{value, token};
+    if (best.size() == take) best.pop_back();
+    best.insert(std::upper_bound(best.begin(), best.end(), entry, ranks_first), entry);
+  }
 }
 
 }  // namespace
@@ -59,8 +104,9 @@ bool BeamSearch::is_eos(int32_t token) const {
   return std::find(eos_.begin(), eos_.end(), token) != eos_.end();
 }
 
-// A token that would repeat an n-gram already in the prompt and the beam gets -inf.
-void BeamSearch::ban_repeated_ngrams(const Beam& beam, std::vector<double>& logprobs) const {
+// The tokens that would repeat an n-gram already in the prompt and the beam, ascending.
+void BeamSearch::banned_tokens(const Beam& beam, std::vector<int32_t>& banned) const {
+  banned.clear();
   const size_t n = static_cast<size_t>(options_.no_repeat_ngram_size);
   if (n == 0) return;
   std::vector<int32_t> text(prompt_);
@@ -70,9 +116,11 @@ void BeamSearch::ban_repeated_ngrams(const Beam& beam, std::vector<double>& logp
   const size_t tail = text.size() - (n - 1);
   for (size_t start = 0; start + n <= text.size(); ++start) {
     if (std::equal(text.begin() + start, text.begin() + start + (n - 1), text.begin() + tail)) {
-      logprobs[static_cast<size_t>(text[start + n - 1])] = kBanned;
+      banned.push_back(text[start + n - 1]);
     }
   }
+  std::sort(banned.begin(), banned.end());
+  banned.erase(std::unique(banned.begin(), banned.end()), banned.end());
 }
 
 void BeamSearch::add_finished(std::vector<int32_t> tokens, double sum_logprobs) {
@@ -125,22 +173,18 @@ std::vector<Continuation> BeamSearch::step(std::span<const float* const> logits)
   const size_t keep = static_cast<size_t>(candidates_per_step());
 
   // Each beam's best `keep` tokens can hold every candidate of the step's top `keep`.
+  // Within one beam, log_softmax subtracts the same shift from every logit, so its best
+  // tokens by logit are its best by log-probability; only they need the subtraction.
   std::vector<Candidate> candidates;
-  std::vector<double>& logprobs = logprobs_;
-  std::vector<int32_t>& order = order_;
-  order.resize(static_cast<size_t>(vocab_size_));
+  const size_t take = std::min(keep, static_cast<size_t>(vocab_size_));
   for (size_t b = 0; b < beams_.size(); ++b) {
-    log_softmax(logits[b], vocab_size_, logprobs);
-    ban_repeated_ngrams(beams_[b], logprobs);
-    std::iota(order.begin(), order.end(), 0);
-    const size_t take = std::min(keep, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take), order.end(),
-                      [&](int32_t a, int32_t c) {
-                        return logprobs[a] != logprobs[c] ? logprobs[a] > logprobs[c] : a < c;
-                      });
-    for (size_t i = 0; i < take; ++i) {
-      const int32_t token = order[i];
-      candidates.push_back({beams_[b].score + logprobs[token], static_cast<int32_t>(b), token});
+    const double shift = log_softmax_shift(logits[b], vocab_size_);
+    banned_tokens(beams_[b], banned_);
+    best_tokens(logits[b], vocab_size_, banned_, take, best_);
+    for (const auto& [logit, token] : best_) {
+      // A banned token's -inf stays -inf.
+      const double logprob = static_cast<double>(logit) - shift;
+      candidates.push_back({beams_[b].score + logprob, static_cast<int32_t>(b), token});
     }
   }
   std::sort(candidates.begin(), candidates.end(), ranks_before);

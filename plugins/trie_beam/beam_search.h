@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "beam_options.h"
@@ -53,7 +54,7 @@ class BeamSearch {
 
  private:
   bool is_eos(int32_t token) const;
-  void ban_repeated_ngrams(const Beam& beam, std::vector<double>& logprobs) const;
+  void banned_tokens(const Beam& beam, std::vector<int32_t>& banned) const;
   void add_finished(std::vector<int32_t> tokens, double sum_logprobs);
   bool finished_set_is_done(double best_sum_logprobs, int32_t generated_length) const;
   void finish_running_beams();
@@ -67,9 +68,9 @@ class BeamSearch {
   std::vector<FinishedHypothesis> finished_;  // at most num_beams, in insertion order
   double worst_finished_ = 1e9;
   bool done_ = false;
-  // Scratch reused by every step: one beam's log-probabilities and its tokens by rank.
-  std::vector<double> logprobs_;
-  std::vector<int32_t> order_;
+  // Scratch reused by every step: one beam's banned tokens and its best (logit, token) pairs.
+  std::vector<int32_t> banned_;
+  std::vector<std::pair<float, int32_t>> best_;
 };
 
 }  // namespace trie_beam
