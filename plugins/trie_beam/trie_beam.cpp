@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -186,7 +187,6 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
     return std::make_unique<TrieBeamSession>(host(), options, request);
   }
 
- private:
   // The plugin's options with the request's in place of the same keys, checked again: a bad
   // request option fails that request alone, naming the option.
   BeamOptions request_options(const DecodeRequest& request) const {
@@ -197,38 +197,72 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
     return parse_beam_options(Options(merged), host().model().vocab_size);
   }
 
-  // Refuses a search whose beams could outgrow the free KV cache: each beam may come to own
-  // every block from the prompt's partly filled last one to the length limit. The blocks the
-  // prompt fills are shared by all beams and already held.
-  // Without a token limit the bound is the whole context, which a cache sized for one context
-  // never holds k times; such a search is left to run, and fails cleanly if the cache fills.
-  void check_kv_room(const BeamOptions& options, const DecodeRequest& request) const {
-    if (options.max_new_tokens < 0 && request.max_tokens < 0) return;
+  // Before any work: refuses a search whose beams could never fit the whole KV cache, and
+  // tells the host how many blocks to keep free for them.
+  int64_t admit(const DecodeRequest& request) override {
+    const BeamOptions options = request_options(request);
+    const std::optional<KvBound> bound = kv_bound(options, request);
+    if (!bound) return 0;
+    const int64_t total = static_cast<int64_t>(bound->stats.kv_capacity_bytes /
+                                               std::max<uint64_t>(1, bound->stats.kv_block_bytes));
+    const int64_t prompt_blocks =
+        (static_cast<int64_t>(request.prompt.size()) + bound->stats.kv_block_tokens - 1) /
+        bound->stats.kv_block_tokens;
+    const int64_t room = total - prompt_blocks;
+    refuse_beyond(options, *bound, room,
+                  "the whole cache has " + std::to_string(std::max<int64_t>(0, room)) +
+                      " beyond the prompt's");
+    return bound->blocks;
+  }
+
+ private:
+  // The blocks k beams may come to own beyond the prompt's: from the prompt's partly filled
+  // last block on to the length limit, each (copying: every block). Without a token limit
+  // the bound is the whole context, which a cache sized for one context never holds k times;
+  // such a search is left to run, and fails cleanly if the cache fills.
+  struct KvBound {
+    hearth_memory_stats stats;
+    int64_t limit;   // new tokens at most
+    int64_t blocks;  // beyond the prompt's
+  };
+  std::optional<KvBound> kv_bound(const BeamOptions& options, const DecodeRequest& request) const {
+    if (options.max_new_tokens < 0 && request.max_tokens < 0) return std::nullopt;
     hearth_memory_stats stats{};
     try {
       stats = host().memory_stats();
     } catch (const Error&) {
-      return;  // a host without the service
+      return std::nullopt;  // a host without the service
     }
     constexpr size_t kNeeded = offsetof(hearth_memory_stats, kv_free_blocks) + sizeof(int32_t);
-    if (stats.struct_size < kNeeded || stats.kv_block_tokens <= 0) return;  // before ABI 1.3
+    if (stats.struct_size < kNeeded || stats.kv_block_tokens <= 0) return std::nullopt;
     const int64_t block = stats.kv_block_tokens;
     const int64_t limit = length_limit(options, request, host().model());
     const int64_t prompt = static_cast<int64_t>(request.prompt.size());
     const int64_t held = (prompt + block - 1) / block;
-    // Sharing, a beam owns blocks from the prompt's partly filled last one on; copying, all.
     const int64_t start = options.share_kv ? prompt % block : prompt;
     const int64_t per_beam = (start + limit + block - 1) / block;
-    const int64_t needed =
+    const int64_t blocks =
         options.num_beams * per_beam - (options.share_kv ? (prompt % block > 0) : held);
-    if (needed > stats.kv_free_blocks) {
-      throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
-                  "trie_beam: num_beams = " + std::to_string(options.num_beams) + " with up to " +
-                      std::to_string(limit) + " new tokens may need " + std::to_string(needed) +
-                      " KV cache blocks of " + std::to_string(block) + " positions, and " +
-                      std::to_string(stats.kv_free_blocks) +
-                      " are free: lower num_beams or the token limit, or give the KV cache more "
-                      "room");
+    return KvBound{stats, limit, blocks};
+  }
+
+  static void refuse_beyond(const BeamOptions& options, const KvBound& bound, int64_t room,
+                            const std::string& room_text) {
+    if (bound.blocks <= room) return;
+    throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
+                "trie_beam: num_beams = " + std::to_string(options.num_beams) + " with up to " +
+                    std::to_string(bound.limit) + " new tokens may need " +
+                    std::to_string(bound.blocks) + " KV cache blocks of " +
+                    std::to_string(bound.stats.kv_block_tokens) + " positions, and " + room_text +
+                    ": lower num_beams or the token limit, or give the KV cache more room");
+  }
+
+  // At begin() the blocks must be free now (a host before ABI 1.4 never called admit()).
+  void check_kv_room(const BeamOptions& options, const DecodeRequest& request) const {
+    const std::optional<KvBound> bound = kv_bound(options, request);
+    if (bound) {
+      refuse_beyond(options, *bound, bound->stats.kv_free_blocks,
+                    std::to_string(bound->stats.kv_free_blocks) + " are free");
     }
   }
 

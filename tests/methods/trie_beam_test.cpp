@@ -10,6 +10,7 @@
 
 #include "hearth/engine.h"
 #include "hearth/error.h"
+#include "synthetic_model.h"
 #include "test_paths.h"
 
 using namespace hearth;
@@ -179,6 +180,25 @@ GenerationResult run_plugin(const std::string& model, const Settings& s,
   return engine->generate_tokens(prompt, options);
 }
 
+// A small random-weight llama (GQA, 64 tokens) whose next-token distributions are peaked like a
+// trained model's, so beams both agree and diverge, and EOS (id 2) ends some of them early.
+const std::string& synthetic_model_path() {
+  static const test::TempFile file = [] {
+    test::Variant v;
+    v.dim = 64;
+    v.heads = 4;
+    v.kv_heads = 2;
+    v.ffn = 128;
+    v.vocab = 64;
+    v.rope_dims = 16;
+    v.context_length = 1024;
+    v.output_scale = 4.0f;
+    return test::TempFile("hearth-beam-synthetic", build_gguf(v, random_weights(v, 20261202)));
+  }();
+  static const std::string path = file.path.string();
+  return path;
+}
+
 std::string refusal(const std::vector<std::pair<std::string, std::string>>& options) {
   PluginConfig p = trie_beam(Settings{});
   p.options = options;
@@ -193,7 +213,8 @@ std::string refusal(const std::vector<std::pair<std::string, std::string>>& opti
 }  // namespace
 
 TEST_CASE("trie beam search gives the reference beam search's hypotheses and scores") {
-  const std::string model = GENERATE(test::model_path(), test::mha_model_path());
+  const std::string model =
+      GENERATE(test::model_path(), test::mha_model_path(), synthetic_model_path());
   const int32_t k = GENERATE(1, 2, 4, 8);
   const std::string early = GENERATE("false", "true", "never");
   const double penalty = GENERATE(0.0, 1.0, 2.0);
@@ -418,23 +439,66 @@ TEST_CASE("beam search frees every fork when it ends") {
   for (const PluginInfo& info : engine->plugins()) CHECK(info.leaked_sequences == 0);
 }
 
-TEST_CASE("a beam search the free KV cache cannot hold is refused before its first step") {
+TEST_CASE("a beam search the KV cache cannot hold is refused before any work") {
   EngineOptions o;
   o.model_path = test::model_path();
   o.threads = 1;
   o.context_size = 256;  // the cache holds one context: 16 blocks of 16 positions
   Settings s;
   s.k = 8;
-  o.plugins = {trie_beam(s)};
+  PluginConfig counter;
+  counter.name = "test_counter";
+  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
+  o.plugins = {trie_beam(s), counter};
   auto engine = Engine::load(o);
   GenerationOptions options;
   options.strategy = "trie_beam";
   options.max_tokens = 100;
   CHECK_THROWS_WITH(engine->generate("Once upon a time", options),
-                    Catch::Contains("num_beams = 8") && Catch::Contains("are free"));
+                    Catch::Contains("num_beams = 8") && Catch::Contains("the whole cache has"));
+  std::map<std::string, std::string> seen;
+  for (auto& [key, value] : engine->metrics_snapshot("test_counter")) seen[key] = value;
+  CHECK(seen.at("prompt_done") == "0");  // nothing was prefilled
   CHECK(engine->kv_cache_stats().used_blocks == 0);
+
+  // A request's own num_beams is checked the same way, and a smaller search runs.
   options.max_tokens = 8;  // 8 beams x 1 block each fit
+  options.strategy_options = {{"num_beams", "8"}};
   CHECK(engine->generate("Once upon a time", options).hypotheses.size() == 1);
+  options.max_tokens = 100;
+  options.strategy_options = {{"num_beams", "2"}};
+  CHECK(engine->generate("Once upon a time", options).hypotheses.size() == 1);
+}
+
+TEST_CASE("beam searches wait for the KV blocks their beams may need") {
+  // Two 4-beam searches whose beams may each need about half the cache: the second is
+  // admitted only once the first has ended, and both give their solo result.
+  EngineOptions o;
+  o.model_path = test::model_path();
+  o.threads = 1;
+  o.context_size = 256;  // 16 blocks
+  Settings s;
+  s.k = 4;
+  s.num_return = 2;
+  o.plugins = {trie_beam(s)};
+  auto engine = Engine::load(o);
+  GenerationOptions options;
+  options.strategy = "trie_beam";
+  options.max_tokens = 40;  // 4 beams x 3 blocks: 12 of the 15 beyond the prompt's
+  const GenerationResult solo = engine->generate("Once upon a time", options);
+  Request first = engine->submit("Once upon a time", options);
+  Request second = engine->submit("Once upon a time", options);
+  const GenerationResult a = first.wait();
+  const GenerationResult b = second.wait();
+  for (const GenerationResult* r : {&a, &b}) {
+    REQUIRE(r->hypotheses.size() == solo.hypotheses.size());
+    for (size_t i = 0; i < solo.hypotheses.size(); ++i) {
+      CHECK(r->hypotheses[i].tokens == solo.hypotheses[i].tokens);
+    }
+  }
+  // Without the reservation the second would start at once, beside the first.
+  CHECK(b.stats.queue_seconds >= a.stats.generate_seconds);
+  CHECK(engine->kv_cache_stats().used_blocks == 0);
 }
 
 TEST_CASE("bad beam search options are refused before any work, naming the option") {

@@ -120,6 +120,37 @@ std::vector<Hypothesis> PluginInstance::decode_run(const hearth_decode_request& 
   return take_result("decoding.run", result);
 }
 
+int64_t PluginInstance::decode_admit(const hearth_decode_request& request) {
+  const auto* v = library_.descriptor->decoding;
+  if (!HEARTH_HAS_MEMBER(v, hearth_decoding_vtable, admit, 4) || !v->admit) return 0;
+  int64_t blocks = 0;
+  host_.error.clear();
+  // Nothing may be made or run yet: the request has no sequence.
+  std::vector<int32_t> created;
+  hearth_status status;
+  {
+    RecordSequences record(host_, created, true);
+    status = v->admit(instance_, &request, &blocks);
+  }
+  if (KvCache* cache = host_.engine->kv_cache()) {
+    for (int32_t sequence : created) {
+      if (cache->contains(sequence)) cache->drop(sequence);
+    }
+  }
+  if (status == HEARTH_OK && !created.empty()) {
+    host_.error = "admit() made sequences, which only begin() and step() may";
+    status = HEARTH_ERROR_FAILED;
+  }
+  if (status == HEARTH_ERROR_INVALID_ARGUMENT) {
+    throw Error("plugin '" + host_.plugin_name + "' refused the request" +
+                    (host_.error.empty() ? "" : ": " + host_.error),
+                ErrorCode::invalid_argument);
+  }
+  check("decoding.admit", status);
+  if (blocks < 0) throw Error("plugin '" + host_.plugin_name + "': admit() gave negative blocks");
+  return blocks;
+}
+
 hearth_decode_state* PluginInstance::decode_begin(const hearth_decode_request& request,
                                                   std::vector<int32_t>& created) {
   hearth_decode_state* state = nullptr;

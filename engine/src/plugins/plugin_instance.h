@@ -45,6 +45,10 @@ class PluginInstance {
                                      std::vector<int32_t>& created);
   // Step-wise: begin, then steps until one answers finished (true), then the hypotheses;
   // decode_end() once for every state begin returned. `next` receives the rows to feed.
+  // Before any work for a request (ABI 1.4): the KV blocks beyond the prompt's that the
+  // plugin says the request may need (0 for plugins without admit()). A refusal throws,
+  // invalid_argument when the plugin said so, with its message.
+  int64_t decode_admit(const hearth_decode_request& request);
   hearth_decode_state* decode_begin(const hearth_decode_request& request,
                                     std::vector<int32_t>& created);
   bool decode_step(hearth_decode_state* state, std::span<const BatchToken> fed,

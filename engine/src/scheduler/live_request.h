@@ -40,6 +40,9 @@ class LiveRequest {
   // Admission: the sequence that will hold it, and how far its KV reservation reaches.
   SequenceId sequence = -1;
   int32_t reserve_end = 0;  // positions the cache keeps room for (0 = nothing reserved)
+  // Blocks a decoding plugin said the request's branches may hold beyond its prompt's (its
+  // admit(), asked once; -1 until then), kept for the request until it ends.
+  int64_t plugin_blocks = -1;
   SchedulerClock::time_point submitted, admitted;
 
   // Prompt feeding.

@@ -1,12 +1,14 @@
 #include "scheduler/scheduler.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
+#include "plugins/abi_struct.h"
 #include "plugins/plugin_instance.h"
 #include "search/plugin_search.h"
 #include "search/sampling_search.h"
@@ -143,7 +145,10 @@ void Scheduler::end_cancelled() {
 int32_t Scheduler::outstanding_blocks(const LiveRequest& r) const {
   if (r.ended() || r.sequence < 0 || !engine_.cache->contains(r.sequence)) return 0;
   const int32_t left = r.reserve_end - engine_.cache->length(r.sequence);
-  return left > 0 ? engine_.cache->blocks_needed(r.sequence, left) : 0;
+  // A plugin's branches keep their whole bound: what they already hold is counted twice
+  // (used and reserved), which only makes later requests wait, never run out.
+  const auto branches = static_cast<int32_t>(std::max<int64_t>(0, r.plugin_blocks));
+  return (left > 0 ? engine_.cache->blocks_needed(r.sequence, left) : 0) + branches;
 }
 
 int32_t Scheduler::outstanding_blocks() const {
@@ -199,7 +204,18 @@ bool Scheduler::try_admit(LiveRequest& r, int32_t reserved_blocks) {
       : max_tokens < 0
           ? context
           : static_cast<int32_t>(std::min<int64_t>(context, int64_t{start} + prompt + max_tokens));
-  const int32_t need = cache.blocks_needed(sequence, end - start);
+  if (r.plugin() && r.plugin_blocks < 0) {
+    try {
+      r.plugin_blocks = admission_blocks(r);
+    } catch (...) {
+      if (cache.contains(sequence)) cache.drop(sequence);
+      this->end(r, std::current_exception());
+      return true;
+    }
+  }
+  const int64_t branches = std::max<int64_t>(0, r.plugin_blocks);
+  const int64_t need64 = int64_t{cache.blocks_needed(sequence, end - start)} + branches;
+  const auto need = static_cast<int32_t>(std::min<int64_t>(need64, INT32_MAX));
   const int32_t available = cache.free_blocks() - reserved_blocks;
   if (need <= available) {
     r.sequence = sequence;
@@ -222,7 +238,9 @@ bool Scheduler::try_admit(LiveRequest& r, int32_t reserved_blocks) {
       "KV cache out of memory: this request needs " + std::to_string(need) + " KV cache blocks (" +
       mib(size_t(need) * block_bytes) + " for " + std::to_string(end - start) +
       " positions: " + std::to_string(prompt) + " prompt tokens" +
-      (r.plugin() ? ""
+      (r.plugin() ? (branches > 0 ? "; " + std::to_string(branches) +
+                                        " more for the decoding plugin's branches"
+                                  : std::string())
                   : " + " + (max_tokens < 0 ? "the rest of the context"
                                             : std::to_string(max_tokens) + " new tokens")) +
       ")";
@@ -244,6 +262,7 @@ void Scheduler::gather() {
   slices_.clear();
   int64_t budget = engine_.options.max_batch_tokens;
   int32_t unreserved = cache.free_blocks() - outstanding_blocks();
+  int32_t free_left = cache.free_blocks();  // what this pass's plugin rows have not taken
   LiveRequest* waiting_plugin = nullptr;
   for (auto& r : running_) {
     if (r->ended() || r->rows.empty()) continue;
@@ -261,12 +280,15 @@ void Scheduler::gather() {
           ++it->second;
         }
       }
+      // Blocks kept for its branches since admission are its own to take.
+      const auto kept = static_cast<int32_t>(std::max<int64_t>(0, r->plugin_blocks));
       const int32_t need = cache.blocks_needed(appends_);
-      if (need > unreserved) {
+      if (need > std::min(free_left, unreserved + kept)) {
         waiting_plugin = r.get();
         continue;
       }
-      unreserved -= need;
+      unreserved -= std::max(0, need - kept);
+      free_left -= need;
     }
     slices_.push_back({r.get(), batch_.size(), static_cast<size_t>(n), false});
     batch_.insert(batch_.end(), r->rows.begin(), r->rows.end());
@@ -293,6 +315,22 @@ void Scheduler::gather() {
                       std::to_string(cache.free_blocks()) + " free); raise [runtime] kv_cache_mib",
                   ErrorCode::out_of_memory)));
   }
+}
+
+int64_t Scheduler::admission_blocks(LiveRequest& r) {
+  auto request = plugins::make_abi_struct<hearth_decode_request>();
+  request.request_id = r.id();
+  request.sequence = -1;  // nothing is in the cache yet
+  request.prompt = r.prompt().data();
+  request.prompt_length = r.prompt().size();
+  request.max_tokens = r.options().max_tokens;
+  std::vector<hearth_kv> options;
+  for (const auto& [key, value] : r.options().strategy_options) {
+    options.push_back({key.c_str(), value.c_str()});
+  }
+  request.options = options.data();
+  request.option_count = options.size();
+  return r.plugin()->decode_admit(request);
 }
 
 void Scheduler::distribute() {

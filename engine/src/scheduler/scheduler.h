@@ -46,6 +46,8 @@ class Scheduler {
   void admit();
   // Admits `r` when its reservation fits now: true (admitted or failed), false (wait).
   bool try_admit(LiveRequest& r, int32_t reserved_blocks);
+  // A decoding plugin's admit() for `r`: the blocks its branches may need beyond the prompt's.
+  int64_t admission_blocks(LiveRequest& r);
   int32_t outstanding_blocks(const LiveRequest& r) const;
   int32_t outstanding_blocks() const;
   void gather();

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define HEARTH_PLUGIN_ABI_MAJOR 1
-#define HEARTH_PLUGIN_ABI_MINOR 3
+#define HEARTH_PLUGIN_ABI_MINOR 4
 #define HEARTH_PLUGIN_ENTRY_SYMBOL "hearth_plugin_entry"
 
 #if defined(_WIN32)
@@ -230,7 +230,8 @@ typedef struct hearth_host_services {
 /* ---- decoding ------------------------------------------------------------------------ */
 
 /* A request handed to a decoding plugin: the prompt is already in `sequence`'s KV cache and
- * `prompt_logits` holds the logits after its last token. The plugin owns `sequence` for the
+ * `prompt_logits` holds the logits after its last token (in admit(), neither: sequence is -1
+ * and prompt_logits NULL). The plugin owns `sequence` for the
  * request (it may fork, truncate or drop it); when the request ends the host drops it and
  * every sequence the plugin made for the request that still exists. */
 typedef struct hearth_decode_request {
@@ -314,6 +315,13 @@ typedef struct hearth_decoding_vtable {
                           hearth_decode_result* result);
   /* since 1.2: frees the state; called once for every successful begin(), whatever happened. */
   void (*end)(hearth_plugin_instance* self, hearth_decode_state* state);
+  /* since 1.4 (optional): called when the request reaches the front of the queue, before any
+   * work for it (nothing prefilled yet). An error refuses the request, with the plugin's
+   * message. Otherwise *kv_blocks is the most KV cache blocks the request's sequences may come
+   * to hold beyond those of its prompt (e.g. what k beams grow by); the host admits the
+   * request once that many are free and keeps them for it until it ends. NULL, or 0: none. */
+  hearth_status (*admit)(hearth_plugin_instance* self, const hearth_decode_request* request,
+                         int64_t* kv_blocks);
 } hearth_decoding_vtable;
 
 /* ---- knowledge ----------------------------------------------------------------------- */
@@ -389,10 +397,12 @@ typedef struct hearth_plugin_descriptor {
 typedef const hearth_plugin_descriptor* (*hearth_plugin_entry_fn)(uint16_t host_abi_major,
                                                                   uint16_t host_abi_minor);
 
-/* Sizes of the structs as ABI 1.0 defined them, for plugins and hosts built against 1.0. */
+/* Sizes of the structs as earlier ABI versions defined them, for plugins and hosts built
+ * against those. */
 #define HEARTH_HOST_SERVICES_SIZE_1_0 offsetof(hearth_host_services, sequence_save)
 #define HEARTH_METRICS_VTABLE_SIZE_1_0 offsetof(hearth_metrics_vtable, write_report)
 #define HEARTH_DECODING_VTABLE_SIZE_1_1 offsetof(hearth_decoding_vtable, begin)
+#define HEARTH_DECODING_VTABLE_SIZE_1_3 offsetof(hearth_decoding_vtable, admit)
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -406,7 +416,8 @@ static_assert(sizeof(hearth_event) == 104, "hearth_event layout changed");
 static_assert(sizeof(hearth_host_services) == 184, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
 static_assert(sizeof(hearth_decode_request) == 72, "hearth_decode_request layout changed");
-static_assert(sizeof(hearth_decoding_vtable) == 56, "hearth_decoding_vtable layout changed");
+static_assert(sizeof(hearth_decoding_vtable) == 64, "hearth_decoding_vtable layout changed");
+static_assert(HEARTH_DECODING_VTABLE_SIZE_1_3 == 56, "ABI 1.3 decoding vtable changed");
 static_assert(HEARTH_DECODING_VTABLE_SIZE_1_1 == 24, "ABI 1.1 decoding vtable changed");
 static_assert(sizeof(hearth_decode_input) == 40, "hearth_decode_input layout changed");
 static_assert(sizeof(hearth_decode_output) == 32, "hearth_decode_output layout changed");

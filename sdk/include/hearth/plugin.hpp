@@ -542,6 +542,10 @@ class DecodingPlugin : public PluginBase {
  public:
   DecodingPlugin(Host host, const Options& /*options*/) noexcept : PluginBase(host) {}
   virtual std::unique_ptr<DecodeSession> begin(const DecodeRequest& request) = 0;
+  // since 1.4: before any work for the request (no sequence, no prompt logits yet). Throw
+  // to refuse it; return the most KV blocks its sequences may hold beyond the prompt's,
+  // which the host keeps free for it (0: none beyond one sequence's).
+  virtual int64_t admit(const DecodeRequest& /*request*/) { return 0; }
 
  private:
   friend struct detail::Adapter<DecodingPlugin>;
@@ -623,6 +627,9 @@ Interface& self_as(hearth_plugin_instance* self) noexcept {
 inline void require(bool condition, const char* message) {
   if (!condition) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, message);
 }
+inline void require(bool condition, const std::string& message) {
+  if (!condition) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, message);
+}
 
 template <class Vtable>
 void fill_header(Vtable& vtable, uint32_t size, uint16_t minor) noexcept {
@@ -652,7 +659,45 @@ struct Adapter<DecodingPlugin> {
     vtable.step = &step;
     vtable.result = &result;
     vtable.end = &end;
+    vtable.admit = &admit;
     descriptor.decoding = &vtable;
+  }
+
+  // The request as the C++ side sees it; `call` names the entry point in errors.
+  static DecodeRequest read_request(const hearth_decode_request* request, const char* call) {
+    const std::string where(call);
+    require(request != nullptr, where + ": null request");
+    require(request->struct_size >= offsetof(hearth_decode_request, max_tokens) + sizeof(int32_t),
+            where + ": request too small");
+    DecodeRequest decode;
+    decode.request_id = request->request_id;
+    decode.sequence = request->sequence;
+    if (request->prompt_length) {
+      require(request->prompt != nullptr, where + ": null prompt");
+      decode.prompt.assign(request->prompt, request->prompt + request->prompt_length);
+    }
+    decode.prompt_logits = request->prompt_logits;
+    decode.max_tokens = request->max_tokens;
+    if (HEARTH_HAS_MEMBER(request, hearth_decode_request, option_count, 3)) {
+      require(!request->option_count || request->options, where + ": null options");
+      for (size_t i = 0; i < request->option_count; ++i) {
+        require(request->options[i].key && request->options[i].value, where + ": null option");
+        decode.options.emplace_back(request->options[i].key, request->options[i].value);
+      }
+    }
+    return decode;
+  }
+
+  static hearth_status admit(hearth_plugin_instance* self, const hearth_decode_request* request,
+                             int64_t* kv_blocks) noexcept {
+    auto& plugin = self_as<DecodingPlugin>(self);
+    return guarded(plugin.host(), [&] {
+      require(kv_blocks != nullptr, "admit: null kv_blocks");
+      *kv_blocks = 0;
+      const int64_t blocks = plugin.admit(read_request(request, "admit"));
+      require(blocks >= 0, "admit: a negative number of KV blocks");
+      *kv_blocks = blocks;
+    });
   }
 
   static State& state_of(hearth_decode_state* state) {
@@ -664,25 +709,9 @@ struct Adapter<DecodingPlugin> {
                              hearth_decode_state** state) noexcept {
     auto& plugin = self_as<DecodingPlugin>(self);
     return guarded(plugin.host(), [&] {
-      require(request && state, "begin: null request or state");
-      require(request->struct_size >= offsetof(hearth_decode_request, max_tokens) + sizeof(int32_t),
-              "begin: request too small");
+      require(state != nullptr, "begin: null state");
       *state = nullptr;
-      DecodeRequest decode;
-      decode.request_id = request->request_id;
-      decode.sequence = request->sequence;
-      if (request->prompt_length) {
-        decode.prompt.assign(request->prompt, request->prompt + request->prompt_length);
-      }
-      decode.prompt_logits = request->prompt_logits;
-      decode.max_tokens = request->max_tokens;
-      if (HEARTH_HAS_MEMBER(request, hearth_decode_request, option_count, 3)) {
-        require(!request->option_count || request->options, "begin: null options");
-        for (size_t i = 0; i < request->option_count; ++i) {
-          require(request->options[i].key && request->options[i].value, "begin: null option");
-          decode.options.emplace_back(request->options[i].key, request->options[i].value);
-        }
-      }
+      const DecodeRequest decode = read_request(request, "begin");
       auto made = std::make_unique<State>();
       made->session = plugin.begin(decode);
       require(made->session != nullptr, "begin: the plugin made no session");
