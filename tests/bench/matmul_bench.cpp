@@ -1,6 +1,7 @@
 // Throughput of the CPU matmul kernels on TinyLlama-sized matrices.
-//   decode  (1 token):    GB/s of packed weights streamed; the matrices cycled through
-//                         together exceed the last-level cache, as a whole model does.
+//   decode  (1 token, or up to 16: beams, parallel streams): GB/s of packed weights
+//                         streamed; the matrices cycled through together exceed the
+//                         last-level cache, as a whole model does.
 //   prefill (128 tokens): GFLOP/s (2 * rows * cols * tokens per matmul).
 // Each thread computes its share of the rows, as the engine's thread pool does.
 //
