@@ -128,9 +128,10 @@ template <TensorType kType>
 void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
   if (tokens == 1) {
     run_tiles<QuantKernel<kType>, 4, 1>(job, group_begin, group_end, tokens);
-  } else if (tokens <= 4) {
+  } else if (tokens <= 8) {
     // A few tokens (beams, parallel streams) still stream the weights from memory: four
-    // groups in flight keep enough loads outstanding, which two groups of six did not.
+    // groups in flight keep enough loads outstanding, which two groups of six did not. Eight
+    // tokens take two passes over four groups, the second from cache.
     run_tiles<QuantKernel<kType>, 4, 4>(job, group_begin, group_end, tokens);
   } else {
     run_tiles<QuantKernel<kType>, 2, 6>(job, group_begin, group_end, tokens);
