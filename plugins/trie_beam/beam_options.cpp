@@ -66,6 +66,10 @@ BeamOptions parse_beam_options(const hearth::sdk::Options& options, int32_t voca
   o.no_repeat_ngram_size =
       static_cast<int32_t>(options.get_int("no_repeat_ngram_size", 0, 0, 1 << 16));
   o.share_kv = options.get_bool("share_kv", true);
+  o.reorder_kv = options.get_bool("reorder_kv", false);
+  if (o.reorder_kv && o.share_kv) {
+    throw invalid("option 'reorder_kv' copies every beam's cache, so it needs share_kv = false");
+  }
   options.check_all_used();
   return o;
 }

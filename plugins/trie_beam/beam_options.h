@@ -27,6 +27,9 @@ struct BeamOptions {
   // false: every beam holds its own copy of the whole cache (a child copies its parent instead
   // of forking it), as batch beam search does; for comparisons only.
   bool share_kv = true;
+  // true (with share_kv false): every beam copies its parent's whole cache at every step, as
+  // batch beam search's cache reorder does (Hugging Face's reorder_cache); for comparisons.
+  bool reorder_kv = false;
 };
 
 // Reads and checks the options (unknown keys, k = 0, num_return_sequences > k and EOS ids

@@ -48,6 +48,7 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
         vocab_(host.model().vocab_size),
         original_(request.sequence),
         share_kv_(options.share_kv),
+        reorder_kv_(options.reorder_kv),
         search_(options, request.prompt, vocab_, eos_tokens(options, host.model()),
                 length_limit(options, request, host.model())),
         sequences_{request.sequence},
@@ -104,6 +105,7 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
   // New beam i continues next[i].parent: parents without children are dropped, the first child
   // of a parent takes its sequence, and the others fork it (or copy it, without sharing).
   void reassign_sequences(const std::vector<Continuation>& next) {
+    if (reorder_kv_) return reorder_sequences(next);
     // Parents without children go first, so their blocks are free for the copies below.
     std::vector<bool> has_child(sequences_.size(), false);
     for (const Continuation& c : next) has_child[static_cast<size_t>(c.parent)] = true;
@@ -121,6 +123,24 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
         children[i] = share_kv_ ? host_.fork(sequences_[parent]) : host_.copy(sequences_[parent]);
       }
     }
+    sequences_ = std::move(children);
+  }
+
+  // Batch beam search's reorder: every new beam gets a fresh copy of its parent's cache, then
+  // the old beams go, so k caches are copied at every step.
+  void reorder_sequences(const std::vector<Continuation>& next) {
+    std::vector<hearth_sequence_id> children(next.size(), -1);
+    try {
+      for (size_t i = 0; i < next.size(); ++i) {
+        children[i] = host_.copy(sequences_[static_cast<size_t>(next[i].parent)]);
+      }
+    } catch (...) {
+      for (hearth_sequence_id child : children) {
+        if (child >= 0) drop_quietly(child);
+      }
+      throw;
+    }
+    for (hearth_sequence_id old : sequences_) release(old);
     sequences_ = std::move(children);
   }
 
@@ -163,6 +183,7 @@ class TrieBeamSession : public hearth::sdk::DecodeSession {
   int32_t vocab_;
   hearth_sequence_id original_;
   bool share_kv_;
+  bool reorder_kv_;
   BeamSearch search_;
   std::vector<hearth_sequence_id> sequences_;  // one per running beam, in beam order
   uint64_t request_id_;
@@ -241,8 +262,9 @@ class TrieBeam : public hearth::sdk::DecodingPlugin {
     const int64_t held = (prompt + block - 1) / block;
     const int64_t start = options.share_kv ? prompt % block : prompt;
     const int64_t per_beam = (start + limit + block - 1) / block;
-    const int64_t blocks =
-        options.num_beams * per_beam - (options.share_kv ? (prompt % block > 0) : held);
+    // Reordering, the old beams' copies still exist while the new ones are made: twice.
+    const int64_t copies = options.reorder_kv ? 2 * options.num_beams : options.num_beams;
+    const int64_t blocks = copies * per_beam - (options.share_kv ? (prompt % block > 0) : held);
     return KvBound{stats, limit, blocks};
   }
 

@@ -341,9 +341,13 @@ TEST_CASE("beams that copy the whole cache give the same hypotheses with more KV
   Settings s;
   s.k = 8;
   s.num_return = 8;
-  auto run = [&](bool share) {
-    auto engine =
-        load(test::model_path(), {trie_beam(s, {{"share_kv", share ? "true" : "false"}})});
+  auto run = [&](std::vector<std::pair<std::string, std::string>> kv) {
+    EngineOptions o;
+    o.model_path = test::model_path();
+    o.threads = 1;
+    o.context_size = 2048;  // room for the reorder's 2 x 8 copies
+    o.plugins = {trie_beam(s, std::move(kv))};
+    auto engine = Engine::load(o);
     GenerationOptions options;
     options.max_tokens = 32;
     options.strategy = "trie_beam";
@@ -355,14 +359,19 @@ TEST_CASE("beams that copy the whole cache give the same hypotheses with more KV
     CHECK(engine->kv_cache_stats().used_blocks == 0);
     return std::make_pair(result, engine->kv_cache_stats().peak_live_bytes);
   };
-  const auto [shared, shared_peak] = run(true);
-  const auto [copied, copied_peak] = run(false);
-  REQUIRE(shared.hypotheses.size() == copied.hypotheses.size());
-  for (size_t i = 0; i < shared.hypotheses.size(); ++i) {
-    CHECK(shared.hypotheses[i].tokens == copied.hypotheses[i].tokens);
-    CHECK(shared.hypotheses[i].score == copied.hypotheses[i].score);
+  const auto [shared, shared_peak] = run({{"share_kv", "true"}});
+  const auto [copied, copied_peak] = run({{"share_kv", "false"}});
+  // Batch beam search's reorder: every beam a fresh copy of its parent at every step.
+  const auto [reordered, reordered_peak] = run({{"share_kv", "false"}, {"reorder_kv", "true"}});
+  for (const GenerationResult* other : {&copied, &reordered}) {
+    REQUIRE(shared.hypotheses.size() == other->hypotheses.size());
+    for (size_t i = 0; i < shared.hypotheses.size(); ++i) {
+      CHECK(shared.hypotheses[i].tokens == other->hypotheses[i].tokens);
+      CHECK(shared.hypotheses[i].score == other->hypotheses[i].score);
+    }
   }
   CHECK(copied_peak >= 2 * shared_peak);
+  CHECK(reordered_peak > copied_peak);  // the old beams' copies live while the new ones are made
 }
 
 TEST_CASE("a request's own beam options take the place of the plugin's") {
@@ -507,5 +516,6 @@ TEST_CASE("bad beam search options are refused before any work, naming the optio
         std::string::npos);
   CHECK(refusal({{"num_beamz", "2"}}).find("num_beamz") != std::string::npos);
   CHECK(refusal({{"early_stopping", "sometimes"}}).find("early_stopping") != std::string::npos);
+  CHECK(refusal({{"reorder_kv", "true"}}).find("reorder_kv") != std::string::npos);
   CHECK(refusal({{"eos_token_id", "99999"}}).find("eos_token_id") != std::string::npos);
 }

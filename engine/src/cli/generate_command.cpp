@@ -19,6 +19,7 @@ struct BeamFlags {
   std::string num_return, length_penalty, early_stopping, max_new, eos, no_repeat_ngram;
   bool json = false;
   bool unshared_kv = false;
+  bool reorder_kv = false;
 };
 
 void add_beam_options(ArgParser& parser, BeamFlags& flags) {
@@ -37,6 +38,10 @@ void add_beam_options(ArgParser& parser, BeamFlags& flags) {
   parser.flag({"--json"}, "beam search: print every hypothesis as one JSON object", &flags.json);
   parser.flag({"--unshared-kv"}, "beam search: every beam copies the whole cache (for comparisons)",
               &flags.unshared_kv);
+  parser.flag({"--reorder-kv"},
+              "beam search: every beam copies its parent's whole cache at every step, as batch "
+              "beam search's cache reorder does (for comparisons)",
+              &flags.reorder_kv);
 }
 
 PluginConfig beam_plugin(const BeamFlags& flags) {
@@ -53,7 +58,8 @@ PluginConfig beam_plugin(const BeamFlags& flags) {
   for (const auto& [key, value] : passed) {
     if (!value->empty()) plugin.options.push_back({key, *value});
   }
-  if (flags.unshared_kv) plugin.options.push_back({"share_kv", "false"});
+  if (flags.unshared_kv || flags.reorder_kv) plugin.options.push_back({"share_kv", "false"});
+  if (flags.reorder_kv) plugin.options.push_back({"reorder_kv", "true"});
   return plugin;
 }
 
@@ -107,8 +113,9 @@ int generate_command(int argc, char** argv) {
 
   if (beam.beams <= 0) {
     if (parser.given("--beams")) throw Error("option --beams must be at least 1");
-    for (const char* name : {"--num-return", "--length-penalty", "--early-stopping", "--max-new",
-                             "--eos", "--no-repeat-ngram", "--json", "--unshared-kv"}) {
+    for (const char* name :
+         {"--num-return", "--length-penalty", "--early-stopping", "--max-new", "--eos",
+          "--no-repeat-ngram", "--json", "--unshared-kv", "--reorder-kv"}) {
       if (parser.given(name)) throw Error(std::string("option ") + name + " needs --beams");
     }
     generate_to_stdout(engine_options, text, generation);
