@@ -489,7 +489,10 @@ TEST_CASE("beam searches wait for the KV blocks their beams may need") {
   Settings s;
   s.k = 4;
   s.num_return = 2;
-  o.plugins = {trie_beam(s)};
+  PluginConfig counter;
+  counter.name = "test_counter";
+  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
+  o.plugins = {trie_beam(s), counter};
   auto engine = Engine::load(o);
   GenerationOptions options;
   options.strategy = "trie_beam";
@@ -506,7 +509,10 @@ TEST_CASE("beam searches wait for the KV blocks their beams may need") {
     }
   }
   // Without the reservation the second would start at once, beside the first.
-  CHECK(b.stats.queue_seconds >= a.stats.generate_seconds);
+  std::map<std::string, std::string> seen;
+  for (auto& [key, value] : engine->metrics_snapshot("test_counter")) seen[key] = value;
+  CHECK(seen.at("request_start") == "3");
+  CHECK(seen.at("max_running") == "1");
   CHECK(engine->kv_cache_stats().used_blocks == 0);
 }
 

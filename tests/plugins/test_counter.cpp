@@ -30,6 +30,7 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
     switch (event.type) {
       case HEARTH_EVENT_REQUEST_START:
         ++request_start_;
+        max_running_ = std::max(max_running_, request_start_ - request_end_);
         break;
       case HEARTH_EVENT_PROMPT_DONE:
         ++prompt_done_;
@@ -61,7 +62,8 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
             {"last_generated_tokens", std::to_string(last_generated_tokens_)},
             {"decode_step", std::to_string(decode_step_)},
             {"max_live_branches", std::to_string(max_live_branches_)},
-            {"max_kv_shared_bytes", std::to_string(max_kv_shared_bytes_)}};
+            {"max_kv_shared_bytes", std::to_string(max_kv_shared_bytes_)},
+            {"max_running", std::to_string(max_running_)}};
   }
 
   void write_report(const std::string& path) override {
@@ -81,6 +83,7 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
   uint64_t decode_step_ = 0;
   int32_t max_live_branches_ = 0;
   uint64_t max_kv_shared_bytes_ = 0;
+  uint64_t max_running_ = 0;  // requests started and not yet ended, at most
 };
 
 }  // namespace
