@@ -10,20 +10,10 @@
 #include <vector>
 
 #include "beam_options.h"
+#include "option_lines.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string text(reinterpret_cast<const char*>(data), size);
-  std::vector<std::pair<std::string, std::string>> entries;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    const size_t equals = line.find('=');
-    if (equals != std::string::npos)
-      entries.push_back({line.substr(0, equals), line.substr(equals + 1)});
-    start = end + 1;
-  }
+  const std::vector<std::pair<std::string, std::string>> entries = option_lines(data, size);
   constexpr int32_t kVocab = 32000;
   try {
     const trie_beam::BeamOptions o =

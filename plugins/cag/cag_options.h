@@ -1,0 +1,51 @@
+// The options of the cag plugin: named knowledge sets, each a list of documents and a prompt
+// template, where their caches are kept, and what a stale cache file means.
+//
+//   [plugins.options]
+//   "handbook.documents" = ["docs/handbook", "docs/faq.md"]   # files, or folders of .txt/.md
+//   "handbook.template" = "..."   # optional, else `template`, else the default below
+//   template = "{documents}\n\nQuestion: {question}\nAnswer:"
+//   cache_dir = "/var/cache/hearth/cag"   # optional: without it nothing is persisted
+//   on_stale = "rebuild"                  # or "refuse"
+//   base_dir = "/srv/hearth"              # optional: what relative document paths start from
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hearth/plugin.hpp"
+
+namespace cag {
+
+enum class OnStale { rebuild, refuse };
+
+// A prompt template split at its two places: the knowledge prefix is
+// before_documents + documents + before_question; a query appends question + after_question.
+struct PromptTemplate {
+  std::string before_documents, before_question, after_question;
+};
+
+inline constexpr const char* kDefaultTemplate = "{documents}\n\nQuestion: {question}\nAnswer:";
+
+struct KnowledgeSetConfig {
+  std::string name;                  // letters, digits, '_' and '-', at most 64
+  std::vector<std::string> sources;  // files or folders, as configured (resolved against base_dir)
+  PromptTemplate prompt;
+};
+
+struct CagOptions {
+  std::vector<KnowledgeSetConfig> sets;  // in the order their keys first appear
+  std::string cache_dir;                 // empty: caches live in memory only
+  OnStale on_stale = OnStale::rebuild;
+};
+
+// Splits a template at "{documents}" and "{question}", each exactly once, in that order.
+// Throws an error naming `option` when it is not so.
+PromptTemplate parse_template(const std::string& text, const std::string& option);
+
+// Reads and checks every option; unknown keys, bad set names, a set without documents and
+// a bad template are refused, naming the option.
+CagOptions parse_cag_options(const hearth::sdk::Options& options);
+
+}  // namespace cag
