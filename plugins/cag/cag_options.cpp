@@ -69,6 +69,8 @@ CagOptions parse_cag_options(const hearth::sdk::Options& options) {
   const std::filesystem::path base = options.get_string("base_dir", "");
   const std::string default_template = options.get_string("template", kDefaultTemplate);
   const PromptTemplate fallback = parse_template(default_template, "template");
+  o.prompt = fallback;
+  o.query_tokens = static_cast<int32_t>(options.get_int("query_tokens", -1, 1, 1 << 24));
 
   for (const auto& [key, value] : options.entries()) {
     const size_t dot = key.rfind('.');

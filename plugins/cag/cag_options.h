@@ -8,6 +8,8 @@
 //   cache_dir = "/var/cache/hearth/cag"   # optional: without it nothing is persisted
 //   on_stale = "rebuild"                  # or "refuse"
 //   base_dir = "/srv/hearth"              # optional: what relative document paths start from
+//   query_tokens = 512                    # context a prefix leaves for a question and answer
+//                                         # (default: a quarter of the context, at most 512)
 #pragma once
 
 #include <cstdint>
@@ -36,7 +38,11 @@ struct KnowledgeSetConfig {
 
 struct CagOptions {
   std::vector<KnowledgeSetConfig> sets;  // in the order their keys first appear
-  std::string cache_dir;                 // empty: caches live in memory only
+  PromptTemplate prompt;                 // the plugin-wide template (documents given directly)
+  // Context a prefix must leave for a question and its answer; -1: a quarter of the context,
+  // at most 512.
+  int32_t query_tokens = -1;
+  std::string cache_dir;  // empty: caches live in memory only
   OnStale on_stale = OnStale::rebuild;
 };
 
