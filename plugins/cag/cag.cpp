@@ -2,10 +2,16 @@
 // sequence, the knowledge prefix; every query forks it (its blocks are shared, nothing is
 // copied), prefills only the question, and is cut back to the prefix afterwards.
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cache_file.h"
 #include "cag_options.h"
 #include "documents.h"
 #include "hearth/plugin.hpp"
@@ -20,6 +26,8 @@ using hearth::sdk::Options;
 // Tokens fed per forward pass while a prefix is prefilled: large enough for the matmul
 // kernels' many-token path, small enough for any batch limit.
 constexpr size_t kPrefillChunk = 256;
+// A manifest lists its documents; anything larger than this is not one.
+constexpr size_t kMaxManifestBytes = 64 << 20;
 
 class Cag : public hearth::sdk::KnowledgePlugin {
  public:
@@ -35,39 +43,34 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     }
   }
 
-  // With no documents, `name` is a configured set and its files are read now; with
-  // documents, they are the set (under the set's template if one is configured, else the
-  // plugin-wide one).
+  // With no documents, `name` is a configured set: its files are read now, and with a
+  // cache_dir its cache file is used when it matches them, else rebuilt (or refused, per
+  // on_stale) and written. With documents, they are the set, kept in memory only (under the
+  // set's template if one is configured, else the plugin-wide one).
   void build(const std::string& name, const std::vector<std::string>& documents) override {
     const KnowledgeSetConfig* set = configured(name);
-    std::vector<std::string> texts = documents;
-    if (texts.empty()) {
-      if (!set) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
-      for (Document& d : read_documents(set->sources)) texts.push_back(std::move(d.text));
-    }
     const PromptTemplate& prompt = set ? set->prompt : options_.prompt;
-    std::string text = prompt.before_documents;
-    for (size_t i = 0; i < texts.size(); ++i) text += (i ? "\n\n" : "") + texts[i];
-    text += prompt.before_question;
-    const std::vector<int32_t> tokens = host().tokenize(text, true);
-    check_fits(name, static_cast<int64_t>(tokens.size()));
-
-    const hearth_sequence_id sequence = host().create_sequence();
-    try {
-      std::vector<hearth_batch_token> batch;
-      for (size_t start = 0; start < tokens.size(); start += kPrefillChunk) {
-        const size_t end = std::min(tokens.size(), start + kPrefillChunk);
-        batch.clear();
-        for (size_t i = start; i < end; ++i) {
-          batch.push_back({tokens[i], static_cast<int32_t>(i), sequence, 0});
-        }
-        host().forward(batch);
-      }
-    } catch (...) {
-      host().drop(sequence);
-      throw;
+    if (!documents.empty()) {
+      const std::vector<int32_t> tokens = prefix_tokens(prompt, documents);
+      check_fits(name, static_cast<int64_t>(tokens.size()));
+      keep(name, prefill(tokens));
+      return;
     }
+    if (!set) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
+    const std::vector<Document> read = read_documents(set->sources);
+    std::vector<std::string> texts;
+    for (const Document& d : read) texts.push_back(d.text);
+    const std::vector<int32_t> tokens = prefix_tokens(prompt, texts);
+    check_fits(name, static_cast<int64_t>(tokens.size()));
+    if (options_.cache_dir.empty()) {
+      keep(name, prefill(tokens));
+      return;
+    }
+    const Manifest wanted = describe(prompt, read, tokens);
+    if (restore_cached(name, wanted)) return;
+    const hearth_sequence_id sequence = prefill(tokens);
     keep(name, sequence);
+    persist(name, wanted, sequence);
   }
 
   hearth_sequence_id attach(const std::string& name) override {
@@ -91,6 +94,132 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     hearth_sequence_id sequence;
     int32_t length;
   };
+
+  std::vector<int32_t> prefix_tokens(const PromptTemplate& prompt,
+                                     const std::vector<std::string>& texts) const {
+    std::string text = prompt.before_documents;
+    for (size_t i = 0; i < texts.size(); ++i) text += (i ? "\n\n" : "") + texts[i];
+    text += prompt.before_question;
+    return host().tokenize(text, true);
+  }
+
+  hearth_sequence_id prefill(const std::vector<int32_t>& tokens) const {
+    const hearth_sequence_id sequence = host().create_sequence();
+    try {
+      std::vector<hearth_batch_token> batch;
+      for (size_t start = 0; start < tokens.size(); start += kPrefillChunk) {
+        const size_t end = std::min(tokens.size(), start + kPrefillChunk);
+        batch.clear();
+        for (size_t i = start; i < end; ++i) {
+          batch.push_back({tokens[i], static_cast<int32_t>(i), sequence, 0});
+        }
+        host().forward(batch);
+      }
+    } catch (...) {
+      host().drop(sequence);
+      throw;
+    }
+    return sequence;
+  }
+
+  // What a cache file must have been built from to serve this set now.
+  Manifest describe(const PromptTemplate& prompt, const std::vector<Document>& documents,
+                    const std::vector<int32_t>& tokens) const {
+    Manifest m;
+    const hearth_model_desc& model = host().model();
+    m.model_identity = model.identity ? model.identity : "";
+    m.kv_element_bytes = kv_element_bytes();
+    m.template_hash = fnv1a(prompt.before_documents + '\0' + prompt.before_question + '\0' +
+                            prompt.after_question);
+    std::string ids(reinterpret_cast<const char*>(tokens.data()), tokens.size() * sizeof(int32_t));
+    m.tokens_hash = fnv1a(ids);
+    m.tokens = static_cast<uint32_t>(tokens.size());
+    for (const Document& d : documents) m.documents.push_back({d.hash, d.text.size(), d.path});
+    return m;
+  }
+
+  // Bytes per KV element, from the cache's block size: a cache of f16 and one of f32 give
+  // different answers, so a file from one is not used for the other.
+  uint32_t kv_element_bytes() const {
+    const hearth_memory_stats stats = host().memory_stats();
+    const hearth_model_desc& model = host().model();
+    uint64_t elements = 0;
+    for (int32_t layer = 0; layer < model.layers; ++layer) {
+      elements += 2ull * static_cast<uint64_t>(model.layer_kv_heads[layer]) *
+                  static_cast<uint64_t>(model.head_dim);
+    }
+    elements *= static_cast<uint64_t>(std::max(1, stats.kv_block_tokens));
+    return elements ? static_cast<uint32_t>(stats.kv_block_bytes / elements) : 0;
+  }
+
+  std::string manifest_path(const std::string& name) const {
+    return (std::filesystem::path(options_.cache_dir) / (name + ".cag")).string();
+  }
+
+  // Loads the set's cache file when it matches `wanted`; false when there is none, or when it
+  // is stale or damaged and on_stale says rebuild.
+  bool restore_cached(const std::string& name, const Manifest& wanted) {
+    const std::string path = manifest_path(name);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;  // never built here
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string why;
+    if (text.size() > kMaxManifestBytes) {
+      why = "it is larger than any manifest (" + std::to_string(text.size()) + " bytes)";
+    } else if (const std::optional<Manifest> stored = parse_manifest(text, why)) {
+      why = stale_reason(*stored, wanted);
+      if (why.empty()) {
+        const std::string kv =
+            (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
+        try {
+          const hearth_sequence_id sequence = host().load_sequence(kv);
+          if (host().length(sequence) == static_cast<int32_t>(wanted.tokens)) {
+            keep(name, sequence);
+            return true;
+          }
+          host().drop(sequence);
+          why = "its KV file '" + kv + "' holds another number of positions";
+        } catch (const Error& e) {
+          why = "its KV file cannot be used: " + std::string(e.what());
+        }
+      }
+    }
+    const std::string message =
+        "cag: cache file '" + path + "' of knowledge set '" + name + "' is not used: " + why;
+    if (options_.on_stale == OnStale::refuse) {
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, message + " (on_stale = \"refuse\")");
+    }
+    host().log(HEARTH_LOG_WARNING, message + "; rebuilding it");
+    return false;
+  }
+
+  // Writes the KV file, then the manifest that names it, each through a rename.
+  void persist(const std::string& name, Manifest manifest, hearth_sequence_id sequence) const {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.cache_dir, ec);
+    if (ec) {
+      throw Error(HEARTH_ERROR_FAILED,
+                  "cag: cannot make cache_dir '" + options_.cache_dir + "': " + ec.message());
+    }
+    const std::string id = manifest_text(manifest);
+    char suffix[17];
+    std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(fnv1a(id)));
+    manifest.kv_file = name + "-" + suffix + ".kv";
+    const std::string kv = (std::filesystem::path(options_.cache_dir) / manifest.kv_file).string();
+    const std::string temporary = temporary_path(kv);
+    try {
+      host().save_sequence(sequence, temporary);
+    } catch (...) {
+      std::filesystem::remove(temporary, ec);
+      throw;
+    }
+    std::filesystem::rename(temporary, kv, ec);
+    if (ec) {
+      std::filesystem::remove(temporary, ec);
+      throw Error(HEARTH_ERROR_FAILED, "cag: cannot write '" + kv + "'");
+    }
+    write_atomically(manifest_path(name), manifest_text(manifest));
+  }
 
   const KnowledgeSetConfig* configured(const std::string& name) const {
     for (const KnowledgeSetConfig& set : options_.sets) {

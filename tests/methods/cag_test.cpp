@@ -1,8 +1,10 @@
 // The cag plugin, loaded from disk: answers on a knowledge prefix against prefilling the same
 // tokens from scratch, resets, concurrent queries and refusals.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,9 +33,10 @@ const char* kDocB = "Tom was her friend. He had a big dog named Max.";
 const char* kTemplate = "{documents}\nQuestion: {question}\nAnswer:";
 
 std::unique_ptr<Engine> load(const Folder& kb,
-                             std::vector<std::pair<std::string, std::string>> extra = {}) {
+                             std::vector<std::pair<std::string, std::string>> extra = {},
+                             const std::string& model = test::model_path()) {
   EngineOptions o;
-  o.model_path = test::model_path();
+  o.model_path = model;
   o.threads = 1;
   o.context_size = 512;
   PluginConfig cag;
@@ -140,4 +143,119 @@ TEST_CASE("cag refuses unknown sets and sets that leave no room, with the number
   auto engine2 = Engine::load(o);
   CHECK_THROWS_WITH(engine2->knowledge_build("stories", {}),
                     Catch::Contains(missing.path.string()) && Catch::Contains("does not exist"));
+}
+
+namespace {
+
+// The continuation logits of one token after the set's prefix.
+std::vector<float> after_prefix(Engine& engine) {
+  const SequenceId s = engine.knowledge_attach("stories");
+  BatchToken row{engine.tokenize(" Lily", false, false).front(), engine.sequence_length(s), s,
+                 true};
+  std::vector<float> logits;
+  engine.decode({&row, 1}, logits);
+  engine.drop_sequence(s);
+  return logits;
+}
+
+std::string build_error(Engine& engine) {
+  try {
+    engine.knowledge_build("stories", {});
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<fs::path> files_in(const fs::path& folder) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(folder)) out.push_back(entry.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a cag cache file is written once and read back instead of recomputed") {
+  Folder kb, cache;
+  kb.write("a.md", kDocA);
+  kb.write("b.md", kDocB);
+  const std::vector<std::pair<std::string, std::string>> persisted = {
+      {"cache_dir", cache.path.string()}, {"on_stale", "refuse"}};
+  std::vector<float> built;
+  {
+    auto engine = load(kb, persisted);
+    engine->knowledge_build("stories", {});
+    built = after_prefix(*engine);
+  }
+  const std::vector<fs::path> written = files_in(cache.path);
+  REQUIRE(written.size() == 2);  // the manifest and its KV file, no temporaries left
+  const fs::path kv = written[0].extension() == ".kv" ? written[0] : written[1];
+  CHECK(kv.extension() == ".kv");
+  CHECK(fs::exists(cache.path / "stories.cag"));
+  const auto stamp = fs::last_write_time(kv);
+
+  auto engine = load(kb, persisted);
+  engine->knowledge_build("stories", {});
+  CHECK(after_prefix(*engine) == built);
+  CHECK(files_in(cache.path) == written);
+  CHECK(fs::last_write_time(kv) == stamp);  // read, not rewritten
+}
+
+TEST_CASE("a stale or damaged cag cache file is refused or rebuilt, naming file and reason") {
+  Folder kb, cache;
+  kb.write("a.md", kDocA);
+  kb.write("b.md", kDocB);
+  auto with = [&](const char* on_stale) {
+    return std::vector<std::pair<std::string, std::string>>{{"cache_dir", cache.path.string()},
+                                                            {"on_stale", on_stale}};
+  };
+  load(kb, with("rebuild"))->knowledge_build("stories", {});
+  const fs::path manifest = cache.path / "stories.cag";
+  REQUIRE(fs::exists(manifest));
+
+  SECTION("a changed document") {
+    kb.write("b.md", std::string(kDocB) + " Max liked to run.");
+    auto refusing = load(kb, with("refuse"));
+    CHECK_THAT(build_error(*refusing), Catch::Contains(manifest.string()) &&
+                                           Catch::Contains("b.md' changed") &&
+                                           Catch::Contains("refuse"));
+    auto rebuilding = load(kb, with("rebuild"));
+    CHECK(build_error(*rebuilding).empty());
+    auto fresh = load(kb);  // no cache at all
+    fresh->knowledge_build("stories", {});
+    CHECK(after_prefix(*rebuilding) == after_prefix(*fresh));
+    CHECK(build_error(*load(kb, with("refuse"))).empty());  // the rewritten file serves
+  }
+  SECTION("another model") {
+    auto other = load(kb, with("refuse"), test::mha_model_path());
+    CHECK_THAT(build_error(*other), Catch::Contains("another model"));
+  }
+  SECTION("a bit flipped in the KV file") {
+    fs::path kv;
+    for (const fs::path& f : files_in(cache.path)) {
+      if (f.extension() == ".kv") kv = f;
+    }
+    {
+      std::fstream f(kv, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(-5, std::ios::end);
+      f.put('\x5a');
+    }
+    CHECK_THAT(build_error(*load(kb, with("refuse"))),
+               Catch::Contains("KV file cannot be used") && Catch::Contains("damaged"));
+    auto rebuilding = load(kb, with("rebuild"));
+    CHECK(build_error(*rebuilding).empty());
+    CHECK(build_error(*load(kb, with("refuse"))).empty());
+  }
+  SECTION("a truncated or edited manifest") {
+    std::ifstream in(manifest, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    std::ofstream(manifest, std::ios::binary | std::ios::trunc) << text.substr(0, text.size() / 2);
+    CHECK_THAT(build_error(*load(kb, with("refuse"))), Catch::Contains("truncated"));
+    std::string edited = text;
+    edited[edited.find("tokens ") + 7] ^= 1;
+    std::ofstream(manifest, std::ios::binary | std::ios::trunc) << edited;
+    CHECK_THAT(build_error(*load(kb, with("refuse"))), Catch::Contains("checksum does not match"));
+  }
 }

@@ -1,0 +1,51 @@
+// A knowledge set's cache on disk: a small manifest, NAME.cag, that says what the cache was
+// built from (model, KV element size, template, the tokens' hash, each document's hash), and
+// the KV itself in the host's sequence file, which carries its own checksums and the model's
+// identity. The manifest ends with a checksum of everything before it.
+//
+// Both are written to temporary files and renamed into place, the KV file first, so a reader
+// sees either the old pair or the new one, and builders running at once each leave a whole,
+// valid pair (the last rename wins).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cag {
+
+struct DocumentStamp {
+  uint64_t hash = 0;
+  uint64_t bytes = 0;
+  std::string path;
+  bool operator==(const DocumentStamp&) const = default;
+};
+
+struct Manifest {
+  std::string model_identity;
+  uint32_t kv_element_bytes = 0;
+  uint64_t template_hash = 0;
+  uint64_t tokens_hash = 0;  // over the prefix's token ids: a tokenizer change shows here
+  uint32_t tokens = 0;
+  std::vector<DocumentStamp> documents;
+  std::string kv_file;  // beside the manifest
+};
+
+// The manifest's text, checksum line included.
+std::string manifest_text(const Manifest& m);
+
+// Parses a manifest; nullopt with `why` set when it is not one this version wrote whole
+// (wrong magic or version, a bad line, a checksum that does not match: truncated or damaged).
+std::optional<Manifest> parse_manifest(const std::string& text, std::string& why);
+
+// Why a cache built as `stored` cannot serve what `wanted` describes ("" when it can).
+std::string stale_reason(const Manifest& stored, const Manifest& wanted);
+
+// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+void write_atomically(const std::string& path, const std::string& bytes);
+
+// A temporary name beside `path`, unique to this process and call.
+std::string temporary_path(const std::string& path);
+
+}  // namespace cag
