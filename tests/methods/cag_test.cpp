@@ -7,6 +7,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hearth/engine.h"
@@ -258,4 +259,28 @@ TEST_CASE("a stale or damaged cag cache file is refused or rebuilt, naming file 
     std::ofstream(manifest, std::ios::binary | std::ios::trunc) << edited;
     CHECK_THAT(build_error(*load(kb, with("refuse"))), Catch::Contains("checksum does not match"));
   }
+}
+
+TEST_CASE("two builders of one set into one cache folder at once leave one valid pair") {
+  Folder kb, cache;
+  kb.write("a.md", kDocA);
+  kb.write("b.md", kDocB);
+  const std::vector<std::pair<std::string, std::string>> persisted = {
+      {"cache_dir", cache.path.string()}, {"on_stale", "refuse"}};
+  auto first = load(kb, persisted);
+  auto second = load(kb, persisted);
+  std::string errors[2];
+  {
+    std::thread a([&] { errors[0] = build_error(*first); });
+    std::thread b([&] { errors[1] = build_error(*second); });
+    a.join();
+    b.join();
+  }
+  CHECK(errors[0].empty());
+  CHECK(errors[1].empty());
+  const std::vector<fs::path> left = files_in(cache.path);
+  CHECK(left.size() == 2);  // one manifest, one KV file, no temporaries
+  auto reader = load(kb, persisted);
+  CHECK(build_error(*reader).empty());  // refuse: only a whole, matching pair passes
+  CHECK(after_prefix(*reader) == after_prefix(*first));
 }
