@@ -162,26 +162,32 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     const std::string path = manifest_path(name);
     std::ifstream in(path, std::ios::binary);
     if (!in) return false;  // never built here
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code size_error;
+    const uintmax_t size = std::filesystem::file_size(path, size_error);
     std::string why;
-    if (text.size() > kMaxManifestBytes) {
-      why = "it is larger than any manifest (" + std::to_string(text.size()) + " bytes)";
-    } else if (const std::optional<Manifest> stored = parse_manifest(text, why)) {
-      why = stale_reason(*stored, wanted);
-      if (why.empty()) {
-        const std::string kv =
-            (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
-        try {
-          const hearth_sequence_id sequence = host().load_sequence(kv);
-          if (host().length(sequence) == static_cast<int32_t>(wanted.tokens)) {
-            keep(name, sequence);
-            return true;
-          }
-          host().drop(sequence);
-          why = "its KV file '" + kv + "' holds another number of positions";
-        } catch (const Error& e) {
-          why = "its KV file cannot be used: " + std::string(e.what());
+    std::string text;
+    if (size_error || size > kMaxManifestBytes) {
+      // Not read: a file this large is no manifest, and reading it would take its size.
+      why = size_error ? "its size cannot be read (" + size_error.message() + ")"
+                       : "it is larger than any manifest (" + std::to_string(size) + " bytes)";
+    } else {
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::optional<Manifest> stored =
+        why.empty() ? parse_manifest(text, why) : std::optional<Manifest>();
+    if (stored) why = stale_reason(*stored, wanted);
+    if (stored && why.empty()) {
+      const std::string kv = (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
+      try {
+        const hearth_sequence_id sequence = host().load_sequence(kv);
+        if (host().length(sequence) == static_cast<int32_t>(wanted.tokens)) {
+          keep(name, sequence);
+          return true;
         }
+        host().drop(sequence);
+        why = "its KV file '" + kv + "' holds another number of positions";
+      } catch (const Error& e) {
+        why = "its KV file cannot be used: " + std::string(e.what());
       }
     }
     const std::string message =

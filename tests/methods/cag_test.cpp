@@ -12,6 +12,7 @@
 
 #include "hearth/engine.h"
 #include "hearth/error.h"
+#include "synthetic_model.h"
 #include "test_paths.h"
 
 using namespace hearth;
@@ -248,6 +249,12 @@ TEST_CASE("a stale or damaged cag cache file is refused or rebuilt, naming file 
     CHECK(build_error(*rebuilding).empty());
     CHECK(build_error(*load(kb, with("refuse"))).empty());
   }
+  SECTION("a manifest far too large to be one") {
+    fs::resize_file(manifest, fs::file_size(manifest) + (uintmax_t{65} << 20));  // sparse
+    CHECK_THAT(build_error(*load(kb, with("refuse"))), Catch::Contains("larger than any manifest"));
+    CHECK(build_error(*load(kb, with("rebuild"))).empty());
+    CHECK(fs::file_size(manifest) < 4096);  // rewritten
+  }
   SECTION("a truncated or edited manifest") {
     std::ifstream in(manifest, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -283,4 +290,38 @@ TEST_CASE("two builders of one set into one cache folder at once leave one valid
   auto reader = load(kb, persisted);
   CHECK(build_error(*reader).empty());  // refuse: only a whole, matching pair passes
   CHECK(after_prefix(*reader) == after_prefix(*first));
+}
+
+TEST_CASE("cag answers equal full-prompt prefill on a small synthetic model too") {
+  test::Variant v;
+  v.dim = 64;
+  v.ffn = 128;
+  v.vocab = 64;
+  v.rope_dims = 16;
+  v.context_length = 512;
+  v.output_scale = 4.0f;
+  const test::TempFile model("hearth-cag-synthetic",
+                             test::build_gguf(v, test::random_weights(v, 20261202)));
+  Folder kb;
+  kb.write("a.md", "the cat sat on the mat");
+  kb.write("b.md", "a dog ran in the park");
+  auto engine = load(kb, {}, model.path.string());
+  engine->knowledge_build("stories", {});
+  const std::vector<int32_t> prefix_tokens =
+      engine->tokenize("the cat sat on the mat\n\na dog ran in the park\nQuestion: ", true, false);
+  for (const std::string question : {"who sat", "where did the dog run"}) {
+    CAPTURE(question);
+    GenerationOptions on_prefix = greedy(12);
+    on_prefix.knowledge_prefix = "stories";
+    on_prefix.ignore_eos = true;
+    const std::string asked = question + "\nAnswer:";
+    const GenerationResult answer = engine->generate(asked, on_prefix);
+    std::vector<int32_t> scratch = prefix_tokens;
+    for (int32_t t : engine->tokenize(asked, false, false)) scratch.push_back(t);
+    GenerationOptions plain = greedy(12);
+    plain.ignore_eos = true;
+    const GenerationResult expected = engine->generate_tokens(scratch, plain);
+    CHECK(answer.tokens.size() == 12);
+    CHECK(answer.tokens == expected.tokens);
+  }
 }
