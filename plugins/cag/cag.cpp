@@ -106,15 +106,7 @@ class Cag : public hearth::sdk::KnowledgePlugin {
   hearth_sequence_id prefill(const std::vector<int32_t>& tokens) const {
     const hearth_sequence_id sequence = host().create_sequence();
     try {
-      std::vector<hearth_batch_token> batch;
-      for (size_t start = 0; start < tokens.size(); start += kPrefillChunk) {
-        const size_t end = std::min(tokens.size(), start + kPrefillChunk);
-        batch.clear();
-        for (size_t i = start; i < end; ++i) {
-          batch.push_back({tokens[i], static_cast<int32_t>(i), sequence, 0});
-        }
-        host().forward(batch);
-      }
+      host().prefill(sequence, tokens, kPrefillChunk);
     } catch (...) {
       host().drop(sequence);
       throw;

@@ -199,6 +199,14 @@ const std::string& synthetic_model_path() {
   return path;
 }
 
+// The metrics fixture that counts events (tests/plugins/test_counter.cpp).
+PluginConfig event_counter() {
+  PluginConfig counter;
+  counter.name = "test_counter";
+  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
+  return counter;
+}
+
 std::string refusal(const std::vector<std::pair<std::string, std::string>>& options) {
   PluginConfig p = trie_beam(Settings{});
   p.options = options;
@@ -313,9 +321,7 @@ TEST_CASE("beam search requests share the scheduler with sampling requests") {
 TEST_CASE("each beam search step is an event for the metrics plugins") {
   Settings s;
   s.k = 4;
-  PluginConfig counter;
-  counter.name = "test_counter";
-  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
+  const PluginConfig counter = event_counter();
   PluginConfig old_counter = counter;  // declares ABI 1.0: DECODE_STEP is newer
   old_counter.name = "test_counter_v1_0";
   old_counter.path = test::binary_path("tests/plugins/hearth-test_counter_v1_0.so");
@@ -455,10 +461,7 @@ TEST_CASE("a beam search the KV cache cannot hold is refused before any work") {
   o.context_size = 256;  // the cache holds one context: 16 blocks of 16 positions
   Settings s;
   s.k = 8;
-  PluginConfig counter;
-  counter.name = "test_counter";
-  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
-  o.plugins = {trie_beam(s), counter};
+  o.plugins = {trie_beam(s), event_counter()};
   auto engine = Engine::load(o);
   GenerationOptions options;
   options.strategy = "trie_beam";
@@ -489,10 +492,7 @@ TEST_CASE("beam searches wait for the KV blocks their beams may need") {
   Settings s;
   s.k = 4;
   s.num_return = 2;
-  PluginConfig counter;
-  counter.name = "test_counter";
-  counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
-  o.plugins = {trie_beam(s), counter};
+  o.plugins = {trie_beam(s), event_counter()};
   auto engine = Engine::load(o);
   GenerationOptions options;
   options.strategy = "trie_beam";

@@ -34,15 +34,7 @@ class TestPrefix : public hearth::sdk::KnowledgePlugin {
     }
     hearth_sequence_id sequence = host().create_sequence();
     try {
-      std::vector<hearth_batch_token> batch;
-      for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(chunk_)) {
-        const size_t end = std::min(tokens.size(), start + static_cast<size_t>(chunk_));
-        batch.clear();
-        for (size_t i = start; i < end; ++i) {
-          batch.push_back({tokens[i], static_cast<int32_t>(i), sequence, 0});
-        }
-        host().forward(batch);
-      }
+      host().prefill(sequence, tokens, static_cast<size_t>(chunk_));
     } catch (...) {
       host().drop(sequence);
       throw;

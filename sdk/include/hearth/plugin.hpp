@@ -244,6 +244,22 @@ class Host {
     return forward(batch.data(), batch.size());
   }
 #endif
+  // Feeds `tokens` into `sequence` from its current length on, `chunk` tokens per forward
+  // pass, asking for no logits: how a knowledge plugin fills a prefix.
+  void prefill(hearth_sequence_id sequence, const std::vector<int32_t>& tokens,
+               size_t chunk) const {
+    if (chunk == 0) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "prefill: a chunk of 0 tokens");
+    const int32_t start = length(sequence);
+    std::vector<hearth_batch_token> batch;
+    for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
+      const size_t end = std::min(tokens.size(), begin + chunk);
+      batch.clear();
+      for (size_t i = begin; i < end; ++i) {
+        batch.push_back({tokens[i], start + static_cast<int32_t>(i), sequence, 0});
+      }
+      forward(batch);
+    }
+  }
 
   Shape weight_shape(const std::string& name) const {
     Shape shape;
