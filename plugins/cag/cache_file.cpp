@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -20,7 +21,8 @@ namespace {
 using hearth::sdk::Error;
 
 constexpr const char* kMagic = "hearth-cag-manifest";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
+constexpr size_t kIdsPerLine = 1024;
 
 std::string hex(uint64_t v) {
   char text[17];
@@ -60,6 +62,13 @@ std::string manifest_text(const Manifest& m) {
   out << "kv_element_bytes " << m.kv_element_bytes << '\n';
   out << "template " << hex(m.template_hash) << '\n';
   out << "tokens " << m.tokens << ' ' << hex(m.tokens_hash) << '\n';
+  for (size_t i = 0; i < m.token_ids.size(); i += kIdsPerLine) {
+    out << "ids";
+    for (size_t j = i; j < std::min(m.token_ids.size(), i + kIdsPerLine); ++j) {
+      out << ' ' << m.token_ids[j];
+    }
+    out << '\n';
+  }
   for (const DocumentStamp& d : m.documents) {
     out << "document " << hex(d.hash) << ' ' << d.bytes << ' ' << d.path << '\n';
   }
@@ -114,6 +123,15 @@ std::optional<Manifest> parse_manifest(const std::string& text, std::string& why
         return bad("bad token count or hash");
       }
       m.tokens = static_cast<uint32_t>(a);
+    } else if (key == "ids") {
+      std::istringstream ids(rest);
+      std::string id;
+      while (ids >> id) {
+        if (!parse_u64(id, a) || a > INT32_MAX || m.token_ids.size() >= m.tokens) {
+          return bad("bad token id, or more ids than tokens");
+        }
+        m.token_ids.push_back(static_cast<int32_t>(a));
+      }
     } else if (key == "document") {
       const size_t s1 = rest.find(' ');
       const size_t s2 = s1 == std::string::npos ? s1 : rest.find(' ', s1 + 1);
@@ -135,6 +153,12 @@ std::optional<Manifest> parse_manifest(const std::string& text, std::string& why
   }
   if (number == 0 || !have_kv) {
     why = "incomplete (no KV file named)";
+    return std::nullopt;
+  }
+  const std::string ids(reinterpret_cast<const char*>(m.token_ids.data()),
+                        m.token_ids.size() * sizeof(int32_t));
+  if (m.token_ids.size() != m.tokens || fnv1a(ids) != m.tokens_hash) {
+    why = "its token ids do not match its token count and hash";
     return std::nullopt;
   }
   return m;
@@ -168,6 +192,21 @@ std::string stale_reason(const Manifest& stored, const Manifest& wanted) {
     return "the documents tokenize differently now (another tokenizer?)";
   }
   return "";
+}
+
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+size_t reusable_positions(const Manifest& stored, const Manifest& wanted) {
+  if (stored.model_identity != wanted.model_identity ||
+      stored.kv_element_bytes != wanted.kv_element_bytes) {
+    return 0;
+  }
+  return common_prefix(stored.token_ids, wanted.token_ids);
 }
 
 std::string temporary_path(const std::string& path) {

@@ -32,7 +32,7 @@ constexpr size_t kMaxManifestBytes = 64 << 20;
 class Cag : public hearth::sdk::KnowledgePlugin {
  public:
   Cag(Host host, const Options& options)
-      : KnowledgePlugin(host, options), options_(parse_cag_options(options)) {}
+      : KnowledgePlugin(host, options), options_(parse_cag_options(options, host.config_dir())) {}
 
   ~Cag() override {
     for (auto& [name, prefix] : prefixes_) {
@@ -44,33 +44,52 @@ class Cag : public hearth::sdk::KnowledgePlugin {
   }
 
   // With no documents, `name` is a configured set: its files are read now, and with a
-  // cache_dir its cache file is used when it matches them, else rebuilt (or refused, per
-  // on_stale) and written. With documents, they are the set, kept in memory only (under the
-  // set's template if one is configured, else the plugin-wide one).
+  // cache_dir its cache file is used when it matches them; when it does not, it is refused
+  // (on_stale = "refuse") or brought up to date and rewritten. With documents, they are the
+  // set, kept in memory only (under the set's template if one is configured, else the
+  // plugin-wide one). Either way only the positions after the tokens the new prefix shares
+  // with what is already at hand (the prefix in memory, or the cache file) are prefilled.
   void build(const std::string& name, const std::vector<std::string>& documents) override {
     const KnowledgeSetConfig* set = configured(name);
     const PromptTemplate& prompt = set ? set->prompt : options_.prompt;
     if (!documents.empty()) {
-      const std::vector<int32_t> tokens = prefix_tokens(prompt, documents);
+      std::vector<int32_t> tokens = prefix_tokens(prompt, documents);
       check_fits(name, static_cast<int64_t>(tokens.size()));
-      keep(name, prefill(tokens));
+      const hearth_sequence_id sequence = update(name, tokens, {});
+      keep(name, sequence, std::move(tokens));
       return;
     }
     if (!set) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
     const std::vector<Document> read = read_documents(set->sources);
-    std::vector<std::string> texts;
-    for (const Document& d : read) texts.push_back(d.text);
-    const std::vector<int32_t> tokens = prefix_tokens(prompt, texts);
+    std::vector<int32_t> tokens = prefix_tokens(prompt, texts_of(read));
     check_fits(name, static_cast<int64_t>(tokens.size()));
     if (options_.cache_dir.empty()) {
-      keep(name, prefill(tokens));
+      const hearth_sequence_id sequence = update(name, tokens, {});
+      keep(name, sequence, std::move(tokens));
       return;
     }
-    const Manifest wanted = describe(prompt, read, tokens);
-    if (restore_cached(name, wanted)) return;
-    const hearth_sequence_id sequence = prefill(tokens);
-    keep(name, sequence);
-    persist(name, wanted, sequence);
+    const Manifest wanted = describe_cache(prompt, read, tokens);
+    CacheFile file = inspect(name, wanted);
+    if (file.usable()) {
+      keep(name, file.sequence, std::move(tokens));
+      return;
+    }
+    const std::string message = "cag: cache file '" + file.path + "' of knowledge set '" + name +
+                                "' is not used: " + file.why;
+    if (file.present && options_.on_stale == OnStale::refuse) {
+      if (file.sequence >= 0) host().drop(file.sequence);
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, message + " (on_stale = \"refuse\")");
+    }
+    Start from_file;
+    if (file.sequence >= 0) from_file = {file.sequence, file.reusable, true};
+    const hearth_sequence_id sequence = update(name, tokens, from_file);
+    if (file.present) {
+      host().log(HEARTH_LOG_WARNING, message + "; rebuilt it (" + std::to_string(last_prefilled_) +
+                                         " of " + std::to_string(tokens.size()) +
+                                         " tokens recomputed)");
+    }
+    keep(name, sequence, std::move(tokens));
+    persist(name, wanted, prefixes_.at(name).sequence, file.stored_kv_file);
   }
 
   hearth_sequence_id attach(const std::string& name) override {
@@ -86,14 +105,66 @@ class Cag : public hearth::sdk::KnowledgePlugin {
   }
 
   void restore(const std::string& name, const std::string& path) override {
-    keep(name, host().load_sequence(path));
+    keep(name, host().load_sequence(path), {});  // its tokens are not known: nothing reused
+  }
+
+  // A question goes where the template's {question} is; what follows it ("\nAnswer:") ends
+  // the query.
+  std::string compose(const std::string& name, const std::string& question) override {
+    const KnowledgeSetConfig* set = configured(name);
+    if (!set && !prefixes_.count(name)) {
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
+    }
+    return question + (set ? set->prompt : options_.prompt).after_question;
+  }
+
+  std::vector<std::pair<std::string, std::string>> describe(const std::string& name) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::vector<std::string> names;
+    for (const KnowledgeSetConfig& set : options_.sets) names.push_back(set.name);
+    for (const auto& [held, prefix] : prefixes_) {
+      if (!configured(held)) names.push_back(held);
+    }
+    if (!name.empty()) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
+      }
+      names = {name};
+    }
+    for (const std::string& set_name : names) describe_set(set_name, out);
+    return out;
   }
 
  private:
   struct Prefix {
     hearth_sequence_id sequence;
     int32_t length;
+    std::vector<int32_t> tokens;  // empty when not known (restored from a bare sequence file)
   };
+
+  // A sequence whose first `reusable` positions already hold the KV a new prefix needs.
+  struct Start {
+    hearth_sequence_id sequence = -1;
+    size_t reusable = 0;
+    bool owned = false;  // ours to extend (loaded from a file), else forked from a kept prefix
+  };
+
+  // What the set's cache file offers: the whole prefix (usable), a part of it, or nothing.
+  struct CacheFile {
+    std::string path;
+    bool present = false;            // a manifest exists
+    std::string why;                 // why it cannot serve as it is ("" when it can)
+    hearth_sequence_id sequence = -1;  // its KV, loaded, when any of it can be used
+    size_t reusable = 0;
+    std::string stored_kv_file;  // the KV file its manifest names (replaced on rewrite)
+    bool usable() const { return present && why.empty() && sequence >= 0; }
+  };
+
+  static std::vector<std::string> texts_of(const std::vector<Document>& documents) {
+    std::vector<std::string> texts;
+    for (const Document& d : documents) texts.push_back(d.text);
+    return texts;
+  }
 
   std::vector<int32_t> prefix_tokens(const PromptTemplate& prompt,
                                      const std::vector<std::string>& texts) const {
@@ -103,20 +174,36 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     return host().tokenize(text, true);
   }
 
-  hearth_sequence_id prefill(const std::vector<int32_t>& tokens) const {
-    const hearth_sequence_id sequence = host().create_sequence();
+  // A sequence holding `tokens`' KV: `from_file`'s or the kept prefix's common part (the
+  // longer one), then the rest prefilled. Counts what it prefilled in last_prefilled_.
+  hearth_sequence_id update(const std::string& name, const std::vector<int32_t>& tokens,
+                            Start start) {
+    auto kept = prefixes_.find(name);
+    if (kept != prefixes_.end()) {
+      const size_t common = common_prefix(kept->second.tokens, tokens);
+      if (common > start.reusable || start.sequence < 0) {
+        if (start.owned) host().drop(start.sequence);
+        start = {host().fork(kept->second.sequence), common, true};
+      }
+    }
+    if (start.sequence < 0) start = {host().create_sequence(), 0, true};
     try {
-      host().prefill(sequence, tokens, kPrefillChunk);
+      const size_t keep_positions = std::min(start.reusable, tokens.size());
+      host().truncate(start.sequence, static_cast<int32_t>(keep_positions));
+      const std::vector<int32_t> rest(tokens.begin() + static_cast<std::ptrdiff_t>(keep_positions),
+                                      tokens.end());
+      host().prefill(start.sequence, rest, kPrefillChunk, name);
+      last_prefilled_ = rest.size();
     } catch (...) {
-      host().drop(sequence);
+      host().drop(start.sequence);
       throw;
     }
-    return sequence;
+    return start.sequence;
   }
 
   // What a cache file must have been built from to serve this set now.
-  Manifest describe(const PromptTemplate& prompt, const std::vector<Document>& documents,
-                    const std::vector<int32_t>& tokens) const {
+  Manifest describe_cache(const PromptTemplate& prompt, const std::vector<Document>& documents,
+                          const std::vector<int32_t>& tokens) const {
     Manifest m;
     const hearth_model_desc& model = host().model();
     m.model_identity = model.identity ? model.identity : "";
@@ -126,10 +213,10 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     std::string ids(reinterpret_cast<const char*>(tokens.data()), tokens.size() * sizeof(int32_t));
     m.tokens_hash = fnv1a(ids);
     m.tokens = static_cast<uint32_t>(tokens.size());
+    m.token_ids = tokens;
     for (const Document& d : documents) m.documents.push_back({d.hash, d.text.size(), d.path});
     return m;
   }
-
   // Bytes per KV element, from the cache's block size: a cache of f16 and one of f32 give
   // different answers, so a file from one is not used for the other.
   uint32_t kv_element_bytes() const {
@@ -148,51 +235,53 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     return (std::filesystem::path(options_.cache_dir) / (name + ".cag")).string();
   }
 
-  // Loads the set's cache file when it matches `wanted`; false when there is none, or when it
-  // is stale or damaged and on_stale says rebuild.
-  bool restore_cached(const std::string& name, const Manifest& wanted) {
-    const std::string path = manifest_path(name);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;  // never built here
+  // Reads the set's manifest and, when any of its KV can serve `wanted`, loads that KV.
+  CacheFile inspect(const std::string& name, const Manifest& wanted) const {
+    CacheFile file;
+    file.path = manifest_path(name);
+    std::ifstream in(file.path, std::ios::binary);
+    if (!in) {
+      file.why = "there is none yet";
+      return file;  // never built here
+    }
+    file.present = true;
     std::error_code size_error;
-    const uintmax_t size = std::filesystem::file_size(path, size_error);
-    std::string why;
+    const uintmax_t size = std::filesystem::file_size(file.path, size_error);
     std::string text;
     if (size_error || size > kMaxManifestBytes) {
       // Not read: a file this large is no manifest, and reading it would take its size.
-      why = size_error ? "its size cannot be read (" + size_error.message() + ")"
-                       : "it is larger than any manifest (" + std::to_string(size) + " bytes)";
-    } else {
-      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      file.why = size_error ? "its size cannot be read (" + size_error.message() + ")"
+                            : "it is larger than any manifest (" + std::to_string(size) + " bytes)";
+      return file;
     }
-    const std::optional<Manifest> stored =
-        why.empty() ? parse_manifest(text, why) : std::optional<Manifest>();
-    if (stored) why = stale_reason(*stored, wanted);
-    if (stored && why.empty()) {
-      const std::string kv = (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
-      try {
-        const hearth_sequence_id sequence = host().load_sequence(kv);
-        if (host().length(sequence) == static_cast<int32_t>(wanted.tokens)) {
-          keep(name, sequence);
-          return true;
-        }
-        host().drop(sequence);
-        why = "its KV file '" + kv + "' holds another number of positions";
-      } catch (const Error& e) {
-        why = "its KV file cannot be used: " + std::string(e.what());
-      }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const std::optional<Manifest> stored = parse_manifest(text, file.why);
+    if (!stored) return file;
+    file.stored_kv_file = stored->kv_file;
+    file.why = stale_reason(*stored, wanted);
+    file.reusable = reusable_positions(*stored, wanted);
+    if (!file.why.empty() && file.reusable == 0) return file;  // nothing of it can serve
+    const std::string kv = (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
+    try {
+      file.sequence = host().load_sequence(kv);
+    } catch (const Error& e) {
+      file.why = "its KV file cannot be used: " + std::string(e.what());
+      file.reusable = 0;
+      return file;
     }
-    const std::string message =
-        "cag: cache file '" + path + "' of knowledge set '" + name + "' is not used: " + why;
-    if (options_.on_stale == OnStale::refuse) {
-      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, message + " (on_stale = \"refuse\")");
+    if (host().length(file.sequence) != static_cast<int32_t>(stored->tokens)) {
+      host().drop(file.sequence);
+      file.sequence = -1;
+      file.reusable = 0;
+      file.why = "its KV file '" + kv + "' holds another number of positions";
     }
-    host().log(HEARTH_LOG_WARNING, message + "; rebuilding it");
-    return false;
+    return file;
   }
 
-  // Writes the KV file, then the manifest that names it, each through a rename.
-  void persist(const std::string& name, Manifest manifest, hearth_sequence_id sequence) const {
+  // Writes the KV file, then the manifest that names it, each through a rename; then removes
+  // the KV file the previous manifest named.
+  void persist(const std::string& name, Manifest manifest, hearth_sequence_id sequence,
+               const std::string& previous_kv_file) const {
     std::error_code ec;
     std::filesystem::create_directories(options_.cache_dir, ec);
     if (ec) {
@@ -203,7 +292,8 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     char suffix[17];
     std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(fnv1a(id)));
     manifest.kv_file = name + "-" + suffix + ".kv";
-    const std::string kv = (std::filesystem::path(options_.cache_dir) / manifest.kv_file).string();
+    const std::filesystem::path folder(options_.cache_dir);
+    const std::string kv = (folder / manifest.kv_file).string();
     const std::string temporary = temporary_path(kv);
     try {
       host().save_sequence(sequence, temporary);
@@ -217,6 +307,61 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       throw Error(HEARTH_ERROR_FAILED, "cag: cannot write '" + kv + "'");
     }
     write_atomically(manifest_path(name), manifest_text(manifest));
+    // A reader that opened the old pair keeps its open file; the next one sees the new pair.
+    if (!previous_kv_file.empty() && previous_kv_file != manifest.kv_file) {
+      std::filesystem::remove(folder / previous_kv_file, ec);
+    }
+  }
+
+  // One set's entries for describe(): its documents and tokens as read now, whether it is
+  // loaded, and what its cache file would do.
+  void describe_set(const std::string& name,
+                    std::vector<std::pair<std::string, std::string>>& out) const {
+    out.emplace_back("set", name);
+    auto kept = prefixes_.find(name);
+    out.emplace_back("loaded", kept == prefixes_.end()
+                                   ? "no"
+                                   : "yes, " + std::to_string(kept->second.length) + " positions");
+    const KnowledgeSetConfig* set = configured(name);
+    if (!set) {
+      out.emplace_back("documents", "given through the API (kept in memory only)");
+      return;
+    }
+    try {
+      const std::vector<Document> read = read_documents(set->sources);
+      uint64_t bytes = 0;
+      for (const Document& d : read) bytes += d.text.size();
+      out.emplace_back("documents", std::to_string(read.size()) + " (" + std::to_string(bytes) +
+                                        " bytes)");
+      for (const Document& d : read) {
+        out.emplace_back("document", d.path + " (" + std::to_string(d.text.size()) + " bytes)");
+      }
+      const std::vector<int32_t> tokens = prefix_tokens(set->prompt, texts_of(read));
+      out.emplace_back("tokens", std::to_string(tokens.size()) + " of a context of " +
+                                     std::to_string(host().model().context_size));
+      if (options_.cache_dir.empty()) {
+        out.emplace_back("cache", "none (no cache_dir: built in memory at each start)");
+        return;
+      }
+      out.emplace_back("cache_file", manifest_path(name));
+      const CacheFile file = inspect(name, describe_cache(set->prompt, read, tokens));
+      if (file.sequence >= 0) host().drop(file.sequence);
+      if (file.usable()) {
+        out.emplace_back("cache", "valid: loads instead of prefilling");
+      } else if (!file.present) {
+        out.emplace_back("cache", "absent: the first build prefills and writes it");
+      } else {
+        out.emplace_back("cache", "out of date: " + file.why + "; a build recomputes " +
+                                      std::to_string(tokens.size() - std::min(file.reusable,
+                                                                              tokens.size())) +
+                                      " of " + std::to_string(tokens.size()) + " tokens" +
+                                      (options_.on_stale == OnStale::refuse
+                                           ? " (on_stale = \"refuse\": refused instead)"
+                                           : ""));
+      }
+    } catch (const Error& e) {
+      out.emplace_back("error", e.what());
+    }
   }
 
   const KnowledgeSetConfig* configured(const std::string& name) const {
@@ -250,10 +395,10 @@ class Cag : public hearth::sdk::KnowledgePlugin {
                     std::to_string(context) + ": use fewer documents or a larger context");
   }
 
-  void keep(const std::string& name, hearth_sequence_id sequence) {
+  void keep(const std::string& name, hearth_sequence_id sequence, std::vector<int32_t> tokens) {
     auto old = prefixes_.find(name);
     if (old != prefixes_.end()) host().drop(old->second.sequence);
-    prefixes_[name] = {sequence, host().length(sequence)};
+    prefixes_[name] = {sequence, host().length(sequence), std::move(tokens)};
   }
 
   const Prefix& find(const std::string& name) const {
@@ -267,6 +412,7 @@ class Cag : public hearth::sdk::KnowledgePlugin {
 
   CagOptions options_;
   std::map<std::string, Prefix> prefixes_;
+  size_t last_prefilled_ = 0;  // tokens the last update() fed the model
 };
 
 }  // namespace

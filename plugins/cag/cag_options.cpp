@@ -55,9 +55,16 @@ PromptTemplate parse_template(const std::string& text, const std::string& option
   return t;
 }
 
-CagOptions parse_cag_options(const hearth::sdk::Options& options) {
+CagOptions parse_cag_options(const hearth::sdk::Options& options, const std::string& config_dir) {
   CagOptions o;
-  o.cache_dir = options.get_string("cache_dir", "");
+  std::filesystem::path base = options.get_string("base_dir", "");
+  if (base.is_relative() && !config_dir.empty()) base = std::filesystem::path(config_dir) / base;
+  auto from_base = [&](const std::string& path) {
+    return std::filesystem::path(path).is_absolute() || base.empty() || path.empty()
+               ? path
+               : (base / path).lexically_normal().string();
+  };
+  o.cache_dir = from_base(options.get_string("cache_dir", ""));
   const std::string on_stale = options.get_string("on_stale", "rebuild");
   if (on_stale == "rebuild") {
     o.on_stale = OnStale::rebuild;
@@ -66,7 +73,6 @@ CagOptions parse_cag_options(const hearth::sdk::Options& options) {
   } else {
     throw invalid("option 'on_stale' must be \"rebuild\" or \"refuse\", not '" + on_stale + "'");
   }
-  const std::filesystem::path base = options.get_string("base_dir", "");
   const std::string default_template = options.get_string("template", kDefaultTemplate);
   const PromptTemplate fallback = parse_template(default_template, "template");
   o.prompt = fallback;
@@ -93,9 +99,7 @@ CagOptions parse_cag_options(const hearth::sdk::Options& options) {
     } else {
       set->sources.clear();
       for (const std::string& source : split_list(options.require_string(key))) {
-        const std::filesystem::path path(source);
-        set->sources.push_back(path.is_absolute() || base.empty() ? source
-                                                                  : (base / path).string());
+        set->sources.push_back(from_base(source));
       }
     }
   }

@@ -7,7 +7,8 @@
 //   template = "{documents}\n\nQuestion: {question}\nAnswer:"
 //   cache_dir = "/var/cache/hearth/cag"   # optional: without it nothing is persisted
 //   on_stale = "rebuild"                  # or "refuse"
-//   base_dir = "/srv/hearth"              # optional: what relative document paths start from
+//   base_dir = "/srv/hearth"              # optional: what relative paths start from (default:
+//                                         # the configuration file's folder)
 //   query_tokens = 512                    # context a prefix leaves for a question and answer
 //                                         # (default: a quarter of the context, at most 512)
 #pragma once
@@ -51,7 +52,9 @@ struct CagOptions {
 PromptTemplate parse_template(const std::string& text, const std::string& option);
 
 // Reads and checks every option; unknown keys, bad set names, a set without documents and
-// a bad template are refused, naming the option.
-CagOptions parse_cag_options(const hearth::sdk::Options& options);
+// a bad template are refused, naming the option. Relative document paths and cache_dir start
+// from base_dir, which itself starts from `config_dir` (the configuration file's folder).
+CagOptions parse_cag_options(const hearth::sdk::Options& options,
+                             const std::string& config_dir = "");
 
 }  // namespace cag

@@ -107,10 +107,38 @@ on_error = "skip"
           "d.toml"),
       Catch::Contains("d.toml:6:") && Catch::Contains("not lists or tables"));
   CHECK_THROWS_WITH(
-      parse_deploy_config(
-          "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nt = {a = 1}\n",
-          "d.toml"),
-      Catch::Contains("d.toml:6:") && Catch::Contains("string, number, boolean or a list"));
+      parse_deploy_config("[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n"
+                          "[[plugins.options.t]]\na = 1\n",
+                          "d.toml"),
+      Catch::Contains("d.toml:") && Catch::Contains("not lists or tables"));
+}
+
+TEST_CASE("Tables inside [plugins.options] give dotted keys; the file's folder goes along",
+          "[config]") {
+  auto c = parse_deploy_config(R"(
+[model]
+path = "m.gguf"
+[[plugins]]
+name = "cag"
+[plugins.options]
+cache_dir = "cache"
+faq.documents = ["faq.md"]
+inline = {a = 1, b = {c = "deep"}}
+[plugins.options.handbook]
+documents = ["docs/handbook", "docs/policies.md"]
+template = "{documents} Q: {question} A:"
+)",
+                               "/srv/site/deploy.toml");
+  REQUIRE(c.engine.plugins.size() == 1);
+  const auto& cag = c.engine.plugins[0];
+  using Options = std::vector<std::pair<std::string, std::string>>;
+  CHECK(cag.options == Options{{"cache_dir", "cache"},
+                               {"faq.documents", "faq.md"},
+                               {"handbook.documents", "docs/handbook,docs/policies.md"},
+                               {"handbook.template", "{documents} Q: {question} A:"},
+                               {"inline.a", "1"},
+                               {"inline.b.c", "deep"}});
+  CHECK(cag.config_dir == "/srv/site");
 }
 
 namespace {

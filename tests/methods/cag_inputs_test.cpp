@@ -93,6 +93,19 @@ TEST_CASE("knowledge sets are read from their documents and template options") {
   CHECK(plain.sets[0].sources == std::vector<std::string>{"x.md"});  // no base_dir: as given
   CHECK(plain.on_stale == cag::OnStale::rebuild);
   CHECK(plain.cache_dir.empty());
+
+  // From a configuration file: relative paths start from its folder, or from a relative
+  // base_dir inside it.
+  const std::vector<std::pair<std::string, std::string>> filed = {{"a.documents", "docs/x.md"},
+                                                                  {"cache_dir", "cache"}};
+  const cag::CagOptions in_folder = parse_cag_options(Options(filed), "/srv/site");
+  CHECK(in_folder.sets[0].sources == std::vector<std::string>{"/srv/site/docs/x.md"});
+  CHECK(in_folder.cache_dir == "/srv/site/cache");
+  std::vector<std::pair<std::string, std::string>> based = filed;
+  based.emplace_back("base_dir", "kb");
+  const cag::CagOptions in_base = parse_cag_options(Options(based), "/srv/site");
+  CHECK(in_base.sets[0].sources == std::vector<std::string>{"/srv/site/kb/docs/x.md"});
+  CHECK(in_base.cache_dir == "/srv/site/kb/cache");
 }
 
 TEST_CASE("bad cag options are refused, naming the option") {

@@ -43,6 +43,9 @@ struct EngineOptions {
   int32_t max_batch_tokens = 512;               // prompts are fed in chunks of this many tokens
   std::string cpu_kernels;                      // "" = best for this CPU; reference | avx2 | avx512
   std::function<void(float)> on_load_progress;  // fraction in [0, 1]
+  // How far a plugin's one-time work (a knowledge prefix being prefilled) has come: `done` of
+  // `total` units of `task` ("cag: handbook"). Called on the thread doing the work.
+  std::function<void(const std::string& task, int64_t done, int64_t total)> on_progress;
   std::vector<std::string> plugin_dirs;         // searched before HEARTH_PLUGIN_PATH
   std::vector<PluginConfig> plugins;            // created in order; attention ones transform
 };
@@ -54,6 +57,13 @@ struct ModelInfo : ModelShape {
   size_t weight_bytes = 0;
   std::string device_description;
   size_t device_memory_bytes = 0;  // the device's total memory (0 = unknown)
+};
+
+// What one knowledge_build() cost: also reported to metrics plugins as a METHOD_OVERHEAD
+// event (elapsed_seconds, prompt_tokens).
+struct KnowledgeBuildStats {
+  double seconds = 0;
+  int64_t forwarded_tokens = 0;  // tokens prefilled; 0 when a persisted cache was loaded
 };
 
 class Engine {
@@ -83,8 +93,11 @@ class Engine {
   const std::vector<std::string>& plugin_warnings() const;
 
   // Knowledge prefixes, through the knowledge plugin named `plugin` ("" = the only one).
-  void knowledge_build(const std::string& prefix, const std::vector<std::string>& documents,
-                       const std::string& plugin = "");
+  // Without documents, `prefix` names a set the plugin is configured with (cag: its files,
+  // and its cache file when one matches).
+  KnowledgeBuildStats knowledge_build(const std::string& prefix,
+                                      const std::vector<std::string>& documents,
+                                      const std::string& plugin = "");
   SequenceId knowledge_attach(const std::string& prefix, const std::string& plugin = "");
   void knowledge_reset(const std::string& prefix, SequenceId sequence,
                        const std::string& plugin = "");
@@ -92,6 +105,16 @@ class Engine {
                       const std::string& plugin = "");
   void knowledge_restore(const std::string& prefix, const std::string& path,
                          const std::string& plugin = "");
+  // The prompt a request on `prefix` (GenerationOptions::knowledge_prefix) gives for
+  // `question`: the question placed in the prefix's template (cag), or as it is.
+  std::string knowledge_compose(const std::string& prefix, const std::string& question,
+                                const std::string& plugin = "");
+  // What the plugin says of one prefix, or of every one when `prefix` is empty, as ordered
+  // key/values; each prefix starts with ("set", its name).
+  std::vector<std::pair<std::string, std::string>> knowledge_describe(
+      const std::string& prefix = "", const std::string& plugin = "");
+  // The names of the prefixes the plugin is configured with or holds.
+  std::vector<std::string> knowledge_sets(const std::string& plugin = "");
 
   // Metrics plugins' counters and reports ("" = the only metrics plugin).
   std::vector<std::pair<std::string, std::string>> metrics_snapshot(const std::string& plugin = "");

@@ -13,6 +13,9 @@ struct PluginConfig {
   std::string path;  // explicit library file (optional; otherwise searched for)
   std::vector<std::pair<std::string, std::string>> options;  // [plugins.options], as text
   bool required = true;  // refused: stop start-up (true) or warn and go on without it
+  // The folder of the configuration file the options came from (what relative paths in them
+  // start from); empty when they came from the API.
+  std::string config_dir;
 };
 
 struct PluginInfo {

@@ -91,6 +91,9 @@ struct detail::EngineState final : plugins::EngineServices {
     config.layer_kv_heads[layer] = kv_heads;
   }
   hearth_memory_stats memory_stats() const override;
+  void progress(const std::string& task, int64_t done, int64_t total) override {
+    if (options.on_progress) options.on_progress(task, done, total);
+  }
 };
 
 // Creates the backend named by options.device ("cpu").

@@ -1,7 +1,9 @@
 // The Engine's side of plugins: creating them from the configuration, describing the model
 // to them, delivering events, and the public calls that reach knowledge and metrics plugins.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include "api/engine_impl.h"
 #include "hearth/error.h"
@@ -130,17 +132,25 @@ std::vector<PluginInfo> Engine::plugins() const {
 
 const std::vector<std::string>& Engine::plugin_warnings() const { return impl_->plugin_warnings; }
 
-void Engine::knowledge_build(const std::string& prefix, const std::vector<std::string>& documents,
-                             const std::string& plugin) {
+KnowledgeBuildStats Engine::knowledge_build(const std::string& prefix,
+                                            const std::vector<std::string>& documents,
+                                            const std::string& plugin) {
   auto lock = impl_->lock("knowledge_build");
   auto& p = impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin);
-  auto started = std::chrono::steady_clock::now();
+  const auto started = std::chrono::steady_clock::now();
+  const uint64_t forwarded_before = p.forwarded_tokens();
   p.knowledge_build(prefix, documents);
-  hearth_event overhead = impl_->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
-  overhead.elapsed_seconds =
+  KnowledgeBuildStats stats;
+  stats.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  stats.forwarded_tokens = static_cast<int64_t>(p.forwarded_tokens() - forwarded_before);
+  hearth_event overhead = impl_->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
+  overhead.elapsed_seconds = stats.seconds;
+  overhead.prompt_tokens = static_cast<int32_t>(
+      std::min<int64_t>(stats.forwarded_tokens, std::numeric_limits<int32_t>::max()));
   overhead.source = p.name().c_str();
   impl_->emit(overhead);
+  return stats;
 }
 
 SequenceId Engine::knowledge_attach(const std::string& prefix, const std::string& plugin) {
@@ -164,6 +174,26 @@ void Engine::knowledge_restore(const std::string& prefix, const std::string& pat
                                const std::string& plugin) {
   auto lock = impl_->lock("knowledge_restore");
   impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_restore(prefix, path);
+}
+
+std::string Engine::knowledge_compose(const std::string& prefix, const std::string& question,
+                                      const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_compose");
+  return impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_compose(prefix, question);
+}
+
+std::vector<std::pair<std::string, std::string>> Engine::knowledge_describe(
+    const std::string& prefix, const std::string& plugin) {
+  auto lock = impl_->lock("knowledge_describe");
+  return impl_->find_plugin(HEARTH_PLUGIN_KNOWLEDGE, plugin).knowledge_describe(prefix);
+}
+
+std::vector<std::string> Engine::knowledge_sets(const std::string& plugin) {
+  std::vector<std::string> names;
+  for (const auto& [key, value] : knowledge_describe("", plugin)) {
+    if (key == "set") names.push_back(value);
+  }
+  return names;
 }
 
 std::vector<std::pair<std::string, std::string>> Engine::metrics_snapshot(

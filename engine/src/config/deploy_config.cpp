@@ -170,6 +170,22 @@ std::string option_text(const std::string& path, const std::string& key, const t
               "' must be a string, number, boolean or a list of them");
 }
 
+// [plugins.options] as key/value text. A table inside it ([plugins.options.handbook], or the
+// dotted key handbook.documents) gives its keys joined with a dot: "handbook.documents".
+void read_plugin_options(const std::string& path, const toml::table& table,
+                         const std::string& prefix,
+                         std::vector<std::pair<std::string, std::string>>& out) {
+  for (const auto& [name, value] : table) {
+    const std::string key = prefix + std::string(name.str());
+    if (const toml::table* inner = value.as_table()) {
+      // Nesting is bounded by the file's own limits (check_toml_limits).
+      read_plugin_options(path, *inner, key + ".", out);
+    } else {
+      out.emplace_back(key, option_text(path, key, value));
+    }
+  }
+}
+
 void read_plugins(const std::string& path, const toml::table& root, EngineOptions& engine) {
   if (auto* dirs = root.get("plugin_dirs")) {
     auto* array = dirs->as_array();
@@ -203,11 +219,9 @@ void read_plugins(const std::string& path, const toml::table& root, EngineOption
       plugin.required = on_error == "stop";
       if (const toml::node* options = reader.get("options")) {
         if (!options->is_table()) reader.fail(*options, "'options' must be a table");
-        for (const auto& [key, value] : *options->as_table()) {
-          plugin.options.emplace_back(std::string(key.str()),
-                                      option_text(path, std::string(key.str()), value));
-        }
+        read_plugin_options(path, *options->as_table(), "", plugin.options);
       }
+      plugin.config_dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
     }
     if (plugin.name.empty() && plugin.path.empty()) {
       throw Error(where(path, table.source()) + ": [[plugins]] needs 'name' or 'path'");

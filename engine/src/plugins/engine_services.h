@@ -44,6 +44,8 @@ class EngineServices {
   virtual void emit(const hearth_event& event, const hearth_host* from) = 0;
   // Memory in use now (also what metrics events report).
   virtual hearth_memory_stats memory_stats() const = 0;
+  // A plugin's one-time work has done `done` of `total` units of `task`.
+  virtual void progress(const std::string& task, int64_t done, int64_t total) = 0;
 };
 
 }  // namespace plugins

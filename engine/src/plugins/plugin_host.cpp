@@ -196,6 +196,7 @@ hearth_status forward(hearth_host* host, const hearth_batch_token* batch, size_t
                    batch[i].wants_logits != 0};
     }
     host->engine->forward(tokens, host->logits);
+    host->forwarded_tokens += count;
     if (logits) *logits = host->logits.data();
     if (rows) *rows = host->logits.size() / host->engine->model_desc().vocab_size;
     return HEARTH_OK;
@@ -283,6 +284,16 @@ void memory_stats_service(hearth_host* host, hearth_memory_stats* stats) {
   std::memcpy(stats, &full, size);
 }
 
+void progress(hearth_host* host, const char* task, int64_t done, int64_t total) {
+  try {
+    host->engine->progress(host->plugin_name + ": " + (task ? task : ""), done, total);
+  } catch (...) {
+    // Progress is for people watching; a failure to show it must not fail the work.
+  }
+}
+
+const char* config_dir(hearth_host* host) { return host->config_dir.c_str(); }
+
 }  // namespace
 
 hearth_memory_stats memory_stats(uint64_t weight_bytes, const KvCache* cache) {
@@ -330,6 +341,8 @@ hearth_host_services make_services(hearth_host* host) {
   s.sequence_load = sequence_load;
   s.memory_stats = memory_stats_service;
   s.sequence_copy = sequence_copy;
+  s.progress = progress;
+  s.config_dir = config_dir;
   return s;
 }
 

@@ -13,6 +13,7 @@ PluginInstance::PluginInstance(LoadedLibrary library, EngineServices& engine,
     : library_(std::move(library)), required_(config.required) {
   host_.engine = &engine;
   host_.plugin_name = library_.descriptor->name;
+  host_.config_dir = config.config_dir;
   services_ = make_services(&host_);
   std::vector<hearth_kv> options;
   for (const auto& [key, value] : config.options) options.push_back({key.c_str(), value.c_str()});
@@ -272,6 +273,51 @@ void PluginInstance::knowledge_restore(const std::string& prefix, const std::str
   host_.error.clear();
   check("knowledge.restore",
         library_.descriptor->knowledge->restore(instance_, prefix.c_str(), path.c_str()));
+}
+
+std::string PluginInstance::knowledge_compose(const std::string& prefix,
+                                              const std::string& question) {
+  const auto* k = library_.descriptor->knowledge;
+  if (!HEARTH_HAS_MEMBER(k, hearth_knowledge_vtable, compose, 5) || !k->compose) return question;
+  std::string text(question.size() + 256, '\0');
+  for (int attempt = 0;; ++attempt) {
+    size_t length = 0;
+    host_.error.clear();
+    const hearth_status status = k->compose(instance_, prefix.c_str(), question.c_str(),
+                                            text.data(), text.size(), &length);
+    if (status == HEARTH_ERROR_BUFFER_TOO_SMALL && length > text.size() && attempt == 0) {
+      text.resize(length);
+      continue;
+    }
+    check("knowledge.compose", status);
+    if (length > text.size()) check("knowledge.compose", HEARTH_ERROR_FAILED);
+    text.resize(length);
+    return text;
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> PluginInstance::knowledge_describe(
+    const std::string& prefix) {
+  const auto* k = library_.descriptor->knowledge;
+  if (!HEARTH_HAS_MEMBER(k, hearth_knowledge_vtable, describe, 5) || !k->describe) return {};
+  std::vector<hearth_kv> entries(64);
+  for (int attempt = 0;; ++attempt) {
+    size_t count = 0;
+    host_.error.clear();
+    const hearth_status status = k->describe(instance_, prefix.empty() ? nullptr : prefix.c_str(),
+                                             entries.data(), entries.size(), &count);
+    if (status == HEARTH_ERROR_BUFFER_TOO_SMALL && count > entries.size() && attempt == 0) {
+      entries.resize(count);
+      continue;
+    }
+    check("knowledge.describe", status);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (size_t i = 0; i < count && i < entries.size(); ++i) {
+      out.emplace_back(entries[i].key ? entries[i].key : "",
+                       entries[i].value ? entries[i].value : "");
+    }
+    return out;
+  }
 }
 
 void PluginInstance::transform() {

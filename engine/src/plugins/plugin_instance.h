@@ -65,6 +65,11 @@ class PluginInstance {
   void knowledge_reset(const std::string& prefix, int32_t sequence);
   void knowledge_save(const std::string& prefix, const std::string& path);
   void knowledge_restore(const std::string& prefix, const std::string& path);
+  // ABI 1.5's optional members: the question as it is, and nothing described, without them.
+  std::string knowledge_compose(const std::string& prefix, const std::string& question);
+  std::vector<std::pair<std::string, std::string>> knowledge_describe(const std::string& prefix);
+  // Tokens the plugin has fed through forward() so far.
+  uint64_t forwarded_tokens() const { return host_.forwarded_tokens; }
 
   void transform();
 

@@ -71,7 +71,7 @@ void check_descriptor(const std::string& path, const hearth_plugin_descriptor* d
       break;
     }
     case HEARTH_PLUGIN_KNOWLEDGE: {
-      check_vtable(path, d->knowledge, "knowledge", sizeof(hearth_knowledge_vtable));
+      check_vtable(path, d->knowledge, "knowledge", HEARTH_KNOWLEDGE_VTABLE_SIZE_1_4);
       const auto* k = d->knowledge;
       if (!k->build || !k->attach || !k->reset || !k->save || !k->restore) {
         refuse(path, "missing member: knowledge build/attach/reset/save/restore");

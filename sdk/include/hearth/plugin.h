@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define HEARTH_PLUGIN_ABI_MAJOR 1
-#define HEARTH_PLUGIN_ABI_MINOR 4
+#define HEARTH_PLUGIN_ABI_MINOR 5
 #define HEARTH_PLUGIN_ENTRY_SYMBOL "hearth_plugin_entry"
 
 #if defined(_WIN32)
@@ -145,7 +145,8 @@ typedef struct hearth_event {
   int32_t generated_tokens;  /* since 1.0: so far */
   int32_t token;             /* since 1.0: HEARTH_EVENT_TOKEN only, else -1 */
   hearth_status status;      /* since 1.0: HEARTH_EVENT_REQUEST_END only */
-  double elapsed_seconds;    /* since 1.0: METHOD_OVERHEAD: what the one-time work took */
+  double elapsed_seconds;    /* since 1.0: METHOD_OVERHEAD: what the one-time work took (and
+                              * since 1.5 its prompt_tokens: the tokens it fed the model) */
   uint64_t kv_bytes;         /* since 1.0: KV cache bytes in use */
   uint64_t weight_bytes;     /* since 1.0 */
   const char* device;        /* since 1.0: "cpu", "cuda:0" */
@@ -225,6 +226,12 @@ typedef struct hearth_host_services {
    * (what fork() avoids; for comparisons with unshared caches). */
   hearth_status (*sequence_copy)(hearth_host* host, hearth_sequence_id source,
                                  hearth_sequence_id* copy);
+  /* since 1.5: how far a long piece of one-time work has come (a prefix being prefilled):
+   * `done` of `total` units of the task named `task`. The host may show it to whoever waits. */
+  void (*progress)(hearth_host* host, const char* task, int64_t done, int64_t total);
+  /* since 1.5: the folder of the configuration file the plugin's options came from, for
+   * options that name files relative to it; "" when they came from the API. */
+  const char* (*config_dir)(hearth_host* host);
 } hearth_host_services;
 
 /* ---- decoding ------------------------------------------------------------------------ */
@@ -341,6 +348,18 @@ typedef struct hearth_knowledge_vtable {
   /* since 1.0: persists a prefix / brings one back (possibly in a later process). */
   hearth_status (*save)(hearth_plugin_instance* self, const char* name, const char* path);
   hearth_status (*restore)(hearth_plugin_instance* self, const char* name, const char* path);
+  /* since 1.5 (optional): the text that follows prefix `name` for the question `question`
+   * (the question placed in the prefix's prompt template); NULL: the question as it is.
+   * Writes at most `capacity` bytes (not NUL-terminated) and sets *length to what the text
+   * needs (HEARTH_ERROR_BUFFER_TOO_SMALL when more than `capacity`). */
+  hearth_status (*compose)(hearth_plugin_instance* self, const char* name, const char* question,
+                           char* text, size_t capacity, size_t* length);
+  /* since 1.5 (optional): what the plugin knows of its prefixes, for deployers, as key/values
+   * in order: each prefix starts with the key "set" (its name), the plugin's own keys follow
+   * ("documents", "tokens", "cache", ...). `name` NULL: every prefix it is configured with or
+   * holds; else that one. Same buffer contract as the metrics snapshot. */
+  hearth_status (*describe)(hearth_plugin_instance* self, const char* name, hearth_kv* entries,
+                            size_t capacity, size_t* count);
 } hearth_knowledge_vtable;
 
 /* ---- attention ----------------------------------------------------------------------- */
@@ -403,6 +422,8 @@ typedef const hearth_plugin_descriptor* (*hearth_plugin_entry_fn)(uint16_t host_
 #define HEARTH_METRICS_VTABLE_SIZE_1_0 offsetof(hearth_metrics_vtable, write_report)
 #define HEARTH_DECODING_VTABLE_SIZE_1_1 offsetof(hearth_decoding_vtable, begin)
 #define HEARTH_DECODING_VTABLE_SIZE_1_3 offsetof(hearth_decoding_vtable, admit)
+#define HEARTH_HOST_SERVICES_SIZE_1_4 offsetof(hearth_host_services, progress)
+#define HEARTH_KNOWLEDGE_VTABLE_SIZE_1_4 offsetof(hearth_knowledge_vtable, compose)
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -413,21 +434,23 @@ static_assert(sizeof(hearth_batch_token) == 16, "hearth_batch_token layout chang
 static_assert(sizeof(hearth_model_desc) == 80, "hearth_model_desc layout changed");
 static_assert(sizeof(hearth_memory_stats) == 72, "hearth_memory_stats layout changed");
 static_assert(sizeof(hearth_event) == 104, "hearth_event layout changed");
-static_assert(sizeof(hearth_host_services) == 184, "hearth_host_services layout changed");
+static_assert(sizeof(hearth_host_services) == 200, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
+static_assert(HEARTH_HOST_SERVICES_SIZE_1_4 == 184, "ABI 1.4 host services changed");
 static_assert(sizeof(hearth_decode_request) == 72, "hearth_decode_request layout changed");
 static_assert(sizeof(hearth_decoding_vtable) == 64, "hearth_decoding_vtable layout changed");
 static_assert(HEARTH_DECODING_VTABLE_SIZE_1_3 == 56, "ABI 1.3 decoding vtable changed");
 static_assert(HEARTH_DECODING_VTABLE_SIZE_1_1 == 24, "ABI 1.1 decoding vtable changed");
 static_assert(sizeof(hearth_decode_input) == 40, "hearth_decode_input layout changed");
 static_assert(sizeof(hearth_decode_output) == 32, "hearth_decode_output layout changed");
-static_assert(sizeof(hearth_knowledge_vtable) == 48, "hearth_knowledge_vtable layout changed");
+static_assert(sizeof(hearth_knowledge_vtable) == 64, "hearth_knowledge_vtable layout changed");
+static_assert(HEARTH_KNOWLEDGE_VTABLE_SIZE_1_4 == 48, "ABI 1.4 knowledge vtable changed");
 static_assert(sizeof(hearth_attention_vtable) == 16, "hearth_attention_vtable layout changed");
 static_assert(sizeof(hearth_metrics_vtable) == 32, "hearth_metrics_vtable layout changed");
 static_assert(HEARTH_METRICS_VTABLE_SIZE_1_0 == 24, "ABI 1.0 metrics vtable changed");
 static_assert(sizeof(hearth_plugin_descriptor) == 88, "hearth_plugin_descriptor layout changed");
 #else
-_Static_assert(sizeof(hearth_host_services) == 184, "hearth_host_services layout changed");
+_Static_assert(sizeof(hearth_host_services) == 200, "hearth_host_services layout changed");
 _Static_assert(sizeof(hearth_plugin_descriptor) == 88, "hearth_plugin_descriptor layout changed");
 #endif
 

@@ -245,11 +245,13 @@ class Host {
   }
 #endif
   // Feeds `tokens` into `sequence` from its current length on, `chunk` tokens per forward
-  // pass, asking for no logits: how a knowledge plugin fills a prefix.
-  void prefill(hearth_sequence_id sequence, const std::vector<int32_t>& tokens,
-               size_t chunk) const {
+  // pass, asking for no logits: how a knowledge plugin fills a prefix. With a `task` name,
+  // the host hears how far it has come after every pass (see progress()).
+  void prefill(hearth_sequence_id sequence, const std::vector<int32_t>& tokens, size_t chunk,
+               const std::string& task = "") const {
     if (chunk == 0) throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "prefill: a chunk of 0 tokens");
     const int32_t start = length(sequence);
+    const auto total = static_cast<int64_t>(tokens.size());
     std::vector<hearth_batch_token> batch;
     for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
       const size_t end = std::min(tokens.size(), begin + chunk);
@@ -258,7 +260,25 @@ class Host {
         batch.push_back({tokens[i], start + static_cast<int32_t>(i), sequence, 0});
       }
       forward(batch);
+      if (!task.empty()) progress(task, static_cast<int64_t>(end), total);
     }
+  }
+
+  // since 1.5; nothing on older hosts, which show no progress.
+  void progress(const std::string& task, int64_t done, int64_t total) const noexcept {
+    if (HEARTH_HAS_MEMBER(services_, hearth_host_services, progress, 5) && services_->progress) {
+      services_->progress(services_->host, task.c_str(), done, total);
+    }
+  }
+
+  // since 1.5: the configuration file's folder; "" from the API or an older host.
+  std::string config_dir() const {
+    if (!HEARTH_HAS_MEMBER(services_, hearth_host_services, config_dir, 5) ||
+        !services_->config_dir) {
+      return "";
+    }
+    const char* dir = services_->config_dir(services_->host);
+    return dir ? dir : "";
   }
 
   Shape weight_shape(const std::string& name) const {
@@ -581,6 +601,19 @@ class KnowledgePlugin : public PluginBase {
   virtual void reset(const std::string& name, hearth_sequence_id sequence) = 0;
   virtual void save(const std::string& name, const std::string& path) = 0;
   virtual void restore(const std::string& name, const std::string& path) = 0;
+  // since 1.5: the text a request continues prefix `name` with for `question`.
+  virtual std::string compose(const std::string& /*name*/, const std::string& question) {
+    return question;
+  }
+  // since 1.5: key/values describing one prefix, or every one when `name` is empty; each
+  // prefix starts with the key "set".
+  virtual std::vector<std::pair<std::string, std::string>> describe(const std::string& /*name*/) {
+    return {};
+  }
+
+ private:
+  friend struct detail::Adapter<KnowledgePlugin>;
+  std::vector<std::pair<std::string, std::string>> described_;  // valid until the next call
 };
 
 class AttentionPlugin : public PluginBase {
@@ -810,7 +843,39 @@ struct Adapter<KnowledgePlugin> {
     vtable.reset = &reset;
     vtable.save = &save;
     vtable.restore = &restore;
+    vtable.compose = &compose;
+    vtable.describe = &describe;
     descriptor.knowledge = &vtable;
+  }
+
+  static hearth_status compose(hearth_plugin_instance* self, const char* name,
+                               const char* question, char* text, size_t capacity,
+                               size_t* length) noexcept {
+    auto& plugin = self_as<KnowledgePlugin>(self);
+    return guarded(plugin.host(), [&] {
+      require(name && question && length && (text || capacity == 0),
+              "compose: null name, question, text or length");
+      const std::string composed = plugin.compose(name, question);
+      *length = composed.size();
+      if (composed.size() > capacity) return HEARTH_ERROR_BUFFER_TOO_SMALL;
+      std::copy(composed.begin(), composed.end(), text);
+      return HEARTH_OK;
+    });
+  }
+
+  static hearth_status describe(hearth_plugin_instance* self, const char* name,
+                                hearth_kv* entries, size_t capacity, size_t* count) noexcept {
+    auto& plugin = self_as<KnowledgePlugin>(self);
+    return guarded(plugin.host(), [&] {
+      require(count && (entries || capacity == 0), "describe: null entries or count");
+      plugin.described_ = plugin.describe(name ? name : "");
+      const auto& values = plugin.described_;
+      *count = values.size();
+      for (size_t i = 0; i < values.size() && i < capacity; ++i) {
+        entries[i] = {values[i].first.c_str(), values[i].second.c_str()};
+      }
+      return values.size() > capacity ? HEARTH_ERROR_BUFFER_TOO_SMALL : HEARTH_OK;
+    });
   }
 
   static hearth_status build(hearth_plugin_instance* self, const char* name,
