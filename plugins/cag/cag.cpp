@@ -23,9 +23,6 @@ using hearth::sdk::Error;
 using hearth::sdk::Host;
 using hearth::sdk::Options;
 
-// Tokens fed per forward pass while a prefix is prefilled: large enough for the matmul
-// kernels' many-token path, small enough for any batch limit.
-constexpr size_t kPrefillChunk = 256;
 // A manifest lists its documents; anything larger than this is not one.
 constexpr size_t kMaxManifestBytes = 64 << 20;
 
@@ -192,7 +189,7 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       host().truncate(start.sequence, static_cast<int32_t>(keep_positions));
       const std::vector<int32_t> rest(tokens.begin() + static_cast<std::ptrdiff_t>(keep_positions),
                                       tokens.end());
-      host().prefill(start.sequence, rest, kPrefillChunk, name);
+      host().prefill(start.sequence, rest, static_cast<size_t>(options_.chunk_tokens), name);
       last_prefilled_ = rest.size();
     } catch (...) {
       host().drop(start.sequence);

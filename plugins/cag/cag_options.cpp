@@ -77,6 +77,7 @@ CagOptions parse_cag_options(const hearth::sdk::Options& options, const std::str
   const PromptTemplate fallback = parse_template(default_template, "template");
   o.prompt = fallback;
   o.query_tokens = static_cast<int32_t>(options.get_int("query_tokens", -1, 1, 1 << 24));
+  o.chunk_tokens = static_cast<int32_t>(options.get_int("chunk_tokens", 256, 1, 4096));
 
   for (const auto& [key, value] : options.entries()) {
     const size_t dot = key.rfind('.');

@@ -11,6 +11,7 @@
 //                                         # the configuration file's folder)
 //   query_tokens = 512                    # context a prefix leaves for a question and answer
 //                                         # (default: a quarter of the context, at most 512)
+//   chunk_tokens = 256                    # tokens per forward pass while prefilling
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,7 @@ struct CagOptions {
   // Context a prefix must leave for a question and its answer; -1: a quarter of the context,
   // at most 512.
   int32_t query_tokens = -1;
+  int32_t chunk_tokens = 256;  // tokens per forward pass while a prefix is prefilled
   std::string cache_dir;  // empty: caches live in memory only
   OnStale on_stale = OnStale::rebuild;
 };

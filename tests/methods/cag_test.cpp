@@ -12,55 +12,13 @@
 
 #include "hearth/engine.h"
 #include "hearth/error.h"
+#include "cag_fixture.h"
 #include "synthetic_model.h"
 #include "test_paths.h"
 
 using namespace hearth;
-namespace fs = std::filesystem;
+using namespace hearth::test::cag;
 
-namespace {
-
-struct Folder {
-  fs::path path =
-      fs::temp_directory_path() / ("hearth-cag-kb-" + std::to_string(std::random_device{}()));
-  Folder() { fs::create_directories(path); }
-  ~Folder() { fs::remove_all(path); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-  }
-};
-
-const char* kDocA = "Lily had a red ball. She played with it in the park every day.";
-const char* kDocB = "Tom was her friend. He had a big dog named Max.";
-const char* kTemplate = "{documents}\nQuestion: {question}\nAnswer:";
-
-std::unique_ptr<Engine> load(const Folder& kb,
-                             std::vector<std::pair<std::string, std::string>> extra = {},
-                             const std::string& model = test::model_path()) {
-  EngineOptions o;
-  o.model_path = model;
-  o.threads = 1;
-  o.context_size = 512;
-  PluginConfig cag;
-  cag.name = "cag";
-  cag.path = test::binary_path("lib/hearth/plugins/hearth-cag.so");
-  cag.options = {{"stories.documents", kb.path.string()},
-                 {"stories.template", kTemplate},
-                 {"query_tokens", "64"}};
-  for (auto& e : extra) cag.options.push_back(std::move(e));
-  o.plugins = {cag};
-  return Engine::load(o);
-}
-
-GenerationOptions greedy(int n) {
-  GenerationOptions g;
-  g.max_tokens = n;
-  g.sampling.temperature = 0;
-  g.strategy = "sampling";
-  return g;
-}
-
-}  // namespace
 
 TEST_CASE("answers on a cag prefix equal prefilling documents and question from scratch") {
   Folder kb;
@@ -147,36 +105,6 @@ TEST_CASE("cag refuses unknown sets and sets that leave no room, with the number
                     Catch::Contains(missing.path.string()) && Catch::Contains("does not exist"));
 }
 
-namespace {
-
-// The continuation logits of one token after the set's prefix.
-std::vector<float> after_prefix(Engine& engine) {
-  const SequenceId s = engine.knowledge_attach("stories");
-  BatchToken row{engine.tokenize(" Lily", false, false).front(), engine.sequence_length(s), s,
-                 true};
-  std::vector<float> logits;
-  engine.decode({&row, 1}, logits);
-  engine.drop_sequence(s);
-  return logits;
-}
-
-std::string build_error(Engine& engine) {
-  try {
-    engine.knowledge_build("stories", {});
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::vector<fs::path> files_in(const fs::path& folder) {
-  std::vector<fs::path> out;
-  for (const auto& entry : fs::directory_iterator(folder)) out.push_back(entry.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("a cag cache file is written once and read back instead of recomputed") {
   Folder kb, cache;

@@ -44,6 +44,8 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
         last_generated_tokens_ = event.generated_tokens;
         break;
       case HEARTH_EVENT_METHOD_OVERHEAD:
+        ++method_overhead_;
+        last_overhead_tokens_ = event.prompt_tokens;
         break;
       case HEARTH_EVENT_DECODE_STEP:
         ++decode_step_;
@@ -63,7 +65,9 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
             {"decode_step", std::to_string(decode_step_)},
             {"max_live_branches", std::to_string(max_live_branches_)},
             {"max_kv_shared_bytes", std::to_string(max_kv_shared_bytes_)},
-            {"max_running", std::to_string(max_running_)}};
+            {"max_running", std::to_string(max_running_)},
+            {"method_overhead", std::to_string(method_overhead_)},
+            {"last_overhead_tokens", std::to_string(last_overhead_tokens_)}};
   }
 
   void write_report(const std::string& path) override {
@@ -84,6 +88,8 @@ class TestCounter : public hearth::sdk::MetricsPlugin {
   int32_t max_live_branches_ = 0;
   uint64_t max_kv_shared_bytes_ = 0;
   uint64_t max_running_ = 0;  // requests started and not yet ended, at most
+  uint64_t method_overhead_ = 0;
+  int32_t last_overhead_tokens_ = 0;  // what the last one-time work fed the model
 };
 
 }  // namespace
