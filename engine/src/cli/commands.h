@@ -11,5 +11,6 @@ int bench_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int plugins_command(int argc, char** argv);
 int plugin_check_command(int argc, char** argv);
+int cag_command(int argc, char** argv);
 
 }  // namespace hearth::cli

@@ -77,12 +77,18 @@ void generate_to_stdout(EngineOptions engine_options, const std::string& prompt,
                         const GenerationOptions& generation) {
   engine_options.on_load_progress = terminal_progress("loading model");
   auto engine = Engine::load(engine_options);
-  auto result = engine->generate(prompt, generation, [](std::string_view piece) {
+  stream_to_stdout(*engine, prompt, generation);
+}
+
+GenerationResult stream_to_stdout(Engine& engine, const std::string& prompt,
+                                  const GenerationOptions& generation) {
+  auto result = engine.generate(prompt, generation, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     return true;
   });
-  print_generation_stats(engine->model_info(), result);
+  print_generation_stats(engine.model_info(), result);
+  return result;
 }
 
 }  // namespace hearth::cli

@@ -25,5 +25,8 @@ std::string read_prompt(const PromptOptions& options, bool allow_none);
 // a timing summary to stderr.
 void generate_to_stdout(EngineOptions engine_options, const std::string& prompt,
                         const GenerationOptions& generation);
+// The same with an engine already loaded.
+GenerationResult stream_to_stdout(Engine& engine, const std::string& prompt,
+                                  const GenerationOptions& generation);
 
 }  // namespace hearth::cli

@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  run        generate as described by a deployment TOML file\n"
     "  plugins    list the plugins found and why any was refused\n"
     "  plugin-check  load a plugin library and run its interface's contract tests\n"
+    "  cag        build, inspect and ask a deployment's knowledge sets\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "run") handler = hearth::cli::run_command;
   if (command == "plugins") handler = hearth::cli::plugins_command;
   if (command == "plugin-check") handler = hearth::cli::plugin_check_command;
+  if (command == "cag") handler = hearth::cli::cag_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
                  kUsage);

@@ -2,6 +2,8 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/progress.h"
+#include "hearth/engine.h"
 #include "hearth/deploy_config.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
@@ -9,7 +11,7 @@
 namespace hearth::cli {
 
 int run_command(int argc, char** argv) {
-  std::string config_path, prompt_override;
+  std::string config_path, prompt_override, knowledge;
   int32_t threads = 0, max_tokens = 0;
   std::optional<uint64_t> seed;
   ArgParser parser("hearth run --config deploy.toml [options]",
@@ -23,6 +25,9 @@ int run_command(int argc, char** argv) {
   parser.option({"-n", "--n-predict"}, "N", "tokens to generate, -1 = until end of text",
                 &max_tokens, settings::max_tokens);
   parser.option({"-s", "--seed"}, "S", "random seed", &seed);
+  parser.option({"--set"}, "NAME",
+                "answer the prompt from this knowledge set instead of [prompt] knowledge",
+                &knowledge);
   if (!parser.parse(argc, argv)) return 0;
   if (config_path.empty()) throw Error("no configuration: give --config FILE");
   DeployConfig config = load_deploy_config(config_path);
@@ -30,8 +35,20 @@ int run_command(int argc, char** argv) {
   if (parser.given("-t")) config.engine.threads = threads;
   if (parser.given("-n")) config.generation.max_tokens = max_tokens;
   if (seed) config.generation.sampling.seed = seed;
+  if (parser.given("--set")) config.generation.knowledge_prefix = knowledge;
 
-  generate_to_stdout(config.engine, config.prompt, config.generation);
+  if (config.generation.knowledge_prefix.empty()) {
+    generate_to_stdout(config.engine, config.prompt, config.generation);
+    return 0;
+  }
+  // A question on a knowledge set: its prefix is loaded (or built), the prompt goes where the
+  // set's template puts the question.
+  config.engine.on_load_progress = terminal_progress("loading model");
+  config.engine.on_progress = terminal_task_progress();
+  auto engine = Engine::load(config.engine);
+  const std::string& set = config.generation.knowledge_prefix;
+  engine->knowledge_build(set, {});
+  stream_to_stdout(*engine, engine->knowledge_compose(set, config.prompt), config.generation);
   return 0;
 }
 

@@ -294,6 +294,7 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
     prompt.string("file", file);
     prompt.boolean("add_bos", c.generation.add_bos);
     prompt.boolean("parse_special", c.generation.parse_special);
+    prompt.string("knowledge", c.generation.knowledge_prefix);
     if (!file.empty()) {
       if (!c.prompt.empty()) throw Error(path + ": [prompt] give either 'text' or 'file'");
       try {
