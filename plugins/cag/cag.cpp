@@ -68,6 +68,9 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     const Manifest wanted = describe_cache(prompt, read, tokens);
     CacheFile file = inspect(name, wanted);
     if (file.usable()) {
+      host().log(HEARTH_LOG_INFO, "knowledge set '" + name + "': " +
+                                      std::to_string(tokens.size()) + " tokens loaded from '" +
+                                      file.kv_path + "' in " + seconds(file.load_seconds));
       keep(name, file.sequence, std::move(tokens));
       return;
     }
@@ -154,8 +157,16 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     hearth_sequence_id sequence = -1;  // its KV, loaded, when any of it can be used
     size_t reusable = 0;
     std::string stored_kv_file;  // the KV file its manifest names (replaced on rewrite)
+    std::string kv_path;         // ... where it is
+    double load_seconds = 0;     // what reading it took
     bool usable() const { return present && why.empty() && sequence >= 0; }
   };
+
+  static std::string seconds(double s) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f s", s);
+    return text;
+  }
 
   static std::vector<std::string> texts_of(const std::vector<Document>& documents) {
     std::vector<std::string> texts;
@@ -259,8 +270,11 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     file.reusable = reusable_positions(*stored, wanted);
     if (!file.why.empty() && file.reusable == 0) return file;  // nothing of it can serve
     const std::string kv = (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
+    file.kv_path = kv;
     try {
+      const double started = host().now();
       file.sequence = host().load_sequence(kv);
+      file.load_seconds = host().now() - started;
     } catch (const Error& e) {
       file.why = "its KV file cannot be used: " + std::string(e.what());
       file.reusable = 0;
@@ -292,6 +306,7 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     const std::filesystem::path folder(options_.cache_dir);
     const std::string kv = (folder / manifest.kv_file).string();
     const std::string temporary = temporary_path(kv);
+    const double started = host().now();
     try {
       host().save_sequence(sequence, temporary);
     } catch (...) {
@@ -304,6 +319,10 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       throw Error(HEARTH_ERROR_FAILED, "cag: cannot write '" + kv + "'");
     }
     write_atomically(manifest_path(name), manifest_text(manifest));
+    const uintmax_t bytes = std::filesystem::file_size(kv, ec);
+    host().log(HEARTH_LOG_INFO, "knowledge set '" + name + "': wrote '" + kv + "' (" +
+                                    std::to_string(ec ? 0 : bytes) + " bytes) in " +
+                                    seconds(host().now() - started));
     // A reader that opened the old pair keeps its open file; the next one sees the new pair.
     if (!previous_kv_file.empty() && previous_kv_file != manifest.kv_file) {
       std::filesystem::remove(folder / previous_kv_file, ec);

@@ -173,10 +173,12 @@ int ask_action(int argc, char** argv) {
   }
   const GenerationResult result = engine->generate(composed, generation);
   std::ostringstream out;
-  char timing[96];
-  std::snprintf(timing, sizeof timing, "\"ttft_s\": %.6f, \"prefilled_tokens\": %d, ",
-                result.stats.queue_seconds + result.stats.prompt_seconds,
-                result.stats.prompt_tokens);
+  char timing[128];
+  const GenerationStats& stats = result.stats;
+  const double ttft = stats.queue_seconds + stats.prompt_seconds;
+  std::snprintf(timing, sizeof timing,
+                "\"ttft_s\": %.6f, \"total_s\": %.6f, \"prefilled_tokens\": %d, ", ttft,
+                ttft + stats.generate_seconds, stats.prompt_tokens);
   out << "{\"set\": " << json_quote(set) << ", \"text\": " << json_quote(result.text)
       << ", \"tokens\": [";
   for (size_t i = 0; i < result.tokens.size(); ++i) out << (i ? ", " : "") << result.tokens[i];
