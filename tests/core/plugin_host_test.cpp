@@ -150,7 +150,7 @@ TEST_CASE("a knowledge plugin builds, attaches, resets, saves and restores a pre
   // match, is refused before anything is allocated for it.
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    std::vector<char> header(56 + 5 * sizeof(int32_t));  // fixed header + 5 layers' KV heads
+    std::vector<char> header(64 + 5 * sizeof(int32_t));  // fixed header + 5 layers' KV heads
     f.read(header.data(), header.size());
     const uint32_t huge = 50'000'000;
     std::memcpy(header.data() + 20, &huge, sizeof huge);  // FileHeader::tokens

@@ -65,8 +65,8 @@ done
 check "info after the builds: valid" grep -q "cache: valid" info.txt
 
 "$hearth" cag ask --config deploy.toml -p "What did Lily have?" -n 12 --json >ask.json 2>ask.err
-check "ask --json prints text, tokens, ttft_s and prefilled_tokens" \
-  grep -Eq '^\{"set": "stories", "text": ".+", "tokens": \[[0-9, ]+\], "ttft_s": [0-9.]+, "prefilled_tokens": [0-9]+' ask.json
+check "ask --json prints text, tokens, ttft_s, total_s and prefilled_tokens" \
+  grep -Eq '^\{"set": "stories", "text": ".+", "tokens": \[[0-9, ]+\], "ttft_s": [0-9.]+, "total_s": [0-9.]+, "prefilled_tokens": [0-9]+' ask.json
 "$hearth" cag ask --config deploy.toml -p "What did Lily have?" -n 12 >ask.txt 2>/dev/null
 "$hearth" run --config deploy.toml --set stories -p "What did Lily have?" -n 12 >run.txt 2>/dev/null
 check "ask and run --set give the same answer" cmp ask.txt run.txt

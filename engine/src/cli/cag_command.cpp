@@ -83,10 +83,10 @@ void print_build(const std::string& set, const KnowledgeBuildStats& built, Engin
   const int32_t tokens = engine.sequence_length(probe);
   engine.drop_sequence(probe);
   if (built.forwarded_tokens == 0) {
-    std::printf("%s: %d tokens, loaded from its cache file in %.2f s\n", set.c_str(), tokens,
+    std::printf("%s: %d tokens, loaded from its cache file in %.3f s\n", set.c_str(), tokens,
                 built.seconds);
   } else {
-    std::printf("%s: %d tokens, %lld prefilled in %.2f s (%.1f tok/s)\n", set.c_str(), tokens,
+    std::printf("%s: %d tokens, %lld prefilled in %.3f s (%.1f tok/s)\n", set.c_str(), tokens,
                 static_cast<long long>(built.forwarded_tokens), built.seconds,
                 built.seconds > 0 ? static_cast<double>(built.forwarded_tokens) / built.seconds
                                   : 0.0);

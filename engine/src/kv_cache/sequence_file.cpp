@@ -1,11 +1,12 @@
 // Saving a sequence's KV cache to a file and reading it back into a new sequence.
 //
-// File layout (little-endian): a fixed header, the per-layer KV head counts, then the payload:
-// for each layer, for each position, the K row and then the V row (kv_heads * head_dim f32
-// each). The payload depends neither on the block size nor on the cache's element type, so
-// any cache configuration can read it. Both the header and the payload carry an FNV-1a
-// checksum. The backend hands the sequence over in its canonical form (KvStorage::read_rows),
-// which is reordered and widened here.
+// File layout (little-endian), version 2: a fixed header, the per-layer KV head counts and
+// their checksum, then the payload in the backend's canonical form (per layer: the K rows of
+// every position, then the V rows), in the cache's element type (f16 or f32, named in the
+// header). The payload does not depend on the block size, and a cache of the other element
+// type reads it converted. Its checksum is a StripeHash, so saving and loading run at memory
+// speed. Version 1 files (payload per layer and position, K row then V row, always f32, FNV-1a
+// checksum) are still read.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -21,7 +22,8 @@ namespace hearth {
 namespace {
 
 constexpr char kMagic[8] = {'H', 'E', 'A', 'R', 'T', 'H', 'K', 'V'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kElementF32 = 1, kElementF16 = 2;
 
 struct FileHeader {
   char magic[8];
@@ -32,40 +34,36 @@ struct FileHeader {
   char model_identity[16];
   uint64_t payload_bytes;
   uint64_t payload_checksum;
+  // Since version 2.
+  uint32_t element;  // kElementF32 or kElementF16
+  uint32_t reserved;
 };
-static_assert(sizeof(FileHeader) == 56);
+constexpr size_t kHeaderBytesV1 = 56;
+static_assert(sizeof(FileHeader) == 64);
 
-uint64_t header_checksum(const FileHeader& header, const std::vector<int32_t>& kv_heads) {
+uint64_t header_checksum(const FileHeader& header, size_t header_bytes,
+                         const std::vector<int32_t>& kv_heads) {
   util::Fnv1a h;
-  h.update(&header, sizeof header);
+  h.update(&header, header_bytes);
   h.update(kv_heads.data(), kv_heads.size() * sizeof(int32_t));
   return h.digest();
 }
 
-// Converts between the backend's canonical form (per layer: the K rows of every position,
-// then the V rows, in the cache's element type) and the file's payload (per layer and
-// position: the K row, then the V row, f32).
-float widen(float x) { return x; }
-float widen(uint16_t x) { return f16_to_f32(x); }
-void narrow(float x, float& out) { out = x; }
-void narrow(float x, uint16_t& out) { out = f32_to_f16(x); }
+// Version 1's payload (per layer and position: the K row, then the V row, f32) into the
+// canonical form in the cache's element type.
+float narrow_to(float x, float) { return x; }
+uint16_t narrow_to(float x, uint16_t) { return f32_to_f16(x); }
 
 template <typename Element>
-void reorder(const std::vector<int32_t>& kv_heads, int32_t head_dim, int32_t tokens,
-             Element* canonical, float* payload, bool to_file) {
+void from_v1(const std::vector<int32_t>& kv_heads, int32_t head_dim, int32_t tokens,
+             const float* payload, Element* canonical) {
   for (int32_t heads : kv_heads) {
     const size_t row = size_t(heads) * head_dim, layer = 2 * size_t(tokens) * row;
     for (int32_t p = 0; p < tokens; ++p) {
       for (int kv = 0; kv < 2; ++kv) {
         Element* c = canonical + (kv * size_t(tokens) + p) * row;
-        float* f = payload + (2 * size_t(p) + kv) * row;
-        for (size_t i = 0; i < row; ++i) {
-          if (to_file) {
-            f[i] = widen(c[i]);
-          } else {
-            narrow(f[i], c[i]);
-          }
-        }
+        const float* f = payload + (2 * size_t(p) + kv) * row;
+        for (size_t i = 0; i < row; ++i) c[i] = narrow_to(f[i], Element{});
       }
     }
     canonical += layer;
@@ -73,14 +71,16 @@ void reorder(const std::vector<int32_t>& kv_heads, int32_t head_dim, int32_t tok
   }
 }
 
-void reorder(const backend::KvStorageDesc& desc, int32_t tokens, std::byte* canonical,
-             float* payload, bool to_file) {
-  if (desc.element == TensorType::f16) {
-    reorder(desc.layer_kv_heads, desc.head_dim, tokens, reinterpret_cast<uint16_t*>(canonical),
-            payload, to_file);
+// A version 2 payload of the other element type, converted in place into `canonical`.
+void convert(const std::vector<std::byte>& payload, bool payload_f16, std::byte* canonical) {
+  if (payload_f16) {
+    const auto* in = reinterpret_cast<const uint16_t*>(payload.data());
+    auto* out = reinterpret_cast<float*>(canonical);
+    for (size_t i = 0; i < payload.size() / 2; ++i) out[i] = f16_to_f32(in[i]);
   } else {
-    reorder(desc.layer_kv_heads, desc.head_dim, tokens, reinterpret_cast<float*>(canonical),
-            payload, to_file);
+    const auto* in = reinterpret_cast<const float*>(payload.data());
+    auto* out = reinterpret_cast<uint16_t*>(canonical);
+    for (size_t i = 0; i < payload.size() / 4; ++i) out[i] = f32_to_f16(in[i]);
   }
 }
 
@@ -90,10 +90,8 @@ void KvCache::save(int32_t sequence, const std::string& path,
                    const std::string& model_identity) const {
   const Sequence& s = get(sequence);
   const auto& desc = storage_->desc();
-  std::vector<std::byte> canonical(desc.canonical_bytes(s.length));
-  storage_->read_rows(s.blocks, s.length, canonical.data());
-  std::vector<float> payload(canonical.size() / desc.element_bytes());
-  reorder(desc, s.length, canonical.data(), payload.data(), true);
+  std::vector<std::byte> payload(desc.canonical_bytes(s.length));
+  storage_->read_rows(s.blocks, s.length, payload.data());
   FileHeader header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.version = kVersion;
@@ -102,11 +100,10 @@ void KvCache::save(int32_t sequence, const std::string& path,
   header.tokens = static_cast<uint32_t>(s.length);
   std::memcpy(header.model_identity, model_identity.data(),
               std::min(model_identity.size(), sizeof header.model_identity));
-  header.payload_bytes = payload.size() * sizeof(float);
-  util::Fnv1a sum;
-  sum.update(payload.data(), header.payload_bytes);
-  header.payload_checksum = sum.digest();
-  uint64_t check = header_checksum(header, layout_.layer_kv_heads);
+  header.payload_bytes = payload.size();
+  header.payload_checksum = util::stripe_hash(payload.data(), payload.size());
+  header.element = desc.element == TensorType::f16 ? kElementF16 : kElementF32;
+  uint64_t check = header_checksum(header, sizeof header, layout_.layer_kv_heads);
 
   // Write beside the target and rename, so a crash never leaves a half-written cache file.
   const std::string temp = path + ".tmp";
@@ -117,7 +114,8 @@ void KvCache::save(int32_t sequence, const std::string& path,
     out.write(reinterpret_cast<const char*>(layout_.layer_kv_heads.data()),
               layout_.layer_kv_heads.size() * sizeof(int32_t));
     out.write(reinterpret_cast<const char*>(&check), sizeof check);
-    out.write(reinterpret_cast<const char*>(payload.data()), header.payload_bytes);
+    out.write(reinterpret_cast<const char*>(payload.data()),
+              static_cast<std::streamsize>(payload.size()));
     if (!out.flush()) throw Error(path + ": writing the KV cache file failed");
   }
   std::error_code ec;
@@ -129,13 +127,19 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot read KV cache file");
   FileHeader header{};
-  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) ||
+  if (!in.read(reinterpret_cast<char*>(&header), kHeaderBytesV1) ||
       std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) {
     throw Error(path + ": not a hearth KV cache file");
   }
-  if (header.version != kVersion) {
+  if (header.version != 1 && header.version != kVersion) {
     throw Error(path + ": KV cache file version " + std::to_string(header.version) +
-                " is not supported (expected " + std::to_string(kVersion) + ")");
+                " is not supported (this reads 1 and " + std::to_string(kVersion) + ")");
+  }
+  const bool v1 = header.version == 1;
+  const size_t header_bytes = v1 ? kHeaderBytesV1 : sizeof header;
+  if (!v1 && !in.read(reinterpret_cast<char*>(&header) + kHeaderBytesV1,
+                      sizeof header - kHeaderBytesV1)) {
+    throw Error(path + ": KV cache header is truncated");
   }
   const std::string identity(header.model_identity,
                              strnlen(header.model_identity, sizeof header.model_identity));
@@ -154,7 +158,7 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   uint64_t check = 0;
   in.read(reinterpret_cast<char*>(kv_heads.data()), kv_heads.size() * sizeof(int32_t));
   in.read(reinterpret_cast<char*>(&check), sizeof check);
-  if (!in || check != header_checksum(header, kv_heads)) {
+  if (!in || check != header_checksum(header, header_bytes, kv_heads)) {
     throw Error(path + ": KV cache header is damaged (checksum mismatch)");
   }
   if (kv_heads != layout_.layer_kv_heads) {
@@ -167,21 +171,32 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
     throw Error(path + ": KV cache holds " + std::to_string(header.tokens) +
                 " positions; the cache has room for " + std::to_string(capacity));
   }
+  if (!v1 && header.element != kElementF32 && header.element != kElementF16) {
+    throw Error(path + ": KV cache header is damaged (element type " +
+                std::to_string(header.element) + ")");
+  }
+  const size_t stored_element_bytes = v1 || header.element == kElementF32 ? 4 : 2;
   size_t expected = 0;
   for (int32_t h : kv_heads) expected += 2 * size_t(header.tokens) * h * layout_.head_dim;
   std::error_code size_error;
   const uint64_t file_size = std::filesystem::file_size(path, size_error);
-  const uint64_t header_size = sizeof header + kv_heads.size() * sizeof(int32_t) + sizeof check;
-  if (header.payload_bytes != expected * sizeof(float) || size_error ||
+  const uint64_t header_size = header_bytes + kv_heads.size() * sizeof(int32_t) + sizeof check;
+  if (header.payload_bytes != expected * stored_element_bytes || size_error ||
       file_size != header_size + header.payload_bytes) {
     throw Error(path + ": KV cache payload size does not match its header (file truncated?)");
   }
-  std::vector<float> payload(expected);
-  in.read(reinterpret_cast<char*>(payload.data()), header.payload_bytes);
+  std::vector<std::byte> payload(header.payload_bytes);
+  in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
   if (!in) throw Error(path + ": KV cache file is truncated");
-  util::Fnv1a sum;
-  sum.update(payload.data(), header.payload_bytes);
-  if (sum.digest() != header.payload_checksum) {
+  uint64_t sum = 0;
+  if (v1) {
+    util::Fnv1a fnv;
+    fnv.update(payload.data(), payload.size());
+    sum = fnv.digest();
+  } else {
+    sum = util::stripe_hash(payload.data(), payload.size());
+  }
+  if (sum != header.payload_checksum) {
     throw Error(path + ": KV cache payload is damaged (checksum mismatch)");
   }
 
@@ -195,9 +210,23 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
     throw;
   }
   const auto& desc = storage_->desc();
-  std::vector<std::byte> canonical(desc.canonical_bytes(tokens));
-  reorder(desc, tokens, canonical.data(), payload.data(), false);
-  storage_->write_rows(block_table(sequence), tokens, canonical.data());
+  const bool cache_f16 = desc.element == TensorType::f16;
+  if (!v1 && (header.element == kElementF16) == cache_f16) {
+    storage_->write_rows(block_table(sequence), tokens, payload.data());  // as saved
+  } else {
+    std::vector<std::byte> canonical(desc.canonical_bytes(tokens));
+    if (v1) {
+      const auto* f32 = reinterpret_cast<const float*>(payload.data());
+      if (cache_f16) {
+        from_v1(kv_heads, layout_.head_dim, tokens, f32, reinterpret_cast<uint16_t*>(canonical.data()));
+      } else {
+        from_v1(kv_heads, layout_.head_dim, tokens, f32, reinterpret_cast<float*>(canonical.data()));
+      }
+    } else {
+      convert(payload, header.element == kElementF16, canonical.data());
+    }
+    storage_->write_rows(block_table(sequence), tokens, canonical.data());
+  }
   return sequence;
 }
 

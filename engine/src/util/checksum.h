@@ -1,5 +1,7 @@
-// FNV-1a, 64-bit: a small, dependency-free checksum for file integrity and model identity
-// (not a defence against deliberate tampering).
+// Checksums for file integrity and model identity (not a defence against deliberate
+// tampering): FNV-1a, 64-bit, byte by byte, for small inputs and the formats that already use
+// it; and StripeHash for bulk payloads, which reads 32 bytes per round in four independent
+// lanes and so keeps up with memory.
 #pragma once
 
 #include <cstddef>
@@ -22,5 +24,10 @@ class Fnv1a {
  private:
   uint64_t hash_ = 0xcbf29ce484222325ull;
 };
+
+// A 64-bit hash of a whole buffer. Every round (add the word times a constant, rotate,
+// multiply by an odd constant) is a bijection of its lane, so one flipped bit always changes
+// that lane; the lanes, the length and the tail are then mixed into the digest.
+uint64_t stripe_hash(const void* data, size_t size);
 
 }  // namespace hearth::util
