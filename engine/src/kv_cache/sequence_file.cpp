@@ -11,12 +11,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "gguf/fp16.h"
 #include "hearth/error.h"
 #include "kv_cache/kv_cache.h"
 #include "util/checksum.h"
+#include "util/mapped_file.h"
 
 namespace hearth {
 namespace {
@@ -72,7 +75,7 @@ void from_v1(const std::vector<int32_t>& kv_heads, int32_t head_dim, int32_t tok
 }
 
 // A version 2 payload of the other element type, converted in place into `canonical`.
-void convert(const std::vector<std::byte>& payload, bool payload_f16, std::byte* canonical) {
+void convert(std::span<const std::byte> payload, bool payload_f16, std::byte* canonical) {
   if (payload_f16) {
     const auto* in = reinterpret_cast<const uint16_t*>(payload.data());
     auto* out = reinterpret_cast<float*>(canonical);
@@ -90,8 +93,10 @@ void KvCache::save(int32_t sequence, const std::string& path,
                    const std::string& model_identity) const {
   const Sequence& s = get(sequence);
   const auto& desc = storage_->desc();
-  std::vector<std::byte> payload(desc.canonical_bytes(s.length));
-  storage_->read_rows(s.blocks, s.length, payload.data());
+  // Not zeroed first: read_rows fills every byte.
+  const size_t payload_bytes = desc.canonical_bytes(s.length);
+  const std::unique_ptr<std::byte[]> payload(new std::byte[payload_bytes]);
+  storage_->read_rows(s.blocks, s.length, payload.get());
   FileHeader header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.version = kVersion;
@@ -100,8 +105,8 @@ void KvCache::save(int32_t sequence, const std::string& path,
   header.tokens = static_cast<uint32_t>(s.length);
   std::memcpy(header.model_identity, model_identity.data(),
               std::min(model_identity.size(), sizeof header.model_identity));
-  header.payload_bytes = payload.size();
-  header.payload_checksum = util::stripe_hash(payload.data(), payload.size());
+  header.payload_bytes = payload_bytes;
+  header.payload_checksum = util::stripe_hash(payload.get(), payload_bytes);
   header.element = desc.element == TensorType::f16 ? kElementF16 : kElementF32;
   uint64_t check = header_checksum(header, sizeof header, layout_.layer_kv_heads);
 
@@ -114,8 +119,8 @@ void KvCache::save(int32_t sequence, const std::string& path,
     out.write(reinterpret_cast<const char*>(layout_.layer_kv_heads.data()),
               layout_.layer_kv_heads.size() * sizeof(int32_t));
     out.write(reinterpret_cast<const char*>(&check), sizeof check);
-    out.write(reinterpret_cast<const char*>(payload.data()),
-              static_cast<std::streamsize>(payload.size()));
+    out.write(reinterpret_cast<const char*>(payload.get()),
+              static_cast<std::streamsize>(payload_bytes));
     if (!out.flush()) throw Error(path + ": writing the KV cache file failed");
   }
   std::error_code ec;
@@ -124,11 +129,19 @@ void KvCache::save(int32_t sequence, const std::string& path,
 }
 
 int32_t KvCache::load(const std::string& path, const std::string& model_identity) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read KV cache file");
+  // Mapped, not read: the checksum and the copy into the cache read the page cache directly.
+  // Writers only ever rename a finished file into place, so a mapped file never shrinks.
+  const util::MappedFile file(path, "KV cache file", true);
+  const std::span<const std::byte> bytes = file.bytes();
+  size_t offset = 0;
+  auto take = [&](void* out, size_t n) {
+    if (bytes.size() - offset < n) return false;
+    std::memcpy(out, bytes.data() + offset, n);
+    offset += n;
+    return true;
+  };
   FileHeader header{};
-  if (!in.read(reinterpret_cast<char*>(&header), kHeaderBytesV1) ||
-      std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) {
+  if (!take(&header, kHeaderBytesV1) || std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) {
     throw Error(path + ": not a hearth KV cache file");
   }
   if (header.version != 1 && header.version != kVersion) {
@@ -137,8 +150,8 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   }
   const bool v1 = header.version == 1;
   const size_t header_bytes = v1 ? kHeaderBytesV1 : sizeof header;
-  if (!v1 && !in.read(reinterpret_cast<char*>(&header) + kHeaderBytesV1,
-                      sizeof header - kHeaderBytesV1)) {
+  if (!v1 && !take(reinterpret_cast<char*>(&header) + kHeaderBytesV1,
+                   sizeof header - kHeaderBytesV1)) {
     throw Error(path + ": KV cache header is truncated");
   }
   const std::string identity(header.model_identity,
@@ -156,9 +169,8 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   }
   std::vector<int32_t> kv_heads(header.layers);
   uint64_t check = 0;
-  in.read(reinterpret_cast<char*>(kv_heads.data()), kv_heads.size() * sizeof(int32_t));
-  in.read(reinterpret_cast<char*>(&check), sizeof check);
-  if (!in || check != header_checksum(header, header_bytes, kv_heads)) {
+  if (!take(kv_heads.data(), kv_heads.size() * sizeof(int32_t)) || !take(&check, sizeof check) ||
+      check != header_checksum(header, header_bytes, kv_heads)) {
     throw Error(path + ": KV cache header is damaged (checksum mismatch)");
   }
   if (kv_heads != layout_.layer_kv_heads) {
@@ -178,16 +190,11 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   const size_t stored_element_bytes = v1 || header.element == kElementF32 ? 4 : 2;
   size_t expected = 0;
   for (int32_t h : kv_heads) expected += 2 * size_t(header.tokens) * h * layout_.head_dim;
-  std::error_code size_error;
-  const uint64_t file_size = std::filesystem::file_size(path, size_error);
-  const uint64_t header_size = header_bytes + kv_heads.size() * sizeof(int32_t) + sizeof check;
-  if (header.payload_bytes != expected * stored_element_bytes || size_error ||
-      file_size != header_size + header.payload_bytes) {
+  if (header.payload_bytes != expected * stored_element_bytes ||
+      bytes.size() - offset != header.payload_bytes) {
     throw Error(path + ": KV cache payload size does not match its header (file truncated?)");
   }
-  std::vector<std::byte> payload(header.payload_bytes);
-  in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
-  if (!in) throw Error(path + ": KV cache file is truncated");
+  const std::span<const std::byte> payload = bytes.subspan(offset);
   uint64_t sum = 0;
   if (v1) {
     util::Fnv1a fnv;

@@ -15,10 +15,10 @@
 
 namespace hearth::util {
 
-MappedFile::MappedFile(const std::string& path) {
-  int fd = open_regular_file(path, "GGUF file", size_);
+MappedFile::MappedFile(const std::string& path, const char* what, bool populate) {
+  int fd = open_regular_file(path, what, size_);
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);

@@ -10,7 +10,10 @@ namespace hearth::util {
 class MappedFile {
  public:
   MappedFile() = default;
-  explicit MappedFile(const std::string& path);  // throws hearth::Error naming the path
+  // Throws hearth::Error naming the path and `what` the file should be. With `populate` the
+  // pages are read in at once (for a file about to be read whole).
+  explicit MappedFile(const std::string& path, const char* what = "GGUF file",
+                      bool populate = false);
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
   MappedFile(const MappedFile&) = delete;
