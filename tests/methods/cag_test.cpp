@@ -130,6 +130,22 @@ TEST_CASE("a cag cache file is written once and read back instead of recomputed"
   CHECK(after_prefix(*engine) == built);
   CHECK(files_in(cache.path) == written);
   CHECK(fs::last_write_time(kv) == stamp);  // read, not rewritten
+
+  // The restored prefix is the same cache, byte for byte, and answers the same.
+  Folder again;
+  const fs::path resaved = again.path / "stories.kv";
+  engine->knowledge_save("stories", resaved.string());
+  auto bytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  CHECK(bytes(resaved) == bytes(kv));
+  auto fresh = load(kb);
+  fresh->knowledge_build("stories", {});
+  GenerationOptions g = greedy(16);
+  g.knowledge_prefix = "stories";
+  const std::string asked = engine->knowledge_compose("stories", "Who was Max?");
+  CHECK(engine->generate(asked, g).tokens == fresh->generate(asked, g).tokens);
 }
 
 TEST_CASE("a stale or damaged cag cache file is refused or rebuilt, naming file and reason") {
