@@ -68,9 +68,9 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     const Manifest wanted = describe_cache(prompt, read, tokens);
     CacheFile file = inspect(name, wanted);
     if (file.usable()) {
-      host().log(HEARTH_LOG_INFO, "knowledge set '" + name + "': " +
-                                      std::to_string(tokens.size()) + " tokens loaded from '" +
-                                      file.kv_path + "' in " + seconds(file.load_seconds));
+      host().log(HEARTH_LOG_INFO, "knowledge set '" + name + "': " + std::to_string(tokens.size()) +
+                                      " tokens loaded from '" + file.kv_path + "' in " +
+                                      seconds(file.load_seconds));
       keep(name, file.sequence, std::move(tokens));
       return;
     }
@@ -152,8 +152,8 @@ class Cag : public hearth::sdk::KnowledgePlugin {
   // What the set's cache file offers: the whole prefix (usable), a part of it, or nothing.
   struct CacheFile {
     std::string path;
-    bool present = false;            // a manifest exists
-    std::string why;                 // why it cannot serve as it is ("" when it can)
+    bool present = false;              // a manifest exists
+    std::string why;                   // why it cannot serve as it is ("" when it can)
     hearth_sequence_id sequence = -1;  // its KV, loaded, when any of it can be used
     size_t reusable = 0;
     std::string stored_kv_file;  // the KV file its manifest names (replaced on rewrite)
@@ -347,8 +347,8 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       const std::vector<Document> read = read_documents(set->sources);
       uint64_t bytes = 0;
       for (const Document& d : read) bytes += d.text.size();
-      out.emplace_back("documents", std::to_string(read.size()) + " (" + std::to_string(bytes) +
-                                        " bytes)");
+      out.emplace_back("documents",
+                       std::to_string(read.size()) + " (" + std::to_string(bytes) + " bytes)");
       for (const Document& d : read) {
         out.emplace_back("document", d.path + " (" + std::to_string(d.text.size()) + " bytes)");
       }
@@ -367,13 +367,13 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       } else if (!file.present) {
         out.emplace_back("cache", "absent: the first build prefills and writes it");
       } else {
-        out.emplace_back("cache", "out of date: " + file.why + "; a build recomputes " +
-                                      std::to_string(tokens.size() - std::min(file.reusable,
-                                                                              tokens.size())) +
-                                      " of " + std::to_string(tokens.size()) + " tokens" +
-                                      (options_.on_stale == OnStale::refuse
-                                           ? " (on_stale = \"refuse\": refused instead)"
-                                           : ""));
+        out.emplace_back(
+            "cache",
+            "out of date: " + file.why + "; a build recomputes " +
+                std::to_string(tokens.size() - std::min(file.reusable, tokens.size())) + " of " +
+                std::to_string(tokens.size()) + " tokens" +
+                (options_.on_stale == OnStale::refuse ? " (on_stale = \"refuse\": refused instead)"
+                                                      : ""));
       }
     } catch (const Error& e) {
       out.emplace_back("error", e.what());

@@ -45,7 +45,7 @@ struct CagOptions {
   // at most 512.
   int32_t query_tokens = -1;
   int32_t chunk_tokens = 256;  // tokens per forward pass while a prefix is prefilled
-  std::string cache_dir;  // empty: caches live in memory only
+  std::string cache_dir;       // empty: caches live in memory only
   OnStale on_stale = OnStale::rebuild;
 };
 

@@ -106,11 +106,10 @@ on_error = "skip"
           "[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n[plugins.options]\nlist = [[1]]\n",
           "d.toml"),
       Catch::Contains("d.toml:6:") && Catch::Contains("not lists or tables"));
-  CHECK_THROWS_WITH(
-      parse_deploy_config("[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n"
-                          "[[plugins.options.t]]\na = 1\n",
-                          "d.toml"),
-      Catch::Contains("d.toml:") && Catch::Contains("not lists or tables"));
+  CHECK_THROWS_WITH(parse_deploy_config("[model]\npath = \"m\"\n[[plugins]]\nname = \"x\"\n"
+                                        "[[plugins.options.t]]\na = 1\n",
+                                        "d.toml"),
+                    Catch::Contains("d.toml:") && Catch::Contains("not lists or tables"));
 }
 
 TEST_CASE("Tables inside [plugins.options] give dotted keys; the file's folder goes along",

@@ -44,8 +44,7 @@ SequenceId story(Engine& engine) {
 }
 
 std::vector<float> next_logits(Engine& engine, SequenceId s) {
-  BatchToken row{engine.tokenize(" She", false, false).front(), engine.sequence_length(s), s,
-                 true};
+  BatchToken row{engine.tokenize(" She", false, false).front(), engine.sequence_length(s), s, true};
   std::vector<float> logits;
   engine.decode({&row, 1}, logits);
   engine.truncate_sequence(s, row.position);
@@ -171,8 +170,8 @@ TEST_CASE("a flipped bit anywhere in a sequence file, or a cut, is refused", "[k
     CAPTURE(at);
     CHECK_FALSE(load_error(*engine, file.path).empty());
   }
-  for (size_t cut : {size_t{0}, size_t{10}, size_t{60}, kHeader + 4, good.size() / 2,
-                     good.size() - 1}) {
+  for (size_t cut :
+       {size_t{0}, size_t{10}, size_t{60}, kHeader + 4, good.size() / 2, good.size() - 1}) {
     std::ofstream(file.path, std::ios::binary | std::ios::trunc) << good.substr(0, cut);
     CAPTURE(cut);
     CHECK_FALSE(load_error(*engine, file.path).empty());

@@ -8,12 +8,7 @@ model=$src/examples/models/stories260K.gguf
 expected=$src/examples/models/expected-greedy-from-bos.txt
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-check() {  # check NAME COMMAND...: the command must succeed
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # Greedy generation from BOS reproduces the reference text byte for byte on stdout.
 "$hearth" generate -m "$model" -p "" -n 200 --temp 0 >"$work/out.txt" 2>"$work/err.txt"

@@ -10,15 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "cag_fixture.h"
 #include "hearth/engine.h"
 #include "hearth/error.h"
-#include "cag_fixture.h"
 #include "synthetic_model.h"
 #include "test_paths.h"
 
 using namespace hearth;
 using namespace hearth::test::cag;
-
 
 TEST_CASE("answers on a cag prefix equal prefilling documents and question from scratch") {
   Folder kb;
@@ -104,7 +103,6 @@ TEST_CASE("cag refuses unknown sets and sets that leave no room, with the number
   CHECK_THROWS_WITH(engine2->knowledge_build("stories", {}),
                     Catch::Contains(missing.path.string()) && Catch::Contains("does not exist"));
 }
-
 
 TEST_CASE("a cag cache file is written once and read back instead of recomputed") {
   Folder kb, cache;

@@ -68,8 +68,8 @@ TEST_CASE("updating the last cag document recomputes only its tokens, answers as
   auto engine = load(kb, persisted, hearth::test::model_path(), with_counter());
   const KnowledgeBuildStats update = engine->knowledge_build("stories", {});
   // What the first two documents and their separator tokenize to stays; the rest is new.
-  const int64_t kept =
-      static_cast<int64_t>(engine->tokenize(std::string(kDocA) + "\n\n" + kDocB, true, false).size());
+  const int64_t kept = static_cast<int64_t>(
+      engine->tokenize(std::string(kDocA) + "\n\n" + kDocB, true, false).size());
   const int64_t total = engine->sequence_length(engine->knowledge_attach("stories"));
   const int64_t last_document = total - kept;
   CAPTURE(first_tokens, kept, total);
@@ -104,7 +104,8 @@ TEST_CASE("an added cag document, and a rebuild in the same process, recompute f
   const int64_t kept = static_cast<int64_t>(engine->tokenize(kDocA, true, false).size());
   CHECK(update.forwarded_tokens <= total - kept + 2);
   // At least the added document; a separator both versions share may be kept.
-  CHECK(update.forwarded_tokens >= static_cast<int64_t>(engine->tokenize(kDocB, false, false).size()));
+  CHECK(update.forwarded_tokens >=
+        static_cast<int64_t>(engine->tokenize(kDocB, false, false).size()));
   CHECK(engine->sequence_length(old_query) == before);  // a live query keeps what it had
   auto fresh = load(kb);
   fresh->knowledge_build("stories", {});

@@ -46,8 +46,8 @@ struct EngineOptions {
   // How far a plugin's one-time work (a knowledge prefix being prefilled) has come: `done` of
   // `total` units of `task` ("cag: handbook"). Called on the thread doing the work.
   std::function<void(const std::string& task, int64_t done, int64_t total)> on_progress;
-  std::vector<std::string> plugin_dirs;         // searched before HEARTH_PLUGIN_PATH
-  std::vector<PluginConfig> plugins;            // created in order; attention ones transform
+  std::vector<std::string> plugin_dirs;  // searched before HEARTH_PLUGIN_PATH
+  std::vector<PluginConfig> plugins;     // created in order; attention ones transform
 };
 
 // The loaded model: its shape, and what loading it decided.

@@ -141,8 +141,7 @@ KnowledgeBuildStats Engine::knowledge_build(const std::string& prefix,
   const uint64_t forwarded_before = p.forwarded_tokens();
   p.knowledge_build(prefix, documents);
   KnowledgeBuildStats stats;
-  stats.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   stats.forwarded_tokens = static_cast<int64_t>(p.forwarded_tokens() - forwarded_before);
   hearth_event overhead = impl_->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
   overhead.elapsed_seconds = stats.seconds;

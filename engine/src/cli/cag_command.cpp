@@ -86,10 +86,10 @@ void print_build(const std::string& set, const KnowledgeBuildStats& built, Engin
     std::printf("%s: %d tokens, loaded from its cache file in %.3f s\n", set.c_str(), tokens,
                 built.seconds);
   } else {
-    std::printf("%s: %d tokens, %lld prefilled in %.3f s (%.1f tok/s)\n", set.c_str(), tokens,
-                static_cast<long long>(built.forwarded_tokens), built.seconds,
-                built.seconds > 0 ? static_cast<double>(built.forwarded_tokens) / built.seconds
-                                  : 0.0);
+    std::printf(
+        "%s: %d tokens, %lld prefilled in %.3f s (%.1f tok/s)\n", set.c_str(), tokens,
+        static_cast<long long>(built.forwarded_tokens), built.seconds,
+        built.seconds > 0 ? static_cast<double>(built.forwarded_tokens) / built.seconds : 0.0);
   }
   std::fflush(stdout);
 }
@@ -147,8 +147,8 @@ int ask_action(int argc, char** argv) {
   add_common(parser, c);
   parser.option({"-p", "--prompt"}, "QUESTION", "the question", &prompt.text);
   parser.option({"-f", "--file"}, "FILE", "read the question from a file", &prompt.file);
-  parser.option({"-n", "--n-predict"}, "N", "tokens to generate at most (default 256)",
-                &max_tokens, settings::max_tokens);
+  parser.option({"-n", "--n-predict"}, "N", "tokens to generate at most (default 256)", &max_tokens,
+                settings::max_tokens);
   parser.option({"--temp"}, "T", "temperature (default 0: greedy)", &temperature,
                 settings::temperature);
   parser.option({"-s", "--seed"}, "S", "random seed", &seed);
@@ -198,8 +198,7 @@ int cag_command(int argc, char** argv) {
   if (action == "build") return build_action(argc - 1, argv + 1);
   if (action == "info") return info_action(argc - 1, argv + 1);
   if (action == "ask") return ask_action(argc - 1, argv + 1);
-  std::fprintf(stderr, "hearth cag: unknown action '%s'\n\n%s", printable(action).c_str(),
-               kUsage);
+  std::fprintf(stderr, "hearth cag: unknown action '%s'\n\n%s", printable(action).c_str(), kUsage);
   return 2;
 }
 

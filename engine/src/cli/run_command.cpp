@@ -3,8 +3,8 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/progress.h"
-#include "hearth/engine.h"
 #include "hearth/deploy_config.h"
+#include "hearth/engine.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
 

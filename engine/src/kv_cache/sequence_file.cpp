@@ -150,8 +150,8 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   }
   const bool v1 = header.version == 1;
   const size_t header_bytes = v1 ? kHeaderBytesV1 : sizeof header;
-  if (!v1 && !take(reinterpret_cast<char*>(&header) + kHeaderBytesV1,
-                   sizeof header - kHeaderBytesV1)) {
+  if (!v1 &&
+      !take(reinterpret_cast<char*>(&header) + kHeaderBytesV1, sizeof header - kHeaderBytesV1)) {
     throw Error(path + ": KV cache header is truncated");
   }
   const std::string identity(header.model_identity,
@@ -225,9 +225,11 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
     if (v1) {
       const auto* f32 = reinterpret_cast<const float*>(payload.data());
       if (cache_f16) {
-        from_v1(kv_heads, layout_.head_dim, tokens, f32, reinterpret_cast<uint16_t*>(canonical.data()));
+        from_v1(kv_heads, layout_.head_dim, tokens, f32,
+                reinterpret_cast<uint16_t*>(canonical.data()));
       } else {
-        from_v1(kv_heads, layout_.head_dim, tokens, f32, reinterpret_cast<float*>(canonical.data()));
+        from_v1(kv_heads, layout_.head_dim, tokens, f32,
+                reinterpret_cast<float*>(canonical.data()));
       }
     } else {
       convert(payload, header.element == kElementF16, canonical.data());

@@ -283,8 +283,8 @@ std::string PluginInstance::knowledge_compose(const std::string& prefix,
   for (int attempt = 0;; ++attempt) {
     size_t length = 0;
     host_.error.clear();
-    const hearth_status status = k->compose(instance_, prefix.c_str(), question.c_str(),
-                                            text.data(), text.size(), &length);
+    const hearth_status status =
+        k->compose(instance_, prefix.c_str(), question.c_str(), text.data(), text.size(), &length);
     if (status == HEARTH_ERROR_BUFFER_TOO_SMALL && length > text.size() && attempt == 0) {
       text.resize(length);
       continue;

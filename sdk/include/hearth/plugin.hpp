@@ -848,9 +848,8 @@ struct Adapter<KnowledgePlugin> {
     descriptor.knowledge = &vtable;
   }
 
-  static hearth_status compose(hearth_plugin_instance* self, const char* name,
-                               const char* question, char* text, size_t capacity,
-                               size_t* length) noexcept {
+  static hearth_status compose(hearth_plugin_instance* self, const char* name, const char* question,
+                               char* text, size_t capacity, size_t* length) noexcept {
     auto& plugin = self_as<KnowledgePlugin>(self);
     return guarded(plugin.host(), [&] {
       require(name && question && length && (text || capacity == 0),
@@ -863,8 +862,8 @@ struct Adapter<KnowledgePlugin> {
     });
   }
 
-  static hearth_status describe(hearth_plugin_instance* self, const char* name,
-                                hearth_kv* entries, size_t capacity, size_t* count) noexcept {
+  static hearth_status describe(hearth_plugin_instance* self, const char* name, hearth_kv* entries,
+                                size_t capacity, size_t* count) noexcept {
     auto& plugin = self_as<KnowledgePlugin>(self);
     return guarded(plugin.host(), [&] {
       require(count && (entries || capacity == 0), "describe: null entries or count");
