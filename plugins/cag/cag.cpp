@@ -2,6 +2,7 @@
 // sequence, the knowledge prefix; every query forks it (its blocks are shared, nothing is
 // copied), prefills only the question, and is cut back to the prefix afterwards.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -66,8 +67,11 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       return;
     }
     const Manifest wanted = describe_cache(prompt, read, tokens);
-    CacheFile file = inspect(name, wanted);
-    if (file.usable()) {
+    CacheFile file = read_cache(name, wanted);
+    auto kept = prefixes_.find(name);
+    const bool kept_matches = kept != prefixes_.end() && kept->second.tokens == tokens;
+    if (kept_matches && file.matches()) return;  // already loaded, and the file agrees
+    if (file.matches() && load_cached(name, wanted, file) && file.matches()) {
       host().log(HEARTH_LOG_INFO, "knowledge set '" + name + "': " + std::to_string(tokens.size()) +
                                       " tokens loaded from '" + file.kv_path + "' in " +
                                       seconds(file.load_seconds));
@@ -80,8 +84,12 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       if (file.sequence >= 0) host().drop(file.sequence);
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT, message + " (on_stale = \"refuse\")");
     }
+    // Part of the file serves when it shares more leading tokens than the prefix at hand.
+    const size_t from_memory =
+        kept == prefixes_.end() ? 0 : common_prefix(kept->second.tokens, tokens);
+    if (file.sequence < 0 && file.reusable > from_memory) load_cached(name, wanted, file);
     Start from_file;
-    if (file.sequence >= 0) from_file = {file.sequence, file.reusable, true};
+    if (file.sequence >= 0) from_file = {file.sequence, file.reusable};
     const hearth_sequence_id sequence = update(name, tokens, from_file);
     if (file.present) {
       host().log(HEARTH_LOG_WARNING, message + "; rebuilt it (" + std::to_string(last_prefilled_) +
@@ -89,15 +97,34 @@ class Cag : public hearth::sdk::KnowledgePlugin {
                                          " tokens recomputed)");
     }
     keep(name, sequence, std::move(tokens));
-    persist(name, wanted, prefixes_.at(name).sequence, file.stored_kv_file);
+    try {
+      persist(name, wanted, sequence, file.stored_kv_file);
+    } catch (const Error& e) {
+      // The prefix is ready; only the next start loses. Say so rather than fail the set.
+      host().log(HEARTH_LOG_WARNING,
+                 "knowledge set '" + name + "' is ready but its cache file " +
+                     "was not written (the next start prefills it again): " + e.what());
+    }
   }
 
+  // The fork shares the prefix's blocks; its length is remembered, so a reset after the set
+  // was updated still cuts the query back to the prefix it started from.
   hearth_sequence_id attach(const std::string& name) override {
-    return host().fork(find(name).sequence);
+    const Prefix& prefix = find(name);
+    const hearth_sequence_id sequence = host().fork(prefix.sequence);
+    if (attached_.size() >= kMaxRemembered) {
+      for (auto it = attached_.begin(); it != attached_.end();) {
+        it = host().length(it->first) < 0 ? attached_.erase(it) : std::next(it);
+      }
+    }
+    attached_[sequence] = prefix.length;
+    return sequence;
   }
 
   void reset(const std::string& name, hearth_sequence_id sequence) override {
-    host().truncate(sequence, find(name).length);
+    const Prefix& prefix = find(name);
+    auto attached = attached_.find(sequence);
+    host().truncate(sequence, attached != attached_.end() ? attached->second : prefix.length);
   }
 
   void save(const std::string& name, const std::string& path) override {
@@ -125,13 +152,17 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     for (const auto& [held, prefix] : prefixes_) {
       if (!configured(held)) names.push_back(held);
     }
-    if (!name.empty()) {
-      if (std::find(names.begin(), names.end(), name) == names.end()) {
-        throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
+    if (name.empty()) {  // every set, briefly: nothing is read
+      for (const std::string& set_name : names) {
+        out.emplace_back("set", set_name);
+        out.emplace_back("loaded", prefixes_.count(set_name) ? "yes" : "no");
       }
-      names = {name};
+      return out;
     }
-    for (const std::string& set_name : names) describe_set(set_name, out);
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      throw Error(HEARTH_ERROR_INVALID_ARGUMENT, unknown_set(name));
+    }
+    describe_set(name, out);
     return out;
   }
 
@@ -146,7 +177,6 @@ class Cag : public hearth::sdk::KnowledgePlugin {
   struct Start {
     hearth_sequence_id sequence = -1;
     size_t reusable = 0;
-    bool owned = false;  // ours to extend (loaded from a file), else forked from a kept prefix
   };
 
   // What the set's cache file offers: the whole prefix (usable), a part of it, or nothing.
@@ -154,12 +184,13 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     std::string path;
     bool present = false;              // a manifest exists
     std::string why;                   // why it cannot serve as it is ("" when it can)
-    hearth_sequence_id sequence = -1;  // its KV, loaded, when any of it can be used
-    size_t reusable = 0;
-    std::string stored_kv_file;  // the KV file its manifest names (replaced on rewrite)
-    std::string kv_path;         // ... where it is
-    double load_seconds = 0;     // what reading it took
-    bool usable() const { return present && why.empty() && sequence >= 0; }
+    size_t reusable = 0;               // leading positions of it that serve
+    uint32_t stored_tokens = 0;        // positions its KV file should hold
+    std::string stored_kv_file;        // the KV file its manifest names (replaced on rewrite)
+    std::string kv_path;               // ... where it is
+    hearth_sequence_id sequence = -1;  // its KV, once load_cached() loaded it
+    double load_seconds = 0;           // what loading it took
+    bool matches() const { return present && why.empty(); }
   };
 
   static std::string seconds(double s) {
@@ -182,19 +213,20 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     return host().tokenize(text, true);
   }
 
-  // A sequence holding `tokens`' KV: `from_file`'s or the kept prefix's common part (the
-  // longer one), then the rest prefilled. Counts what it prefilled in last_prefilled_.
+  // A sequence holding `tokens`' KV: `start`'s (loaded from the file) or the kept prefix's
+  // common part, the longer one, then the rest prefilled; `start` is taken over either way.
+  // Counts what it prefilled in last_prefilled_.
   hearth_sequence_id update(const std::string& name, const std::vector<int32_t>& tokens,
                             Start start) {
     auto kept = prefixes_.find(name);
     if (kept != prefixes_.end()) {
       const size_t common = common_prefix(kept->second.tokens, tokens);
       if (common > start.reusable || start.sequence < 0) {
-        if (start.owned) host().drop(start.sequence);
-        start = {host().fork(kept->second.sequence), common, true};
+        if (start.sequence >= 0) host().drop(start.sequence);
+        start = {host().fork(kept->second.sequence), common};
       }
     }
-    if (start.sequence < 0) start = {host().create_sequence(), 0, true};
+    if (start.sequence < 0) start = {host().create_sequence(), 0};
     try {
       const size_t keep_positions = std::min(start.reusable, tokens.size());
       host().truncate(start.sequence, static_cast<int32_t>(keep_positions));
@@ -243,8 +275,8 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     return (std::filesystem::path(options_.cache_dir) / (name + ".cag")).string();
   }
 
-  // Reads the set's manifest and, when any of its KV can serve `wanted`, loads that KV.
-  CacheFile inspect(const std::string& name, const Manifest& wanted) const {
+  // What the set's manifest says of `wanted`, without loading its KV file.
+  CacheFile read_cache(const std::string& name, const Manifest& wanted) const {
     CacheFile file;
     file.path = manifest_path(name);
     std::ifstream in(file.path, std::ios::binary);
@@ -253,40 +285,81 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       return file;  // never built here
     }
     file.present = true;
-    std::error_code size_error;
-    const uintmax_t size = std::filesystem::file_size(file.path, size_error);
-    std::string text;
-    if (size_error || size > kMaxManifestBytes) {
-      // Not read: a file this large is no manifest, and reading it would take its size.
-      file.why = size_error ? "its size cannot be read (" + size_error.message() + ")"
-                            : "it is larger than any manifest (" + std::to_string(size) + " bytes)";
+    // Read through the open stream, at most one byte past the largest manifest.
+    std::string text(kMaxManifestBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxManifestBytes) {
+      file.why = "it is larger than any manifest (more than " + std::to_string(kMaxManifestBytes) +
+                 " bytes)";
       return file;
     }
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     const std::optional<Manifest> stored = parse_manifest(text, file.why);
     if (!stored) return file;
-    file.stored_kv_file = stored->kv_file;
-    file.why = stale_reason(*stored, wanted);
-    file.reusable = reusable_positions(*stored, wanted);
-    if (!file.why.empty() && file.reusable == 0) return file;  // nothing of it can serve
-    const std::string kv = (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
-    file.kv_path = kv;
-    try {
-      const double started = host().now();
-      file.sequence = host().load_sequence(kv);
-      file.load_seconds = host().now() - started;
-    } catch (const Error& e) {
-      file.why = "its KV file cannot be used: " + std::string(e.what());
-      file.reusable = 0;
+    // Only a name this set's writer gives: the name is also what a rewrite removes.
+    if (!is_kv_file_of(name, stored->kv_file)) {
+      file.why = "it names a KV file that is not this set's ('" + stored->kv_file + "')";
       return file;
     }
-    if (host().length(file.sequence) != static_cast<int32_t>(stored->tokens)) {
-      host().drop(file.sequence);
-      file.sequence = -1;
-      file.reusable = 0;
-      file.why = "its KV file '" + kv + "' holds another number of positions";
+    file.stored_kv_file = stored->kv_file;
+    file.stored_tokens = stored->tokens;
+    file.kv_path = (std::filesystem::path(options_.cache_dir) / stored->kv_file).string();
+    std::error_code missing;
+    if (!std::filesystem::is_regular_file(file.kv_path, missing)) {
+      file.why = "its KV file '" + file.kv_path + "' is missing";
+      return file;
     }
+    file.why = stale_reason(*stored, wanted);
+    file.reusable = reusable_positions(*stored, wanted);
     return file;
+  }
+
+  static bool is_kv_file_of(const std::string& name, const std::string& kv_file) {
+    const std::string head = name + "-", tail = ".kv";
+    if (kv_file.size() != head.size() + 16 + tail.size() || kv_file.rfind(head, 0) != 0 ||
+        kv_file.compare(kv_file.size() - tail.size(), tail.size(), tail) != 0) {
+      return false;
+    }
+    for (size_t i = head.size(); i < head.size() + 16; ++i) {
+      if (!std::isxdigit(static_cast<unsigned char>(kv_file[i])) ||
+          std::isupper(static_cast<unsigned char>(kv_file[i]))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Loads `file`'s KV into a new sequence (file.sequence). A damaged or missing file makes it
+  // unusable (why, reusable 0) and returns false; a cache with no room for it is an error.
+  // When another builder replaced the pair since the manifest was read, the new pair is
+  // read once more.
+  bool load_cached(const std::string& name, const Manifest& wanted, CacheFile& file) const {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        const double started = host().now();
+        file.sequence = host().load_sequence(file.kv_path);
+        file.load_seconds = host().now() - started;
+      } catch (const Error& e) {
+        if (e.status() == HEARTH_ERROR_OUT_OF_MEMORY) throw;
+        CacheFile again = attempt == 0 ? read_cache(name, wanted) : CacheFile();
+        if (again.present && again.stored_kv_file != file.stored_kv_file &&
+            (again.matches() || again.reusable > 0)) {
+          file = again;
+          continue;
+        }
+        file.why = "its KV file cannot be used: " + std::string(e.what());
+        file.reusable = 0;
+        return false;
+      }
+      if (host().length(file.sequence) != static_cast<int32_t>(file.stored_tokens)) {
+        host().drop(file.sequence);
+        file.sequence = -1;
+        file.reusable = 0;
+        file.why = "its KV file '" + file.kv_path + "' holds another number of positions";
+        return false;
+      }
+      return true;
+    }
   }
 
   // Writes the KV file, then the manifest that names it, each through a rename; then removes
@@ -318,7 +391,12 @@ class Cag : public hearth::sdk::KnowledgePlugin {
       std::filesystem::remove(temporary, ec);
       throw Error(HEARTH_ERROR_FAILED, "cag: cannot write '" + kv + "'");
     }
-    write_atomically(manifest_path(name), manifest_text(manifest));
+    try {
+      write_atomically(manifest_path(name), manifest_text(manifest));
+    } catch (...) {
+      if (manifest.kv_file != previous_kv_file) std::filesystem::remove(kv, ec);
+      throw;
+    }
     const uintmax_t bytes = std::filesystem::file_size(kv, ec);
     host().log(HEARTH_LOG_INFO, "knowledge set '" + name + "': wrote '" + kv + "' (" +
                                     std::to_string(ec ? 0 : bytes) + " bytes) in " +
@@ -360,10 +438,11 @@ class Cag : public hearth::sdk::KnowledgePlugin {
         return;
       }
       out.emplace_back("cache_file", manifest_path(name));
-      const CacheFile file = inspect(name, describe_cache(set->prompt, read, tokens));
-      if (file.sequence >= 0) host().drop(file.sequence);
-      if (file.usable()) {
-        out.emplace_back("cache", "valid: loads instead of prefilling");
+      const CacheFile file = read_cache(name, describe_cache(set->prompt, read, tokens));
+      if (file.matches()) {
+        out.emplace_back("cache",
+                         "valid: matches the documents, loads instead of prefilling "
+                         "(its KV checksums are checked then)");
       } else if (!file.present) {
         out.emplace_back("cache", "absent: the first build prefills and writes it");
       } else {
@@ -429,6 +508,9 @@ class Cag : public hearth::sdk::KnowledgePlugin {
   CagOptions options_;
   std::map<std::string, Prefix> prefixes_;
   size_t last_prefilled_ = 0;  // tokens the last update() fed the model
+  // The prefix length each attached sequence started from; pruned of dropped sequences.
+  std::map<hearth_sequence_id, int32_t> attached_;
+  static constexpr size_t kMaxRemembered = 1024;
 };
 
 }  // namespace

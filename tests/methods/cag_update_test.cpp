@@ -2,6 +2,10 @@
 // on (counted through the tokens the build feeds the model, as the core reports them), with
 // the same answers as a full rebuild; and what deployers and callers see of a set.
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +38,14 @@ std::string counted(Engine& engine, const std::string& key) {
   return "";
 }
 
+// The set's prefix length, through a query that is dropped again.
+int64_t prefix_length(Engine& engine, const std::string& set) {
+  const SequenceId probe = engine.knowledge_attach(set);
+  const int64_t length = engine.sequence_length(probe);
+  engine.drop_sequence(probe);
+  return length;
+}
+
 std::vector<int32_t> answer(Engine& engine, const std::string& question) {
   GenerationOptions g = greedy(12);
   g.knowledge_prefix = "stories";
@@ -52,7 +64,7 @@ TEST_CASE("updating the last cag document recomputes only its tokens, answers as
   {
     auto engine = load(kb, persisted, hearth::test::model_path(), with_counter());
     const KnowledgeBuildStats built = engine->knowledge_build("stories", {});
-    first_tokens = engine->sequence_length(engine->knowledge_attach("stories"));
+    first_tokens = prefix_length(*engine, "stories");
     CHECK(built.forwarded_tokens == first_tokens);  // the whole prefix, once
     CHECK(counted(*engine, "method_overhead") == "1");
     CHECK(counted(*engine, "last_overhead_tokens") == std::to_string(first_tokens));
@@ -70,7 +82,7 @@ TEST_CASE("updating the last cag document recomputes only its tokens, answers as
   // What the first two documents and their separator tokenize to stays; the rest is new.
   const int64_t kept = static_cast<int64_t>(
       engine->tokenize(std::string(kDocA) + "\n\n" + kDocB, true, false).size());
-  const int64_t total = engine->sequence_length(engine->knowledge_attach("stories"));
+  const int64_t total = prefix_length(*engine, "stories");
   const int64_t last_document = total - kept;
   CAPTURE(first_tokens, kept, total);
   CHECK(update.forwarded_tokens > 0);
@@ -100,13 +112,20 @@ TEST_CASE("an added cag document, and a rebuild in the same process, recompute f
   const SequenceId old_query = engine->knowledge_attach("stories");  // holds the old prefix
   kb.write("1b.md", kDocB);  // sorts between the two: everything after 1.md is new
   const KnowledgeBuildStats update = engine->knowledge_build("stories", {});
-  const int64_t total = engine->sequence_length(engine->knowledge_attach("stories"));
+  const int64_t total = prefix_length(*engine, "stories");
   const int64_t kept = static_cast<int64_t>(engine->tokenize(kDocA, true, false).size());
   CHECK(update.forwarded_tokens <= total - kept + 2);
   // At least the added document; a separator both versions share may be kept.
   CHECK(update.forwarded_tokens >=
         static_cast<int64_t>(engine->tokenize(kDocB, false, false).size()));
   CHECK(engine->sequence_length(old_query) == before);  // a live query keeps what it had
+  // ... and a reset cuts it back to the prefix it started from, not to the new one.
+  BatchToken more{engine->tokenize(" Lily", false, false).front(), static_cast<int32_t>(before),
+                  old_query, false};
+  std::vector<float> ignored;
+  engine->decode({&more, 1}, ignored);
+  engine->knowledge_reset("stories", old_query);
+  CHECK(engine->sequence_length(old_query) == before);
   auto fresh = load(kb);
   fresh->knowledge_build("stories", {});
   CHECK(after_prefix(*engine) == after_prefix(*fresh));
@@ -116,7 +135,7 @@ TEST_CASE("an added cag document, and a rebuild in the same process, recompute f
   CHECK(engine->knowledge_build("adhoc", {kDocA, kDocB}).forwarded_tokens == 0);
   const int64_t grown = engine->knowledge_build("adhoc", {kDocA, kDocB, kDocC}).forwarded_tokens;
   CHECK(grown > 0);
-  CHECK(grown < engine->sequence_length(engine->knowledge_attach("adhoc")) / 2);
+  CHECK(grown < prefix_length(*engine, "adhoc") / 2);
 }
 
 TEST_CASE("cag composes questions into the template and describes its sets") {
@@ -151,11 +170,54 @@ TEST_CASE("cag composes questions into the template and describes its sets") {
   engine->knowledge_build("stories", {});
   REQUIRE(progress.size() >= 2);  // one report per pass of chunk_tokens
   CHECK(progress.front().first == "cag: stories");
-  CHECK(progress.back().second == engine->sequence_length(engine->knowledge_attach("stories")));
+  CHECK(progress.back().second == prefix_length(*engine, "stories"));
   auto after = describe();
   CHECK_THAT(after.find("loaded")->second, Catch::StartsWith("yes"));
   CHECK_THAT(after.find("cache")->second, Catch::StartsWith("valid"));
   kb.write("b.md", "Tom had a cat.");
   CHECK_THAT(describe().find("cache")->second,
              Catch::StartsWith("out of date") && Catch::Contains("b.md' changed"));
+}
+
+TEST_CASE("a cag cache file from a cache of another element type is refused or rebuilt") {
+  Folder kb, cache;
+  kb.write("a.md", kDocA);
+  const OptionList refusing = {{"cache_dir", cache.path.string()}, {"on_stale", "refuse"}};
+  load(kb, refusing)->knowledge_build("stories", {});  // f16 keys and values
+  EngineOptions wide;
+  wide.kv_cache_type = "f32";
+  auto f32 = load(kb, refusing, hearth::test::model_path(), wide);
+  CHECK_THAT(build_error(*f32),
+             Catch::Contains("4-byte KV elements") || Catch::Contains("2-byte KV elements"));
+  auto rebuilding =
+      load(kb, {{"cache_dir", cache.path.string()}}, hearth::test::model_path(), wide);
+  const int64_t total = rebuilding->knowledge_build("stories", {}).forwarded_tokens;
+  CHECK(total == prefix_length(*rebuilding, "stories"));  // nothing of the f16 file is reused
+  CHECK(build_error(*load(kb, refusing, hearth::test::model_path(), wide)).empty());
+}
+
+TEST_CASE("a cag manifest naming a file that is not its set's is not used, nor that file removed") {
+  Folder kb, cache;
+  kb.write("a.md", kDocA);
+  const OptionList persisted = {{"cache_dir", cache.path.string()}};
+  load(kb, persisted)->knowledge_build("stories", {});
+  const fs::path manifest = cache.path / "stories.cag";
+  const fs::path precious = cache.path / "precious.kv";
+  { std::ofstream(precious) << "not the set's"; }
+  // A well-formed manifest, checksum and all, that names the other file.
+  std::ifstream in(manifest, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  const size_t kv = text.find("\nkv ") + 4;
+  text = text.substr(0, kv) + "precious.kv\n";
+  uint64_t h = 14695981039346656037ull;  // FNV-1a, as the manifest's checksum line
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char checksum[32];
+  std::snprintf(checksum, sizeof checksum, "checksum %016llx\n",
+                static_cast<unsigned long long>(h));
+  std::ofstream(manifest, std::ios::binary | std::ios::trunc) << text << checksum;
+  CHECK_THAT(build_error(*load(kb, {{"cache_dir", cache.path.string()}, {"on_stale", "refuse"}})),
+             Catch::Contains("not this set's"));
+  CHECK(build_error(*load(kb, persisted)).empty());  // rebuilt
+  CHECK(fs::exists(precious));
 }

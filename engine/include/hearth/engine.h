@@ -109,8 +109,8 @@ class Engine {
   // `question`: the question placed in the prefix's template (cag), or as it is.
   std::string knowledge_compose(const std::string& prefix, const std::string& question,
                                 const std::string& plugin = "");
-  // What the plugin says of one prefix, or of every one when `prefix` is empty, as ordered
-  // key/values; each prefix starts with ("set", its name).
+  // What the plugin says of one prefix in full, or of every one briefly when `prefix` is
+  // empty, as ordered key/values; each prefix starts with ("set", its name).
   std::vector<std::pair<std::string, std::string>> knowledge_describe(
       const std::string& prefix = "", const std::string& plugin = "");
   // The names of the prefixes the plugin is configured with or holds.

@@ -7,6 +7,9 @@
 // type reads it converted. Its checksum is a StripeHash, so saving and loading run at memory
 // speed. Version 1 files (payload per layer and position, K row then V row, always f32, FNV-1a
 // checksum) are still read.
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -110,27 +113,43 @@ void KvCache::save(int32_t sequence, const std::string& path,
   header.element = desc.element == TensorType::f16 ? kElementF16 : kElementF32;
   uint64_t check = header_checksum(header, sizeof header, layout_.layer_kv_heads);
 
-  // Write beside the target and rename, so a crash never leaves a half-written cache file.
-  const std::string temp = path + ".tmp";
+  // Write beside the target under a name of this process and call, then rename, so a crash
+  // never leaves a half-written file at `path` and savers at once never share a temporary.
+  static std::atomic<uint64_t> saves{0};
+  const std::string temp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(saves++);
+  struct RemoveUnlessMoved {
+    const std::string& file;
+    bool moved = false;
+    ~RemoveUnlessMoved() {
+      std::error_code ignored;
+      if (!moved) std::filesystem::remove(file, ignored);
+    }
+  } cleanup{temp};
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot write KV cache file");
+    if (!out) throw Error(path + ": cannot write KV cache file", ErrorCode::failed);
     out.write(reinterpret_cast<const char*>(&header), sizeof header);
     out.write(reinterpret_cast<const char*>(layout_.layer_kv_heads.data()),
               layout_.layer_kv_heads.size() * sizeof(int32_t));
     out.write(reinterpret_cast<const char*>(&check), sizeof check);
     out.write(reinterpret_cast<const char*>(payload.get()),
               static_cast<std::streamsize>(payload_bytes));
-    if (!out.flush()) throw Error(path + ": writing the KV cache file failed");
+    if (!out.flush()) throw Error(path + ": writing the KV cache file failed", ErrorCode::failed);
   }
   std::error_code ec;
   std::filesystem::rename(temp, path, ec);
-  if (ec) throw Error(path + ": cannot move the KV cache file into place: " + ec.message());
+  if (ec) {
+    throw Error(path + ": cannot move the KV cache file into place: " + ec.message(),
+                ErrorCode::failed);
+  }
+  cleanup.moved = true;
 }
 
 int32_t KvCache::load(const std::string& path, const std::string& model_identity) {
   // Mapped, not read: the checksum and the copy into the cache read the page cache directly.
-  // Writers only ever rename a finished file into place, so a mapped file never shrinks.
+  // hearth's writers only ever rename a finished file into place, so a file never shrinks
+  // while it is mapped; another program cutting it short then would end the process (SIGBUS).
   const util::MappedFile file(path, "KV cache file", true);
   const std::span<const std::byte> bytes = file.bytes();
   size_t offset = 0;
@@ -154,6 +173,17 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
       !take(reinterpret_cast<char*>(&header) + kHeaderBytesV1, sizeof header - kHeaderBytesV1)) {
     throw Error(path + ": KV cache header is truncated");
   }
+  // The header's checksum first: a damaged header is reported as damaged, not as a file
+  // from another model.
+  if (header.layers == 0 || header.layers > 4096) {
+    throw Error(path + ": KV cache header is damaged (layer count)");
+  }
+  std::vector<int32_t> kv_heads(header.layers);
+  uint64_t check = 0;
+  if (!take(kv_heads.data(), kv_heads.size() * sizeof(int32_t)) || !take(&check, sizeof check) ||
+      check != header_checksum(header, header_bytes, kv_heads)) {
+    throw Error(path + ": KV cache header is damaged (checksum mismatch)");
+  }
   const std::string identity(header.model_identity,
                              strnlen(header.model_identity, sizeof header.model_identity));
   if (identity != model_identity.substr(0, sizeof header.model_identity)) {
@@ -164,15 +194,6 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
       header.head_dim != static_cast<uint32_t>(layout_.head_dim)) {
     throw Error(path + ": KV cache geometry does not match this model");
   }
-  if (header.layers == 0 || header.layers > 4096) {
-    throw Error(path + ": KV cache header is damaged (layer count)");
-  }
-  std::vector<int32_t> kv_heads(header.layers);
-  uint64_t check = 0;
-  if (!take(kv_heads.data(), kv_heads.size() * sizeof(int32_t)) || !take(&check, sizeof check) ||
-      check != header_checksum(header, header_bytes, kv_heads)) {
-    throw Error(path + ": KV cache header is damaged (checksum mismatch)");
-  }
   if (kv_heads != layout_.layer_kv_heads) {
     throw Error(path + ": KV cache has other KV head counts than this model");
   }
@@ -181,7 +202,8 @@ int32_t KvCache::load(const std::string& path, const std::string& model_identity
   const int64_t capacity = int64_t{free_blocks()} * layout_.block_tokens;
   if (header.tokens == 0 || int64_t{header.tokens} > capacity) {
     throw Error(path + ": KV cache holds " + std::to_string(header.tokens) +
-                " positions; the cache has room for " + std::to_string(capacity));
+                    " positions; the cache has room for " + std::to_string(capacity),
+                header.tokens == 0 ? ErrorCode::invalid_argument : ErrorCode::out_of_memory);
   }
   if (!v1 && header.element != kElementF32 && header.element != kElementF16) {
     throw Error(path + ": KV cache header is damaged (element type " +

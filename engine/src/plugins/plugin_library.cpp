@@ -38,7 +38,7 @@ void check_vtable(const std::string& path, const Vtable* vtable, const char* kin
   }
   if (vtable->struct_size < size_1_0) {
     refuse(path, std::string(kind) + " vtable struct_size " + std::to_string(vtable->struct_size) +
-                     " is smaller than ABI 1.0's " + std::to_string(size_1_0));
+                     " is smaller than the least a plugin may give, " + std::to_string(size_1_0));
   }
 }
 

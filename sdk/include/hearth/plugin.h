@@ -141,12 +141,12 @@ typedef struct hearth_event {
   hearth_event_type type;    /* since 1.0 */
   uint64_t request_id;       /* since 1.0: the same for all events of one request */
   double time_seconds;       /* since 1.0: monotonic clock (see now()) */
-  int32_t prompt_tokens;     /* since 1.0 */
+  int32_t prompt_tokens;     /* since 1.0; for METHOD_OVERHEAD since 1.5: the tokens the
+                              * one-time work fed the model (the host counts them) */
   int32_t generated_tokens;  /* since 1.0: so far */
   int32_t token;             /* since 1.0: HEARTH_EVENT_TOKEN only, else -1 */
   hearth_status status;      /* since 1.0: HEARTH_EVENT_REQUEST_END only */
-  double elapsed_seconds;    /* since 1.0: METHOD_OVERHEAD: what the one-time work took (and
-                              * since 1.5 its prompt_tokens: the tokens it fed the model) */
+  double elapsed_seconds;    /* since 1.0: METHOD_OVERHEAD: what the one-time work took */
   uint64_t kv_bytes;         /* since 1.0: KV cache bytes in use */
   uint64_t weight_bytes;     /* since 1.0 */
   const char* device;        /* since 1.0: "cpu", "cuda:0" */
@@ -357,7 +357,8 @@ typedef struct hearth_knowledge_vtable {
   /* since 1.5 (optional): what the plugin knows of its prefixes, for deployers, as key/values
    * in order: each prefix starts with the key "set" (its name), the plugin's own keys follow
    * ("documents", "tokens", "cache", ...). `name` NULL: every prefix it is configured with or
-   * holds; else that one. Same buffer contract as the metrics snapshot. */
+   * holds, briefly and cheaply (at least the "set" keys); else that one in full. Same buffer
+   * contract as the metrics snapshot. */
   hearth_status (*describe)(hearth_plugin_instance* self, const char* name, hearth_kv* entries,
                             size_t capacity, size_t* count);
 } hearth_knowledge_vtable;

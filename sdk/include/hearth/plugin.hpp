@@ -605,8 +605,8 @@ class KnowledgePlugin : public PluginBase {
   virtual std::string compose(const std::string& /*name*/, const std::string& question) {
     return question;
   }
-  // since 1.5: key/values describing one prefix, or every one when `name` is empty; each
-  // prefix starts with the key "set".
+  // since 1.5: key/values describing one prefix in full, or every one briefly when `name` is
+  // empty; each prefix starts with the key "set".
   virtual std::vector<std::pair<std::string, std::string>> describe(const std::string& /*name*/) {
     return {};
   }
