@@ -286,9 +286,12 @@ class Cag : public hearth::sdk::KnowledgePlugin {
     }
     file.present = true;
     // Read through the open stream, at most one byte past the largest manifest.
-    std::string text(kMaxManifestBytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<size_t>(in.gcount()));
+    std::string text;
+    char chunk[1 << 16];
+    while (text.size() <= kMaxManifestBytes &&
+           in.read(chunk, static_cast<std::streamsize>(sizeof chunk)).gcount() > 0) {
+      text.append(chunk, static_cast<size_t>(in.gcount()));
+    }
     if (text.size() > kMaxManifestBytes) {
       file.why = "it is larger than any manifest (more than " + std::to_string(kMaxManifestBytes) +
                  " bytes)";
