@@ -69,4 +69,17 @@ check "and says which check failed" grep -q "FAIL  metrics" "$work/faulty.txt"
 "$hearth" plugin-check "$fixtures/hearth-test_no_entry.so" -m "$model" >"$work/noentry.txt" 2>&1
 check "plugin-check refuses a library without entry point" grep -q "no hearth_plugin_entry" "$work/noentry.txt"
 
+# Perplexity by llama-perplexity's method (6.6855 there on this model, text and -c 128).
+"$hearth" perplexity -m "$model" -f "$src/tests/data/text/tinystories-sample.txt" -c 128 \
+  >"$work/ppl.txt" 2>"$work/ppl.err"
+check "perplexity prints the final estimate" grep -q "^Final estimate: PPL = 6.68[0-9]* +/- 0.71" "$work/ppl.txt"
+check "and the running value after each chunk" grep -q "^\[1\][0-9.]*,\[2\]" "$work/ppl.txt"
+check "and its settings on stderr" grep -q "chunks of 128 tokens (the last 63 of each scored)" "$work/ppl.err"
+"$hearth" perplexity -m "$model" -f "$src/tests/data/text/tinystories-sample.txt" -c 128 --json \
+  >"$work/ppl.json" 2>/dev/null
+check "perplexity --json" grep -Eq '^\{"perplexity": 6\.68[0-9]+, "error": [0-9.]+, .*"chunks": 14, "context": 128' "$work/ppl.json"
+printf 'Once upon a time.' >"$work/short.txt"
+"$hearth" perplexity -m "$model" -f "$work/short.txt" -c 128 >/dev/null 2>"$work/short.err"
+check "a text too short is refused" grep -q "needs at least 256" "$work/short.err"
+
 exit $((failures > 0))

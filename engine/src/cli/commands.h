@@ -12,5 +12,6 @@ int run_command(int argc, char** argv);
 int plugins_command(int argc, char** argv);
 int plugin_check_command(int argc, char** argv);
 int cag_command(int argc, char** argv);
+int perplexity_command(int argc, char** argv);
 
 }  // namespace hearth::cli

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  plugins    list the plugins found and why any was refused\n"
     "  plugin-check  load a plugin library and run its interface's contract tests\n"
     "  cag        build, inspect and ask a deployment's knowledge sets\n"
+    "  perplexity measure a model's perplexity on a text (llama-perplexity's method)\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "plugins") handler = hearth::cli::plugins_command;
   if (command == "plugin-check") handler = hearth::cli::plugin_check_command;
   if (command == "cag") handler = hearth::cli::cag_command;
+  if (command == "perplexity") handler = hearth::cli::perplexity_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
                  kUsage);
