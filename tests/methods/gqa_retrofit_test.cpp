@@ -1,0 +1,168 @@
+// The gqa_retrofit plugin, loaded from disk: lossless on models whose KV heads come in
+// identical runs (stories260K's MHA twin, a synthetic model with biases), the KV cache shrinking
+// by exactly the merge factor, perplexity rising when distinct heads are merged, and refusals.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "hearth/engine.h"
+#include "hearth/error.h"
+#include "hearth/perplexity.h"
+#include "synthetic_model.h"
+#include "test_paths.h"
+
+using namespace hearth;
+
+namespace {
+
+std::unique_ptr<Engine> load(const std::string& model,
+                             std::vector<std::pair<std::string, std::string>> options) {
+  EngineOptions o;
+  o.model_path = model;
+  o.threads = 1;
+  o.context_size = 256;
+  if (!options.empty()) {
+    PluginConfig retrofit;
+    retrofit.name = "gqa_retrofit";
+    retrofit.path = test::binary_path("lib/hearth/plugins/hearth-gqa_retrofit.so");
+    retrofit.options = std::move(options);
+    o.plugins = {retrofit};
+  }
+  return Engine::load(o);
+}
+
+std::vector<int32_t> greedy(Engine& engine, const std::string& prompt, int n) {
+  GenerationOptions g;
+  g.max_tokens = n;
+  g.sampling.temperature = 0;
+  g.ignore_eos = true;
+  return engine.generate(prompt, g).tokens;
+}
+
+std::string sample_text() {
+  std::ifstream in(test::source_path("tests/data/text/tinystories-sample.txt"), std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+double perplexity(Engine& engine) {
+  PerplexityOptions o;
+  o.context = 128;
+  return measure_perplexity(engine, sample_text(), o).perplexity;
+}
+
+// KV cache bytes per cached position.
+double kv_bytes_per_token(Engine& engine) {
+  const KvCacheStats s = engine.kv_cache_stats();
+  return static_cast<double>(s.block_bytes) / s.block_tokens;
+}
+
+}  // namespace
+
+TEST_CASE("retrofitting stories260K's MHA twin to 4 KV heads is lossless") {
+  auto gqa = load(test::model_path(), {});
+  auto mha = load(test::mha_model_path(), {});
+  auto retrofitted = load(test::mha_model_path(), {{"kv_heads", "4"}});
+  CHECK(mha->model_info().kv_heads == 8);
+  CHECK(retrofitted->model_info().kv_heads == 4);
+  const std::vector<int32_t> expected = greedy(*gqa, "Once upon a time", 48);
+  CHECK(greedy(*mha, "Once upon a time", 48) == expected);
+  CHECK(greedy(*retrofitted, "Once upon a time", 48) == expected);
+  CHECK(perplexity(*retrofitted) == Approx(perplexity(*mha)).epsilon(1e-4));
+  CHECK(kv_bytes_per_token(*mha) == 2 * kv_bytes_per_token(*retrofitted));
+  // The same through a ratio.
+  auto halved = load(test::mha_model_path(), {{"kv_heads", "1/2"}});
+  CHECK(greedy(*halved, "Once upon a time", 48) == expected);
+}
+
+TEST_CASE("merging distinct heads shrinks the cache by the factor and costs perplexity") {
+  auto mha = load(test::mha_model_path(), {});
+  const double base = perplexity(*mha), base_bytes = kv_bytes_per_token(*mha);
+  double previous = base;
+  for (const int heads : {2, 1}) {
+    CAPTURE(heads);
+    auto merged = load(test::mha_model_path(), {{"kv_heads", std::to_string(heads)}});
+    CHECK(kv_bytes_per_token(*merged) * (8 / heads) == base_bytes);  // exactly H / G
+    const double ppl = perplexity(*merged);
+    CHECK(ppl > previous * 1.01);  // heads that differ cannot be averaged for free
+    previous = ppl;
+  }
+}
+
+TEST_CASE("kept layers and per-layer counts are honoured") {
+  // stories260K has 5 layers.
+  auto some = load(test::mha_model_path(), {{"kv_heads", "4"}, {"keep_layers", "0,4"}});
+  auto listed = load(test::mha_model_path(), {{"kv_heads", "8,4,4,4,8"}});
+  auto gqa = load(test::model_path(), {});
+  const std::vector<int32_t> expected = greedy(*gqa, "Lily", 32);
+  CHECK(greedy(*some, "Lily", 32) == expected);  // lossless layers either way
+  CHECK(greedy(*listed, "Lily", 32) == expected);
+  CHECK(some->model_info().kv_heads == 8);  // layer 0 kept
+  // Layers 0 and 4 keep 8 heads, the other three have 4: the cache holds each layer's own.
+  auto mha = load(test::mha_model_path(), {});
+  CHECK(kv_bytes_per_token(*some) ==
+        Approx(kv_bytes_per_token(*mha) * (2 * 8 + 3 * 4) / (5 * 8.0)));
+}
+
+TEST_CASE("a synthetic MHA model with K and V biases and duplicated heads merges losslessly") {
+  test::Variant v;
+  v.arch = "qwen2";  // the architecture whose K and V projections carry biases
+  v.bias = true;
+  v.neox = true;
+  v.heads = 4;
+  v.kv_heads = 2;
+  test::Weights w = test::random_weights(v, 20261202);
+  // The MHA copy: every KV head (rows of wk, wv and their biases) twice, in place.
+  test::Variant mha_shape = v;
+  mha_shape.kv_heads = 4;
+  test::Weights mha = w;
+  const int hd = v.head_dim();
+  auto duplicate = [&](const test::Floats& in, int cols) {
+    test::Floats out;
+    for (int head = 0; head < v.kv_heads; ++head) {
+      for (int copy = 0; copy < 2; ++copy) {
+        out.insert(out.end(), in.begin() + head * hd * cols, in.begin() + (head + 1) * hd * cols);
+      }
+    }
+    return out;
+  };
+  for (test::Layer& layer : mha.layers) {
+    layer.wk = duplicate(layer.wk, v.dim);
+    layer.wv = duplicate(layer.wv, v.dim);
+    layer.bk = duplicate(layer.bk, 1);
+    layer.bv = duplicate(layer.bv, 1);
+  }
+  const test::TempFile gqa_file("hearth-gqa-synthetic", test::build_gguf(v, w));
+  const test::TempFile mha_file("hearth-mha-synthetic", test::build_gguf(mha_shape, mha));
+  auto gqa = load(gqa_file.path.string(), {});
+  auto retrofitted = load(mha_file.path.string(), {{"kv_heads", "2"}});
+  const SequenceId a = gqa->create_sequence(), b = retrofitted->create_sequence();
+  const std::vector<int32_t> prompt = gqa->tokenize("the cat sat", true, false);
+  const std::vector<float> expected = gqa->prefill(a, prompt);
+  const std::vector<float> got = retrofitted->prefill(b, prompt);
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(expected[i]).margin(1e-4));
+}
+
+TEST_CASE("gqa_retrofit refuses counts it cannot honour, naming the option and layer") {
+  auto refusal = [](std::vector<std::pair<std::string, std::string>> options) {
+    try {
+      load(test::mha_model_path(), std::move(options));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(refusal({{"kv_heads", "3"}}),
+             Catch::Contains("layer 0") && Catch::Contains("from 8 to 3"));
+  CHECK_THAT(refusal({{"kv_heads", "0"}}), Catch::Contains("'kv_heads'"));
+  CHECK_THAT(refusal({{"kv_heads", "1/3"}}), Catch::Contains("1/3") && Catch::Contains("layer 0"));
+  CHECK_THAT(refusal({{"kv_heads", "4,4"}}),
+             Catch::Contains("lists 2") && Catch::Contains("5 layers"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"keep_layers", "9"}}), Catch::Contains("layer 9"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned"}}), Catch::Contains("'method'"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"groups", "2"}}),
+             Catch::Contains("unknown option 'groups'"));
+  CHECK_THAT(refusal({{"method", "mean"}}), Catch::Contains("missing option 'kv_heads'"));
+}
