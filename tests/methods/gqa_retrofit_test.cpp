@@ -83,7 +83,8 @@ TEST_CASE("merging distinct heads shrinks the cache by the factor and costs perp
   for (const int heads : {2, 1}) {
     CAPTURE(heads);
     auto merged = load(test::mha_model_path(), {{"kv_heads", std::to_string(heads)}});
-    CHECK(kv_bytes_per_token(*merged) * (8 / heads) == base_bytes);  // exactly H / G
+    CHECK(kv_bytes_per_token(*merged) * (8 / heads) == base_bytes);             // exactly H / G
+    CHECK(merged->model_info().weight_bytes < mha->model_info().weight_bytes);  // K, V smaller
     const double ppl = perplexity(*merged);
     CHECK(ppl > previous * 1.01);  // heads that differ cannot be averaged for free
     previous = ppl;

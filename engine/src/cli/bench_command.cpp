@@ -122,6 +122,8 @@ int bench_command(int argc, char** argv) {
       "requests through the scheduler (-p prompt tokens and -n new tokens each). "
       "Lists are comma-separated, e.g. -d 0,2000 -t 1,2 --parallel 1,4,16.");
   add_engine_options(parser, options);
+  std::string kv_heads;
+  add_retrofit_option(parser, kv_heads);
   parser.option({"-p", "--n-prompt"}, "N", "prompt tokens per prefill run (default 128, 0 = skip)",
                 &prompt_list);
   parser.option({"-n", "--n-gen"}, "N", "tokens per decode run (default 128, 0 = skip)",
@@ -141,6 +143,7 @@ int bench_command(int argc, char** argv) {
   parser.flag({"--json"}, "print one JSON object", &json);
   if (!parser.parse(argc, argv)) return 0;
   if (options.model_path.empty()) throw Error("no model: give -m MODEL");
+  apply_retrofit(kv_heads, options);
   // Counts are positions in one sequence: each must fit the largest context there is, and a
   // prefill run is one batch.
   const settings::IntRange counts{0, settings::context_size.max};
@@ -191,6 +194,7 @@ int bench_command(int argc, char** argv) {
   std::vector<Row> rows;
   ModelInfo info;
   double read_bandwidth = 0;
+  double kv_per_position = 0;  // the KV cache's bytes per cached position
   for (int32_t thread_count : threads) {
     EngineOptions o = options;
     o.threads = thread_count;
@@ -198,6 +202,7 @@ int bench_command(int argc, char** argv) {
     info = engine->model_info();
     const auto kv = engine->kv_cache_stats();
     const double kv_bytes_per_position = double(kv.block_bytes) / kv.block_tokens;
+    kv_per_position = kv_bytes_per_position;
     // Random token ids: speed does not depend on which tokens are fed.
     std::mt19937 rng(42);
     std::uniform_int_distribution<int32_t> pick(0, info.vocab_size - 1);
@@ -263,10 +268,11 @@ int bench_command(int argc, char** argv) {
     std::printf(
         "{\"model\": %s, \"device\": %s, \"weight_bytes\": %zu, "
         "\"peak_rss_bytes\": %zu, \"bandwidth_gb_s\": %.2f, \"repetitions\": %d, "
+        "\"kv_heads\": %d, \"kv_bytes_per_token\": %.0f, "
         "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"results\": [",
         json_string(info.path).c_str(), json_string(info.device_description).c_str(),
-        info.weight_bytes, peak_rss, read_bandwidth / 1e9, repetitions, first("pp"),
-        first(streams.empty() ? "tg" : "par"));
+        info.weight_bytes, peak_rss, read_bandwidth / 1e9, repetitions, info.kv_heads,
+        kv_per_position, first("pp"), first(streams.empty() ? "tg" : "par"));
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       if (r.test == "par") {
@@ -290,6 +296,8 @@ int bench_command(int argc, char** argv) {
   std::printf("model:   %s (%s, %.1f MiB of weights)\ndevice:  %s\n", printable(info.path).c_str(),
               printable(info.name).c_str(), info.weight_bytes / 1048576.0,
               info.device_description.c_str());
+  std::printf("KV cache: %d KV heads (first layer), %.0f bytes per position\n", info.kv_heads,
+              kv_per_position);
   if (bandwidth) std::printf("memory read bandwidth: %.1f GB/s\n", read_bandwidth / 1e9);
   if (!streams.empty()) {
     std::printf("\n%-8s %-8s %-12s %18s %10s %16s %10s\n", "threads", "streams", "test",

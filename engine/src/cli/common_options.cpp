@@ -23,6 +23,21 @@ void add_engine_options(ArgParser& p, EngineOptions& o) {
            settings::kv_cache_types);
 }
 
+void add_retrofit_option(ArgParser& p, std::string& kv_heads) {
+  p.option({"--kv-heads"}, "N",
+           "convert to N KV heads per layer at load (N, 1/N or one per layer: the gqa_retrofit "
+           "plugin)",
+           &kv_heads);
+}
+
+void apply_retrofit(const std::string& kv_heads, EngineOptions& options) {
+  if (kv_heads.empty()) return;
+  PluginConfig plugin;
+  plugin.name = "gqa_retrofit";
+  plugin.options = {{"kv_heads", kv_heads}};
+  options.plugins.push_back(std::move(plugin));
+}
+
 void add_sampling_options(ArgParser& p, GenerationOptions& o) {
   SamplingOptions& s = o.sampling;
   p.option({"-n", "--n-predict"}, "N", "tokens to generate (default -1: until end of text)",

@@ -15,6 +15,9 @@ struct PromptOptions {
 };
 
 void add_engine_options(ArgParser& parser, EngineOptions& options);
+// --kv-heads N | 1/N | list: the gqa_retrofit plugin, loaded for this run when given.
+void add_retrofit_option(ArgParser& parser, std::string& kv_heads);
+void apply_retrofit(const std::string& kv_heads, EngineOptions& options);
 void add_sampling_options(ArgParser& parser, GenerationOptions& options);
 void add_prompt_options(ArgParser& parser, PromptOptions& options);
 

@@ -101,12 +101,15 @@ int generate_command(int argc, char** argv) {
                    "Generates text after the prompt and streams it to stdout; statistics go to "
                    "stderr. An empty prompt starts from BOS alone.");
   add_engine_options(parser, engine_options);
+  std::string kv_heads;
+  add_retrofit_option(parser, kv_heads);
   add_prompt_options(parser, prompt);
   add_sampling_options(parser, generation);
   parser.option({"--stop"}, "TEXT", "stop before this text appears", &prompt.stop);
   add_beam_options(parser, beam);
   if (!parser.parse(argc, argv)) return 0;
   if (engine_options.model_path.empty()) throw Error("no model: give -m MODEL");
+  apply_retrofit(kv_heads, engine_options);
   std::string text = read_prompt(prompt, true);
   generation.add_bos = !prompt.no_bos;
   if (!prompt.stop.empty()) generation.stop.push_back(prompt.stop);

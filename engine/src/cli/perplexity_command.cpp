@@ -35,6 +35,8 @@ int perplexity_command(int argc, char** argv) {
                 &engine_options.threads, settings::threads);
   parser.option({"--kv-type"}, "TYPE", "KV cache elements: f16 (default) or f32",
                 &engine_options.kv_cache_type, settings::kv_cache_types);
+  std::string kv_heads;
+  add_retrofit_option(parser, kv_heads);
   parser.flag({"--json"}, "print one JSON object instead", &json);
   if (!parser.parse(argc, argv)) return 0;
   if (engine_options.model_path.empty()) throw Error("no model: give -m MODEL");
@@ -43,6 +45,7 @@ int perplexity_command(int argc, char** argv) {
   options.max_chunks = chunks;
   const std::string text =
       read_text_file(text_options.file, "text file (-f)", settings::max_prompt_file_bytes);
+  apply_retrofit(kv_heads, engine_options);
   engine_options.context_size = options.context;
   engine_options.max_batch_tokens = options.batch;
   auto engine = Engine::load(engine_options);

@@ -1,0 +1,66 @@
+// quantize_row, the inverse of dequantize_row for the types a replaced weight is stored back
+// in: errors within half a step (a step for Q4_0's far side), and a second round trip exact.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "gguf/dequantize.h"
+
+using namespace hearth;
+
+namespace {
+
+std::vector<uint8_t> quantized(TensorType type, const std::vector<float>& x) {
+  const auto traits = *tensor_type_traits(static_cast<uint32_t>(type));
+  std::vector<uint8_t> row(x.size() / traits.block_values * traits.block_bytes);
+  quantize_row(type, x.data(), static_cast<int64_t>(x.size()), row.data());
+  return row;
+}
+
+std::vector<float> dequantized(TensorType type, const std::vector<uint8_t>& row, size_t n) {
+  std::vector<float> out(n);
+  dequantize_row(type, row.data(), static_cast<int64_t>(n), out.data());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("quantize_row inverts dequantize_row within a quantization step", "[quantize]") {
+  std::mt19937 random(20261202);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  std::vector<float> x(256);
+  for (float& v : x) v = normal(random);
+  x[40] = 0.0f;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // an all-zero block
+  for (TensorType type :
+       {TensorType::q8_0, TensorType::q4_0, TensorType::f16, TensorType::bf16, TensorType::f32}) {
+    CAPTURE(tensor_type_name(static_cast<uint32_t>(type)));
+    REQUIRE(can_quantize(type));
+    const std::vector<uint8_t> row = quantized(type, x);
+    const std::vector<float> back = dequantized(type, row, x.size());
+    for (size_t b = 0; b < x.size(); b += 32) {
+      float largest = 0;
+      for (size_t i = b; i < b + 32; ++i) largest = std::max(largest, std::fabs(x[i]));
+      const float step = type == TensorType::q4_0   ? largest / 8
+                         : type == TensorType::q8_0 ? largest / 127
+                         : type == TensorType::f32  ? 0.0f
+                         : type == TensorType::f16  ? largest / 1024
+                                                    : largest / 128;
+      // Half a step, plus what rounding the scale to f16 moves the block's far end (127 steps
+      // by 2^-11 for Q8_0); a whole step on Q4_0's side opposite its largest value.
+      const float bound = (type == TensorType::q4_0 ? 1.01f : 0.57f) * step + 1e-7f;
+      for (size_t i = b; i < b + 32; ++i) {
+        CAPTURE(i);
+        CHECK(std::fabs(back[i] - x[i]) <= bound);
+      }
+    }
+    // What came back is on the grid: quantizing it again gives the same bytes.
+    CHECK(quantized(type, back) == row);
+  }
+  CHECK_FALSE(can_quantize(static_cast<TensorType>(12)));  // q4_K
+  std::vector<uint8_t> out(64);
+  CHECK_THROWS_WITH(quantize_row(TensorType::q8_0, x.data(), 31, out.data()),
+                    Catch::Contains("whole blocks of 32"));
+}
