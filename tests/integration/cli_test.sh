@@ -82,4 +82,17 @@ printf 'Once upon a time.' >"$work/short.txt"
 "$hearth" perplexity -m "$model" -f "$work/short.txt" -c 128 >/dev/null 2>"$work/short.err"
 check "a text too short is refused" grep -q "needs at least 256" "$work/short.err"
 
+# The GQA retrofit written to a file: the MHA twin to 4 KV heads is lossless, and the file
+# loads without the plugin.
+"$hearth" retrofit -m "$src/examples/models/stories260K-mha.gguf" --out "$work/gqa4.gguf" \
+  --kv-heads 4 >"$work/retrofit.txt" 2>&1
+check "retrofit writes the converted model" grep -q "4 KV heads per layer (mean)" "$work/retrofit.txt"
+check "info shows its KV heads" grep -q ", 4 kv heads," <("$hearth" info "$work/gqa4.gguf")
+"$hearth" generate -m "$work/gqa4.gguf" -p "" -n 200 --temp 0 >"$work/gqa4.txt" 2>/dev/null
+check "the converted file matches the reference text" cmp "$work/gqa4.txt" "$expected"
+"$hearth" retrofit -m "$src/examples/models/stories260K-mha.gguf" --out "$work/bad.gguf" \
+  --kv-heads 3 >/dev/null 2>"$work/retrofit.err"
+check "a count that does not divide is refused" grep -q "from 8 to 3" "$work/retrofit.err"
+check "and nothing is written" test ! -e "$work/bad.gguf"
+
 exit $((failures > 0))

@@ -167,3 +167,37 @@ TEST_CASE("gqa_retrofit refuses counts it cannot honour, naming the option and l
              Catch::Contains("unknown option 'groups'"));
   CHECK_THAT(refusal({{"method", "mean"}}), Catch::Contains("missing option 'kv_heads'"));
 }
+
+TEST_CASE("a model written after the retrofit loads without the plugin and runs the same") {
+  // stories260K's twin (f32 matrices) and an f16 model, whose merged matrices are stored back
+  // in f16 both on the device and in the written file.
+  for (const auto& [model, heads] :
+       {std::pair{test::mha_model_path(), std::string("2")},
+        std::pair{test::source_path("tests/data/quant/kq-f16.gguf"), std::string("1")}}) {
+    CAPTURE(model);
+    EngineOptions o;
+    o.model_path = model;
+    o.threads = 1;
+    o.context_size = 128;
+    o.keep_transformed_weights = true;
+    PluginConfig retrofit;
+    retrofit.name = "gqa_retrofit";
+    retrofit.path = test::binary_path("lib/hearth/plugins/hearth-gqa_retrofit.so");
+    retrofit.options = {{"kv_heads", heads}};
+    o.plugins = {retrofit};
+    auto converted = Engine::load(o);
+    const test::TempFile written("hearth-retrofitted", {});
+    converted->write_model(written.path.string());
+    auto reloaded = load(written.path.string(), {});
+    CHECK(reloaded->model_info().kv_heads == std::stoi(heads));
+    CHECK(reloaded->model_info().weight_bytes == converted->model_info().weight_bytes);
+    const SequenceId a = converted->create_sequence(), b = reloaded->create_sequence();
+    const std::vector<int32_t> prompt = converted->tokenize("Once upon a time", true, false);
+    CHECK(converted->prefill(a, prompt) == reloaded->prefill(b, prompt));
+    CHECK(greedy(*converted, "Lily", 24) == greedy(*reloaded, "Lily", 24));
+  }
+  // Without keep_transformed_weights there is nothing to write.
+  auto plain = load(test::mha_model_path(), {{"kv_heads", "4"}});
+  CHECK_THROWS_WITH(plain->write_model("/tmp/never.gguf"),
+                    Catch::Contains("keep_transformed_weights"));
+}

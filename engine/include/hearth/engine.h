@@ -48,6 +48,8 @@ struct EngineOptions {
   std::function<void(const std::string& task, int64_t done, int64_t total)> on_progress;
   std::vector<std::string> plugin_dirs;  // searched before HEARTH_PLUGIN_PATH
   std::vector<PluginConfig> plugins;     // created in order; attention ones transform
+  // Keep what attention plugins replaced after load, for write_model() (costs its memory).
+  bool keep_transformed_weights = false;
 };
 
 // The loaded model: its shape, and what loading it decided.
@@ -125,6 +127,10 @@ class Engine {
   void save_sequence(SequenceId sequence, const std::string& path) const;
   SequenceId load_sequence(const std::string& path);
   const std::string& model_identity() const;
+  // Writes the model as the attention plugins left it (weights, KV head count) to a GGUF file
+  // that loads without them. Needs EngineOptions::keep_transformed_weights; KV head counts
+  // that differ between layers cannot be written (the format holds one).
+  void write_model(const std::string& path) const;
 
   // One forward pass; `logits` receives vocab_size floats per entry with wants_logits.
   void decode(std::span<const BatchToken> batch, std::vector<float>& logits);

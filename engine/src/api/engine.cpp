@@ -7,6 +7,7 @@
 #include "hearth/error.h"
 #include "hearth/settings.h"
 #include "hearth/text.h"
+#include "model/model_file_writer.h"
 #include "model/model_identity.h"
 #include "plugins/plugin_instance.h"
 #include "scheduler/scheduler.h"
@@ -106,7 +107,11 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   impl->identity = hearth::model_identity(*impl->file, c, *impl->overrides);
   impl->weights = load_llama_weights(*impl->file, c, *impl->backend, options.on_load_progress,
                                      impl->overrides.get());
-  impl->overrides.reset();
+  if (options.keep_transformed_weights) {
+    impl->kept_overrides = std::move(impl->overrides);
+  } else {
+    impl->overrides.reset();
+  }
 
   impl->forward_pass =
       std::make_unique<ForwardPass>(c, impl->weights, *impl->backend, *impl->cache, context);
@@ -208,6 +213,32 @@ std::vector<float> Engine::prefill(SequenceId sequence, std::span<const int32_t>
     impl_->forward_pass->run(batch, logits);
   }
   return logits;
+}
+
+void Engine::write_model(const std::string& path) const {
+  if (!impl_->kept_overrides) {
+    throw Error("write_model: the engine was loaded without keep_transformed_weights");
+  }
+  const ModelConfig& c = impl_->config;
+  for (int32_t heads : c.layer_kv_heads) {
+    if (heads != c.layer_kv_heads.front()) {
+      std::string counts;
+      for (int32_t h : c.layer_kv_heads) counts += (counts.empty() ? "" : ",") + std::to_string(h);
+      throw Error("write_model: the layers have different KV head counts (" + counts +
+                  "), and a model file holds one count for all");
+    }
+  }
+  MetadataChanges changes;
+  changes.uints[c.architecture + ".attention.head_count_kv"] =
+      static_cast<uint32_t>(c.layer_kv_heads.front());
+  std::string by;
+  for (const auto& plugin : impl_->plugins) {
+    if (plugin->kind() != HEARTH_PLUGIN_ATTENTION) continue;
+    const PluginInfo info = plugin->info();
+    by += (by.empty() ? "" : ", ") + info.name + " " + info.version;
+  }
+  if (!by.empty()) changes.strings["hearth.transformed_by"] = by;
+  write_model_file(*impl_->file, *impl_->kept_overrides, changes, path);
 }
 
 }  // namespace hearth

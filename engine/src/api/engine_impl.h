@@ -35,7 +35,8 @@ struct detail::EngineState final : plugins::EngineServices {
   ModelConfig config;
   std::unique_ptr<Tokenizer> text_tokenizer;
   std::unique_ptr<backend::Backend> backend;
-  std::unique_ptr<WeightOverrides> overrides;  // while attention plugins transform the model
+  std::unique_ptr<WeightOverrides> overrides;       // while attention plugins transform the model
+  std::unique_ptr<WeightOverrides> kept_overrides;  // keep_transformed_weights: for write_model
   LlamaWeights weights;
   std::unique_ptr<KvCache> cache;
   std::unique_ptr<ForwardPass> forward_pass;

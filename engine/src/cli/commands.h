@@ -13,5 +13,6 @@ int plugins_command(int argc, char** argv);
 int plugin_check_command(int argc, char** argv);
 int cag_command(int argc, char** argv);
 int perplexity_command(int argc, char** argv);
+int retrofit_command(int argc, char** argv);
 
 }  // namespace hearth::cli

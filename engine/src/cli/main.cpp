@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  plugin-check  load a plugin library and run its interface's contract tests\n"
     "  cag        build, inspect and ask a deployment's knowledge sets\n"
     "  perplexity measure a model's perplexity on a text (llama-perplexity's method)\n"
+    "  retrofit   convert a model to grouped-query attention and write it\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "plugin-check") handler = hearth::cli::plugin_check_command;
   if (command == "cag") handler = hearth::cli::cag_command;
   if (command == "perplexity") handler = hearth::cli::perplexity_command;
+  if (command == "retrofit") handler = hearth::cli::retrofit_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
                  kUsage);

@@ -5,6 +5,7 @@
 
 #include "gguf/dequantize.h"
 #include "hearth/error.h"
+#include "model/stored_weight.h"
 
 namespace hearth {
 namespace {
@@ -36,22 +37,9 @@ class Loader {
       backend::MatrixUse use = backend::MatrixUse::multiply) {
     if (const ReplacedTensor* r = replaced(name, {cols, rows})) {
       // Stored back in the file's type where it can be, so a transformed model keeps the
-      // file's size and speed (a merged Q4_0 projection stays Q4_0, not four times larger).
-      const gguf::TensorInfo* original = file_.find_tensor(name);
-      if (!original || !can_quantize(original->type()) || original->type() == TensorType::f32) {
-        return backend_.load_matrix(TensorType::f32, r->values.data(), rows, cols, use);
-      }
-      const TensorTypeTraits traits = *tensor_type_traits(static_cast<uint32_t>(original->type()));
-      if (cols % traits.block_values != 0) {
-        return backend_.load_matrix(TensorType::f32, r->values.data(), rows, cols, use);
-      }
-      const size_t row_bytes = static_cast<size_t>(cols / traits.block_values) * traits.block_bytes;
-      std::vector<uint8_t> stored(row_bytes * static_cast<size_t>(rows));
-      for (int64_t i = 0; i < rows; ++i) {
-        quantize_row(original->type(), r->values.data() + i * cols, cols,
-                     stored.data() + static_cast<size_t>(i) * row_bytes);
-      }
-      return backend_.load_matrix(original->type(), stored.data(), rows, cols, use);
+      // file's size and speed (a merged Q4_0 projection stays Q4_0, not eight times larger).
+      const StoredWeight stored = store_like(file_.find_tensor(name), *r);
+      return backend_.load_matrix(stored.type, stored.bytes.data(), rows, cols, use);
     }
     const auto& t = require(name, {cols, rows});
     auto matrix = backend_.load_matrix(t.type(), t.data, rows, cols, use);
