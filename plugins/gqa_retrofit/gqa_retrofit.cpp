@@ -1,11 +1,14 @@
 // gqa_retrofit: converts a multi-head-attention model to grouped-query attention at load.
 // Each layer's KV heads are merged in groups of consecutive heads (their K and V projections
-// averaged, Ainslie et al. 2023); the query heads stay, each reading its group's merged head.
+// averaged, Ainslie et al. 2023), with method "aligned" after turning each towards its group's
+// first on calibration activations; the query heads stay, each reading its group's merged head.
 // The KV cache and the kernels follow the new head counts, so every cached token costs
 // (old heads / new heads) times less.
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "alignment.h"
 #include "head_merge.h"
 #include "hearth/plugin.hpp"
 #include "retrofit_options.h"
@@ -17,10 +20,32 @@ using hearth::sdk::Error;
 using hearth::sdk::Host;
 using hearth::sdk::Options;
 
+// The calibration text's tokens, at most `limit`, BOS first.
+std::vector<int32_t> calibration_tokens(const Host& host, const std::string& path, int32_t limit) {
+  constexpr std::streamsize kMaxBytes = 16 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
+                "gqa_retrofit: cannot read calibration '" + path + "'");
+  }
+  std::string text(static_cast<size_t>(kMaxBytes), '\0');
+  in.read(text.data(), kMaxBytes);
+  text.resize(static_cast<size_t>(in.gcount()));
+  std::vector<int32_t> tokens = host.tokenize(text, true);
+  if (tokens.size() < 16) {
+    throw Error(HEARTH_ERROR_INVALID_ARGUMENT, "gqa_retrofit: calibration '" + path + "' is " +
+                                                   std::to_string(tokens.size()) +
+                                                   " tokens; at least 16 are needed");
+  }
+  if (tokens.size() > static_cast<size_t>(limit)) tokens.resize(static_cast<size_t>(limit));
+  return tokens;
+}
+
 class GqaRetrofit : public hearth::sdk::AttentionPlugin {
  public:
   GqaRetrofit(Host host, const Options& options)
-      : AttentionPlugin(host, options), options_(parse_retrofit_options(options)) {}
+      : AttentionPlugin(host, options),
+        options_(parse_retrofit_options(options, host.config_dir())) {}
 
   void transform() override {
     const double started = host().now();
@@ -29,12 +54,33 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
     // Every count is checked before any weight changes, so a refusal leaves the model whole.
     const std::vector<int32_t> target =
         target_kv_heads(options_, model.layers, model.heads, current);
+    // The aligned method reads every layer's attention input before any weight changes.
+    std::vector<std::vector<float>> inputs;
+    int64_t calibrated = 0;
+    if (options_.method == Method::aligned) {
+      if (!HEARTH_HAS_MEMBER(&model, hearth_model_desc, rope_neox, 5)) {
+        throw Error(HEARTH_ERROR_UNSUPPORTED,
+                    "gqa_retrofit: method \"aligned\" needs a host "
+                    "of ABI 1.5 (RoPE layout, calibration)");
+      }
+      const std::vector<int32_t> tokens =
+          calibration_tokens(host(), options_.calibration, options_.calibration_tokens);
+      calibrated = static_cast<int64_t>(tokens.size());
+      inputs.resize(static_cast<size_t>(model.layers));
+      host().calibrate(tokens, [&](int32_t layer, const float* rows, size_t count) {
+        inputs.at(static_cast<size_t>(layer)).assign(rows, rows + count * size_t(model.dim));
+      });
+    }
     int32_t merged_layers = 0;
     for (int32_t layer = 0; layer < model.layers; ++layer) {
       const int32_t heads = current[static_cast<size_t>(layer)];
       const int32_t groups = target[static_cast<size_t>(layer)];
       if (groups == heads) continue;
       const std::string prefix = "blk." + std::to_string(layer) + ".";
+      if (options_.method == Method::aligned) {
+        align_layer(prefix, heads, groups, inputs[static_cast<size_t>(layer)], calibrated);
+      }
+      if (!options_.merge) continue;
       for (const char* tensor : {"attn_k.weight", "attn_v.weight"}) {
         merge(prefix + tensor, heads, groups, model.head_dim, model.dim);
       }
@@ -49,10 +95,15 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
     event.time_seconds = host().now();
     event.elapsed_seconds = event.time_seconds - started;
     event.token = -1;
+    event.prompt_tokens = static_cast<int32_t>(calibrated);  // calibration tokens run
     host().emit(event);
-    host().log(HEARTH_LOG_INFO, "merged the KV heads of " + std::to_string(merged_layers) + " of " +
-                                    std::to_string(model.layers) + " layers (mean) in " +
-                                    std::to_string(event.elapsed_seconds) + " s");
+    host().log(HEARTH_LOG_INFO,
+               "merged the KV heads of " + std::to_string(merged_layers) + " of " +
+                   std::to_string(model.layers) + " layers (" +
+                   (options_.method == Method::aligned
+                        ? "aligned on " + std::to_string(calibrated) + " calibration tokens"
+                        : std::string("mean")) +
+                   ") in " + std::to_string(event.elapsed_seconds) + " s");
   }
 
  private:
@@ -68,6 +119,47 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
     host().replace_weight(name,
                           mean_merge(host().read_weight(name), heads, head_dim, shape.cols, groups),
                           static_cast<int64_t>(groups) * head_dim, shape.cols);
+  }
+
+  // Turns every head of each group towards the group's first (alignment.h); the merge after
+  // it averages heads that now point the same way.
+  void align_layer(const std::string& prefix, int32_t heads, int32_t groups,
+                   const std::vector<float>& x, int64_t tokens) const {
+    const hearth_model_desc& model = host().model();
+    LayerWeights w;
+    w.wq = host().read_weight(prefix + "attn_q.weight");
+    w.wk = host().read_weight(prefix + "attn_k.weight");
+    w.wv = host().read_weight(prefix + "attn_v.weight");
+    w.wo = host().read_weight(prefix + "attn_output.weight");
+    const bool biased = has(prefix + "attn_k.bias");
+    if (biased) {
+      w.bq = host().read_weight(prefix + "attn_q.bias");
+      w.bk = host().read_weight(prefix + "attn_k.bias");
+      w.bv = host().read_weight(prefix + "attn_v.bias");
+    }
+    const LayerShape shape{model.dim,      model.heads,     heads,
+                           model.head_dim, model.rope_dims, model.rope_neox != 0};
+    align_heads(w, shape, groups, x, tokens);
+    const int64_t q_rows = int64_t(model.heads) * model.head_dim;
+    const int64_t kv_rows = int64_t(heads) * model.head_dim;
+    host().replace_weight(prefix + "attn_q.weight", w.wq, q_rows, model.dim);
+    host().replace_weight(prefix + "attn_k.weight", w.wk, kv_rows, model.dim);
+    host().replace_weight(prefix + "attn_v.weight", w.wv, kv_rows, model.dim);
+    host().replace_weight(prefix + "attn_output.weight", w.wo, model.dim, q_rows);
+    if (biased) {
+      host().replace_weight(prefix + "attn_q.bias", w.bq, 1, q_rows);
+      host().replace_weight(prefix + "attn_k.bias", w.bk, 1, kv_rows);
+      host().replace_weight(prefix + "attn_v.bias", w.bv, 1, kv_rows);
+    }
+  }
+
+  bool has(const std::string& name) const {
+    try {
+      host().weight_shape(name);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
   }
 
   // Models with biases on K and V (Qwen2) carry one value per KV head row; they are merged

@@ -43,7 +43,8 @@ std::vector<int32_t> integers(const std::string& text, const std::string& option
 
 }  // namespace
 
-RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options) {
+RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options,
+                                       const std::string& config_dir) {
   RetrofitOptions o;
   const std::string heads = options.require_string("kv_heads");
   if (heads.rfind("1/", 0) == 0) {
@@ -60,9 +61,29 @@ RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options) {
     }
   }
   const std::string method = options.get_string("method", "mean");
-  if (method != "mean") {
-    throw invalid("option 'method' must be \"mean\", not '" + method +
-                  "' (the aligned methods are not part of this version)");
+  if (method == "mean") {
+    o.method = Method::mean;
+  } else if (method == "aligned") {
+    o.method = Method::aligned;
+  } else {
+    throw invalid(
+        "option 'method' must be \"mean\" or \"aligned\", not '" + method + "'" +
+        (method == "aligned_grouped" ? " (aligned_grouped is not part of this version)" : ""));
+  }
+  o.calibration = options.get_string("calibration", "");
+  if (!o.calibration.empty() && !config_dir.empty() && o.calibration.front() != '/') {
+    o.calibration = config_dir + "/" + o.calibration;
+  }
+  o.calibration_tokens =
+      static_cast<int32_t>(options.get_int("calibration_tokens", 256, 16, 1 << 20));
+  o.merge = options.get_bool("merge", true);
+  if (o.method == Method::aligned && o.calibration.empty()) {
+    throw invalid(
+        "method \"aligned\" needs option 'calibration': a text file whose "
+        "activations align the heads");
+  }
+  if (o.method == Method::mean && options.has("calibration")) {
+    throw invalid("option 'calibration' is for method \"aligned\"; \"mean\" uses none");
   }
   if (options.has("keep_layers")) {
     const std::string keep = options.require_string("keep_layers");

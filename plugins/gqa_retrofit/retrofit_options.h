@@ -4,7 +4,9 @@
 //   [plugins.options]
 //   kv_heads = 4            # every layer: 4 KV heads; or "1/4": a quarter of each layer's;
 //                           # or a list, one count per layer: [8, 4, 4, 2]
-//   method = "mean"         # how a group's heads become one (see README)
+//   method = "mean"         # how a group's heads become one: "mean" or "aligned" (see README)
+//   calibration = "calibration.txt"   # aligned: text whose activations align the heads
+//   calibration_tokens = 256
 //   keep_layers = [0, 21]   # layers left untouched
 #pragma once
 
@@ -16,7 +18,7 @@
 
 namespace gqa_retrofit {
 
-enum class Method { mean };
+enum class Method { mean, aligned };
 
 struct RetrofitOptions {
   // Exactly one of: a count for every layer (kv_heads > 0), a divisor of each layer's count
@@ -26,11 +28,15 @@ struct RetrofitOptions {
   std::vector<int32_t> per_layer;
   Method method = Method::mean;
   std::vector<int32_t> keep_layers;
+  std::string calibration;  // aligned: a text file (relative: to the config's folder)
+  int32_t calibration_tokens = 256;
+  bool merge = true;  // false: align only, which leaves the model's function as it was
 };
 
 // Reads and checks the options; unknown keys and malformed or out-of-range values are refused,
 // naming the option.
-RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options);
+RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options,
+                                       const std::string& config_dir = "");
 
 // The KV heads each layer ends with, for a model of `layers` layers with `query_heads` query
 // heads and `current` KV heads per layer. A count that is not below the layer's (nothing to

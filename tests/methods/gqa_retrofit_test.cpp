@@ -2,6 +2,7 @@
 // identical runs (stories260K's MHA twin, a synthetic model with biases), the KV cache shrinking
 // by exactly the merge factor, perplexity rising when distinct heads are merged, and refusals.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -18,9 +19,11 @@ using namespace hearth;
 namespace {
 
 std::unique_ptr<Engine> load(const std::string& model,
-                             std::vector<std::pair<std::string, std::string>> options) {
+                             std::vector<std::pair<std::string, std::string>> options,
+                             const std::string& kv_type = "f16") {
   EngineOptions o;
   o.model_path = model;
+  o.kv_cache_type = kv_type;
   o.threads = 1;
   o.context_size = 256;
   if (!options.empty()) {
@@ -162,7 +165,12 @@ TEST_CASE("gqa_retrofit refuses counts it cannot honour, naming the option and l
   CHECK_THAT(refusal({{"kv_heads", "4,4"}}),
              Catch::Contains("lists 2") && Catch::Contains("5 layers"));
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"keep_layers", "9"}}), Catch::Contains("layer 9"));
-  CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned"}}), Catch::Contains("'method'"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned_grouped"}}),
+             Catch::Contains("'method'"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned"}}),
+             Catch::Contains("needs option 'calibration'"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned"}, {"calibration", "/no/such.txt"}}),
+             Catch::Contains("/no/such.txt"));
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"groups", "2"}}),
              Catch::Contains("unknown option 'groups'"));
   CHECK_THAT(refusal({{"method", "mean"}}), Catch::Contains("missing option 'kv_heads'"));
@@ -200,4 +208,92 @@ TEST_CASE("a model written after the retrofit loads without the plugin and runs 
   auto plain = load(test::mha_model_path(), {{"kv_heads", "4"}});
   CHECK_THROWS_WITH(plain->write_model("/tmp/never.gguf"),
                     Catch::Contains("keep_transformed_weights"));
+}
+
+namespace {
+
+const std::string kCalibration = test::source_path("tests/data/text/tinystories-calibration.txt");
+
+std::string evaluation_text() {
+  std::ifstream in(test::source_path("tests/data/text/tinystories-evaluation.txt"),
+                   std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<float> first_logits(Engine& engine, const std::string& text) {
+  const SequenceId s = engine.create_sequence();
+  const std::vector<float> logits = engine.prefill(s, engine.tokenize(text, true, false));
+  engine.drop_sequence(s);
+  return logits;
+}
+
+// A random-weight MHA model (every head its own), as a GGUF file.
+test::TempFile synthetic_mha(const std::string& arch) {
+  test::Variant v;
+  v.arch = arch;
+  v.bias = arch == "qwen2";
+  v.neox = arch == "qwen2";
+  v.heads = 4;
+  v.kv_heads = 4;
+  v.dim = 64;
+  v.rope_dims = 16;
+  v.context_length = 256;
+  return test::TempFile("hearth-mha-" + arch, test::build_gguf(v, test::random_weights(v, 7)));
+}
+
+}  // namespace
+
+TEST_CASE("aligning heads without merging them leaves the model's function unchanged") {
+  // Keys and values turned, nothing merged: the logits stay within 1e-4, on models whose
+  // heads all differ (Llama's interleaved RoPE pairs, and Qwen2's NeoX pairs with biases). The
+  // cache holds f32, so what is compared is the turn alone, not f16 rounding of other values.
+  for (const std::string arch : {"llama", "qwen2"}) {
+    CAPTURE(arch);
+    const test::TempFile model = synthetic_mha(arch);
+    auto plain = load(model.path.string(), {}, "f32");
+    auto turned = load(model.path.string(),
+                       {{"kv_heads", "2"},
+                        {"method", "aligned"},
+                        {"calibration", kCalibration},
+                        {"merge", "false"}},
+                       "f32");
+    CHECK(turned->model_info().kv_heads == 4);
+    const std::vector<float> a = first_logits(*plain, "the cat sat on the mat and");
+    const std::vector<float> b = first_logits(*turned, "the cat sat on the mat and");
+    REQUIRE(a.size() == b.size());
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::fabs(a[i] - b[i])));
+    CHECK(worst < 1e-4);
+    // The turn did move the weights: merging after it is not the same as merging without it.
+    auto aligned = load(model.path.string(),
+                        {{"kv_heads", "2"}, {"method", "aligned"}, {"calibration", kCalibration}});
+    auto mean = load(model.path.string(), {{"kv_heads", "2"}});
+    CHECK(first_logits(*aligned, "the cat sat") != first_logits(*mean, "the cat sat"));
+  }
+}
+
+TEST_CASE("aligned merging loses less than mean pooling on text the calibration never saw") {
+  PerplexityOptions o;
+  o.context = 128;
+  const std::string text = evaluation_text();
+  auto twin = load(test::mha_model_path(), {});
+  const double base = measure_perplexity(*twin, text, o).perplexity;
+  for (const int heads : {2, 1}) {
+    CAPTURE(heads);
+    auto mean = load(test::mha_model_path(), {{"kv_heads", std::to_string(heads)}});
+    auto aligned = load(test::mha_model_path(), {{"kv_heads", std::to_string(heads)},
+                                                 {"method", "aligned"},
+                                                 {"calibration", kCalibration}});
+    const double p_mean = measure_perplexity(*mean, text, o).perplexity;
+    const double p_aligned = measure_perplexity(*aligned, text, o).perplexity;
+    CAPTURE(base, p_mean, p_aligned);
+    WARN("KV heads " << heads << ": perplexity " << base << " -> mean " << p_mean << ", aligned "
+                     << p_aligned);
+    CHECK(p_aligned > base);
+    CHECK(p_aligned < p_mean);
+  }
+  // On the twin's identical pairs alignment finds nothing to turn: lossless at 4 heads too.
+  auto four = load(test::mha_model_path(),
+                   {{"kv_heads", "4"}, {"method", "aligned"}, {"calibration", kCalibration}});
+  CHECK(measure_perplexity(*four, text, o).perplexity == Approx(base).epsilon(1e-4));
 }

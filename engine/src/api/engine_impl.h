@@ -11,6 +11,7 @@
 #include "hearth/engine.h"
 #include "hearth/plugin.h"
 #include "kv_cache/kv_cache.h"
+#include "model/calibration_forward.h"
 #include "model/llama_weights.h"
 #include "model/model_config.h"
 #include "model/weight_overrides.h"
@@ -92,6 +93,10 @@ struct detail::EngineState final : plugins::EngineServices {
     config.layer_kv_heads[layer] = kv_heads;
   }
   hearth_memory_stats memory_stats() const override;
+  void calibrate(std::span<const int32_t> tokens,
+                 const std::function<void(int32_t, std::span<const float>)>& sink) override {
+    calibration_forward(config, *overrides, tokens, sink);
+  }
   void progress(const std::string& task, int64_t done, int64_t total) override {
     if (options.on_progress) options.on_progress(task, done, total);
   }

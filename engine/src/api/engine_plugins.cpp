@@ -71,6 +71,8 @@ void detail::EngineState::describe_model() {
   d.bos_token = text_tokenizer->bos();
   d.eos_token = text_tokenizer->eos();
   d.layer_kv_heads = config.layer_kv_heads.data();
+  d.rope_dims = config.rope_dims;
+  d.rope_neox = config.rope_style == RopeStyle::neox ? 1 : 0;
 }
 
 hearth_memory_stats detail::EngineState::memory_stats() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ class EngineServices {
   virtual void emit(const hearth_event& event, const hearth_host* from) = 0;
   // Memory in use now (also what metrics events report).
   virtual hearth_memory_stats memory_stats() const = 0;
+  // The model as the weights are now, run over `tokens` on the host: each layer's attention
+  // input (tokens x dim floats) to `sink`. Only while attention plugins transform the weights.
+  virtual void calibrate(std::span<const int32_t> tokens,
+                         const std::function<void(int32_t, std::span<const float>)>& sink) = 0;
   // A plugin's one-time work has done `done` of `total` units of `task`.
   virtual void progress(const std::string& task, int64_t done, int64_t total) = 0;
 };

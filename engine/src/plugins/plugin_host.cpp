@@ -294,6 +294,26 @@ void progress(hearth_host* host, const char* task, int64_t done, int64_t total) 
 
 const char* config_dir(hearth_host* host) { return host->config_dir.c_str(); }
 
+// The calibration pass needs the weights as plugins are changing them, so only during
+// transform(); its tokens are bounded by the context the model was configured with.
+hearth_status calibrate(hearth_host* host, const int32_t* tokens, size_t count,
+                        void (*sink)(void*, int32_t, const float*, size_t, size_t), void* user) {
+  if (!host->engine->weight_overrides()) return unsupported(host, "calibrate");
+  return guarded(host, [&] {
+    if (!sink || (count && !tokens)) throw Error("calibrate: NULL tokens or sink");
+    const int32_t context = host->engine->model_desc().context_size;
+    if (count == 0 || count > static_cast<size_t>(context)) {
+      throw Error("calibrate: " + std::to_string(count) + " tokens; 1 to the context (" +
+                  std::to_string(context) + ") may be run");
+    }
+    const size_t dim = static_cast<size_t>(host->engine->model_desc().dim);
+    host->engine->calibrate({tokens, count}, [&](int32_t layer, std::span<const float> rows) {
+      sink(user, layer, rows.data(), count, dim);
+    });
+    return HEARTH_OK;
+  });
+}
+
 }  // namespace
 
 hearth_memory_stats memory_stats(uint64_t weight_bytes, const KvCache* cache) {
@@ -343,6 +363,7 @@ hearth_host_services make_services(hearth_host* host) {
   s.sequence_copy = sequence_copy;
   s.progress = progress;
   s.config_dir = config_dir;
+  s.calibrate = calibrate;
   return s;
 }
 

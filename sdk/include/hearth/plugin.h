@@ -101,6 +101,9 @@ typedef struct hearth_model_desc {
   int32_t bos_token;             /* since 1.0: -1 when none */
   int32_t eos_token;             /* since 1.0: -1 when none */
   const int32_t* layer_kv_heads; /* since 1.0: `layers` entries */
+  int32_t rope_dims;             /* since 1.5: the first rope_dims of a head are rotated */
+  int32_t rope_neox;             /* since 1.5: nonzero: RoPE rotates dims (i, i + rope_dims/2)
+                                  * together; zero: (2i, 2i + 1), as Llama files order them */
 } hearth_model_desc;
 
 /* One entry of a forward batch. Positions must continue their sequence. */
@@ -232,6 +235,15 @@ typedef struct hearth_host_services {
   /* since 1.5: the folder of the configuration file the plugin's options came from, for
    * options that name files relative to it; "" when they came from the API. */
   const char* (*config_dir)(hearth_host* host);
+  /* since 1.5: attention plugins, during transform() only: runs the model as its weights are
+   * now over `count` tokens (one sequence from position 0, on the host, in f32) and hands each
+   * layer's attention input (the hidden state after the layer's attention norm: `rows` =
+   * count rows of `dim` floats, borrowed for the call) to `sink`, layer by layer. From it a
+   * plugin computes the layer's queries, keys and values with the weights it reads. */
+  hearth_status (*calibrate)(hearth_host* host, const int32_t* tokens, size_t count,
+                             void (*sink)(void* user, int32_t layer, const float* rows,
+                                          size_t row_count, size_t dim),
+                             void* user);
 } hearth_host_services;
 
 /* ---- decoding ------------------------------------------------------------------------ */
@@ -432,10 +444,10 @@ typedef const hearth_plugin_descriptor* (*hearth_plugin_entry_fn)(uint16_t host_
 /* A layout change without a version bump fails the build (x86-64 / aarch64 LP64). */
 static_assert(sizeof(hearth_kv) == 16, "hearth_kv layout changed");
 static_assert(sizeof(hearth_batch_token) == 16, "hearth_batch_token layout changed");
-static_assert(sizeof(hearth_model_desc) == 80, "hearth_model_desc layout changed");
+static_assert(sizeof(hearth_model_desc) == 88, "hearth_model_desc layout changed");
 static_assert(sizeof(hearth_memory_stats) == 72, "hearth_memory_stats layout changed");
 static_assert(sizeof(hearth_event) == 104, "hearth_event layout changed");
-static_assert(sizeof(hearth_host_services) == 200, "hearth_host_services layout changed");
+static_assert(sizeof(hearth_host_services) == 208, "hearth_host_services layout changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_0 == 152, "ABI 1.0 host services changed");
 static_assert(HEARTH_HOST_SERVICES_SIZE_1_4 == 184, "ABI 1.4 host services changed");
 static_assert(sizeof(hearth_decode_request) == 72, "hearth_decode_request layout changed");
@@ -451,7 +463,7 @@ static_assert(sizeof(hearth_metrics_vtable) == 32, "hearth_metrics_vtable layout
 static_assert(HEARTH_METRICS_VTABLE_SIZE_1_0 == 24, "ABI 1.0 metrics vtable changed");
 static_assert(sizeof(hearth_plugin_descriptor) == 88, "hearth_plugin_descriptor layout changed");
 #else
-_Static_assert(sizeof(hearth_host_services) == 200, "hearth_host_services layout changed");
+_Static_assert(sizeof(hearth_host_services) == 208, "hearth_host_services layout changed");
 _Static_assert(sizeof(hearth_plugin_descriptor) == 88, "hearth_plugin_descriptor layout changed");
 #endif
 

@@ -205,7 +205,7 @@ class Host {
   // since 1.3
   hearth_sequence_id copy(hearth_sequence_id source) const {
     if (!HEARTH_HAS_MEMBER(services_, hearth_host_services, sequence_copy, 3)) {
-      throw missing("sequence_copy");
+      throw missing("sequence_copy", 3);
     }
     hearth_sequence_id copy = -1;
     check(required(services_->sequence_copy, "sequence_copy")(services_->host, source, &copy),
@@ -269,6 +269,33 @@ class Host {
     if (HEARTH_HAS_MEMBER(services_, hearth_host_services, progress, 5) && services_->progress) {
       services_->progress(services_->host, task.c_str(), done, total);
     }
+  }
+
+  // since 1.5, attention plugins during transform(): runs the model over `tokens` and calls
+  // sink(layer, rows, row_count) with each layer's attention input (row_count rows of dim
+  // floats, borrowed for the call). An exception from `sink` stops the run and is rethrown.
+  template <class Sink>
+  void calibrate(const std::vector<int32_t>& tokens, Sink&& sink) const {
+    if (!HEARTH_HAS_MEMBER(services_, hearth_host_services, calibrate, 5))
+      throw missing("calibrate", 5);
+    struct Call {
+      Sink& sink;
+      std::exception_ptr failure;
+    } call{sink, nullptr};
+    auto trampoline = [](void* user, int32_t layer, const float* rows, size_t row_count,
+                         size_t /*dim*/) {
+      auto& c = *static_cast<Call*>(user);
+      if (c.failure) return;
+      try {
+        c.sink(layer, rows, row_count);
+      } catch (...) {
+        c.failure = std::current_exception();
+      }
+    };
+    const hearth_status status = required(services_->calibrate, "calibrate")(
+        services_->host, tokens.data(), tokens.size(), trampoline, &call);
+    if (call.failure) std::rethrow_exception(call.failure);
+    check(status, "calibrate");
   }
 
   // since 1.5: the configuration file's folder; "" from the API or an older host.
@@ -366,9 +393,9 @@ class Host {
     throw Error(status, message);
   }
 
-  Error missing(const char* call) const {
-    return Error(HEARTH_ERROR_UNSUPPORTED, std::string("host: ") + call +
-                                               " needs ABI 1.1, the host offers " +
+  Error missing(const char* call, int since = 1) const {
+    return Error(HEARTH_ERROR_UNSUPPORTED, std::string("host: ") + call + " needs ABI 1." +
+                                               std::to_string(since) + ", the host offers " +
                                                std::to_string(services_->abi_major) + "." +
                                                std::to_string(services_->abi_minor));
   }

@@ -1,0 +1,205 @@
+#include "alignment.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace gqa_retrofit {
+namespace {
+
+// a (tokens x rows) = x (tokens x dim) times the rows [first, first + count) of w (dim each).
+std::vector<double> project(const std::vector<float>& x, int64_t tokens, int32_t dim,
+                            const std::vector<float>& w, const std::vector<float>& bias,
+                            int64_t first, int32_t count) {
+  std::vector<double> out(static_cast<size_t>(tokens) * count);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* xt = x.data() + t * dim;
+    for (int32_t r = 0; r < count; ++r) {
+      const float* wr = w.data() + (first + r) * dim;
+      double sum = bias.empty() ? 0.0 : bias[static_cast<size_t>(first + r)];
+      for (int32_t c = 0; c < dim; ++c) sum += double(wr[c]) * xt[c];
+      out[static_cast<size_t>(t * count + r)] = sum;
+    }
+  }
+  return out;
+}
+
+// Replaces rows [first, first + n) of w (cols each) by R^T times them: new row i is
+// sum_j R[j][i] row j.
+void turn_rows(std::vector<float>& w, int32_t cols, int64_t first, const std::vector<double>& r,
+               int32_t n) {
+  std::vector<double> rows(static_cast<size_t>(n) * cols);
+  for (int32_t j = 0; j < n; ++j) {
+    for (int32_t c = 0; c < cols; ++c) rows[size_t(j) * cols + c] = w[(first + j) * cols + c];
+  }
+  for (int32_t i = 0; i < n; ++i) {
+    for (int32_t c = 0; c < cols; ++c) {
+      double sum = 0;
+      for (int32_t j = 0; j < n; ++j) sum += r[size_t(j) * n + i] * rows[size_t(j) * cols + c];
+      w[(first + i) * cols + c] = static_cast<float>(sum);
+    }
+  }
+}
+
+// Columns [first, first + n) of w (rows x cols) times R: new column i is sum_j col j R[j][i].
+void turn_columns(std::vector<float>& w, int32_t rows, int32_t cols, int64_t first,
+                  const std::vector<double>& r, int32_t n) {
+  std::vector<double> old(static_cast<size_t>(n));
+  for (int32_t row = 0; row < rows; ++row) {
+    float* wr = w.data() + static_cast<size_t>(row) * cols + first;
+    for (int32_t j = 0; j < n; ++j) old[size_t(j)] = wr[j];
+    for (int32_t i = 0; i < n; ++i) {
+      double sum = 0;
+      for (int32_t j = 0; j < n; ++j) sum += old[size_t(j)] * r[size_t(j) * n + i];
+      wr[i] = static_cast<float>(sum);
+    }
+  }
+}
+
+// The dims a head's RoPE rotates together, then the rest in consecutive pairs (any turn of
+// those commutes with RoPE, which leaves them alone).
+std::vector<std::pair<int32_t, int32_t>> pairs(const LayerShape& s) {
+  std::vector<std::pair<int32_t, int32_t>> out;
+  const int32_t half = s.rope_dims / 2;
+  for (int32_t i = 0; i < half; ++i) {
+    out.emplace_back(s.rope_neox ? i : 2 * i, s.rope_neox ? i + half : 2 * i + 1);
+  }
+  for (int32_t d = 2 * half; d + 1 < s.head_dim; d += 2) out.emplace_back(d, d + 1);
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> nearest_orthogonal(const std::vector<double>& m, int32_t n) {
+  // One-sided Jacobi: rotate column pairs of A = m until they are orthogonal; then A = U S and
+  // the accumulated rotations are V.
+  std::vector<double> a = m, v(static_cast<size_t>(n) * n, 0.0);
+  for (int32_t i = 0; i < n; ++i) v[size_t(i) * n + i] = 1.0;
+  auto at = [n](std::vector<double>& x, int32_t r, int32_t c) -> double& {
+    return x[size_t(r) * n + c];
+  };
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    double off = 0;
+    for (int32_t p = 0; p < n; ++p) {
+      for (int32_t q = p + 1; q < n; ++q) {
+        double alpha = 0, beta = 0, gamma = 0;
+        for (int32_t r = 0; r < n; ++r) {
+          alpha += at(a, r, p) * at(a, r, p);
+          beta += at(a, r, q) * at(a, r, q);
+          gamma += at(a, r, p) * at(a, r, q);
+        }
+        if (std::fabs(gamma) <= 1e-15 * std::sqrt(alpha * beta) || gamma == 0) continue;
+        off = std::max(off, std::fabs(gamma) / std::sqrt(alpha * beta));
+        const double zeta = (beta - alpha) / (2 * gamma);
+        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::fabs(zeta) + std::sqrt(1 + zeta * zeta));
+        const double c = 1 / std::sqrt(1 + t * t), s = c * t;
+        for (int32_t r = 0; r < n; ++r) {
+          const double ap = at(a, r, p), aq = at(a, r, q);
+          at(a, r, p) = c * ap - s * aq;
+          at(a, r, q) = s * ap + c * aq;
+          const double vp = at(v, r, p), vq = at(v, r, q);
+          at(v, r, p) = c * vp - s * vq;
+          at(v, r, q) = s * vp + c * vq;
+        }
+      }
+    }
+    if (off < 1e-13) break;
+  }
+  // U: A's columns normalised; a column with no length (a rank-deficient m) is completed to
+  // an orthonormal basis, so R stays orthogonal.
+  std::vector<double> u = a;
+  double largest = 0;
+  std::vector<double> norms(static_cast<size_t>(n));
+  for (int32_t c = 0; c < n; ++c) {
+    double sq = 0;
+    for (int32_t r = 0; r < n; ++r) sq += at(u, r, c) * at(u, r, c);
+    norms[size_t(c)] = std::sqrt(sq);
+    largest = std::max(largest, norms[size_t(c)]);
+  }
+  for (int32_t c = 0; c < n; ++c) {
+    if (norms[size_t(c)] > 1e-12 * largest && largest > 0) {
+      for (int32_t r = 0; r < n; ++r) at(u, r, c) /= norms[size_t(c)];
+      continue;
+    }
+    for (int32_t e = 0; e < n; ++e) {  // the first basis vector not yet covered
+      std::vector<double> candidate(static_cast<size_t>(n), 0.0);
+      candidate[size_t(e)] = 1.0;
+      for (int32_t k = 0; k < n; ++k) {
+        if (k == c || (k > c && !(norms[size_t(k)] > 1e-12 * largest))) continue;
+        double dot = 0;
+        for (int32_t r = 0; r < n; ++r) dot += candidate[size_t(r)] * at(u, r, k);
+        for (int32_t r = 0; r < n; ++r) candidate[size_t(r)] -= dot * at(u, r, k);
+      }
+      double sq = 0;
+      for (double x : candidate) sq += x * x;
+      if (sq < 1e-6) continue;
+      for (int32_t r = 0; r < n; ++r) at(u, r, c) = candidate[size_t(r)] / std::sqrt(sq);
+      norms[size_t(c)] = largest > 0 ? largest : 1.0;  // covered now
+      break;
+    }
+  }
+  std::vector<double> result(static_cast<size_t>(n) * n, 0.0);
+  for (int32_t i = 0; i < n; ++i) {
+    for (int32_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int32_t k = 0; k < n; ++k) sum += at(u, i, k) * at(v, j, k);
+      result[size_t(i) * n + j] = sum;
+    }
+  }
+  return result;
+}
+
+void align_heads(LayerWeights& w, const LayerShape& s, int32_t groups, const std::vector<float>& x,
+                 int64_t tokens) {
+  const int32_t run = s.kv_heads / groups, hd = s.head_dim;
+  const int32_t queries_per_head = s.query_heads / s.kv_heads;
+  const std::vector<std::pair<int32_t, int32_t>> turn_pairs = pairs(s);
+  for (int32_t g = 0; g < groups; ++g) {
+    const int32_t ref = g * run;
+    const std::vector<double> v_ref = project(x, tokens, s.dim, w.wv, w.bv, int64_t(ref) * hd, hd);
+    const std::vector<double> k_ref = project(x, tokens, s.dim, w.wk, w.bk, int64_t(ref) * hd, hd);
+    for (int32_t h = ref + 1; h < ref + run; ++h) {
+      const int64_t first = int64_t(h) * hd;
+      // Values: R minimising |V_h R - V_ref|, then W_V,h <- R^T W_V,h and W_O,q <- W_O,q R.
+      const std::vector<double> v_h = project(x, tokens, s.dim, w.wv, w.bv, first, hd);
+      std::vector<double> m(static_cast<size_t>(hd) * hd, 0.0);
+      for (int64_t t = 0; t < tokens; ++t) {
+        for (int32_t i = 0; i < hd; ++i) {
+          for (int32_t j = 0; j < hd; ++j) {
+            m[size_t(i) * hd + j] += v_h[size_t(t * hd + i)] * v_ref[size_t(t * hd + j)];
+          }
+        }
+      }
+      const std::vector<double> r = nearest_orthogonal(m, hd);
+      turn_rows(w.wv, s.dim, first, r, hd);
+      if (!w.bv.empty()) turn_rows(w.bv, 1, first, r, hd);
+      for (int32_t q = h * queries_per_head; q < (h + 1) * queries_per_head; ++q) {
+        turn_columns(w.wo, s.dim, s.query_heads * hd, int64_t(q) * hd, r, hd);
+      }
+      // Keys: one rotation per pair, the same on the head's queries.
+      const std::vector<double> k_h = project(x, tokens, s.dim, w.wk, w.bk, first, hd);
+      std::vector<double> turn(static_cast<size_t>(hd) * hd, 0.0);
+      for (const auto& [a, b] : turn_pairs) {
+        double m00 = 0, m01 = 0, m10 = 0, m11 = 0;
+        for (int64_t t = 0; t < tokens; ++t) {
+          const double ka = k_h[size_t(t * hd + a)], kb = k_h[size_t(t * hd + b)];
+          const double ra = k_ref[size_t(t * hd + a)], rb = k_ref[size_t(t * hd + b)];
+          m00 += ka * ra, m01 += ka * rb, m10 += kb * ra, m11 += kb * rb;
+        }
+        const double angle = std::atan2(m10 - m01, m00 + m11);
+        const double c = std::cos(angle), sn = std::sin(angle);
+        // [k_a k_b] G with G = [[c, -s], [s, c]]: as R in turn_rows' convention.
+        turn[size_t(a) * hd + a] = c, turn[size_t(a) * hd + b] = -sn;
+        turn[size_t(b) * hd + a] = sn, turn[size_t(b) * hd + b] = c;
+      }
+      turn_rows(w.wk, s.dim, first, turn, hd);
+      if (!w.bk.empty()) turn_rows(w.bk, 1, first, turn, hd);
+      for (int32_t q = h * queries_per_head; q < (h + 1) * queries_per_head; ++q) {
+        turn_rows(w.wq, s.dim, int64_t(q) * hd, turn, hd);
+        if (!w.bq.empty()) turn_rows(w.bq, 1, int64_t(q) * hd, turn, hd);
+      }
+    }
+  }
+}
+
+}  // namespace gqa_retrofit
