@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <utility>
 
 namespace gqa_retrofit {
@@ -68,12 +69,12 @@ std::vector<std::pair<int32_t, int32_t>> pairs(const LayerShape& s) {
   return out;
 }
 
-}  // namespace
-
-std::vector<double> nearest_orthogonal(const std::vector<double>& m, int32_t n) {
-  // One-sided Jacobi: rotate column pairs of A = m until they are orthogonal; then A = U S and
-  // the accumulated rotations are V.
-  std::vector<double> a = m, v(static_cast<size_t>(n) * n, 0.0);
+// One-sided Jacobi: rotates column pairs of A = m until they are orthogonal; then A = U S
+// (its column lengths are the singular values) and the accumulated rotations are V.
+void jacobi(const std::vector<double>& m, int32_t n, std::vector<double>& a,
+            std::vector<double>& v) {
+  a = m;
+  v.assign(static_cast<size_t>(n) * n, 0.0);
   for (int32_t i = 0; i < n; ++i) v[size_t(i) * n + i] = 1.0;
   auto at = [n](std::vector<double>& x, int32_t r, int32_t c) -> double& {
     return x[size_t(r) * n + c];
@@ -88,7 +89,7 @@ std::vector<double> nearest_orthogonal(const std::vector<double>& m, int32_t n) 
           beta += at(a, r, q) * at(a, r, q);
           gamma += at(a, r, p) * at(a, r, q);
         }
-        if (std::fabs(gamma) <= 1e-15 * std::sqrt(alpha * beta) || gamma == 0) continue;
+        if (gamma == 0 || std::fabs(gamma) <= 1e-15 * std::sqrt(alpha * beta)) continue;
         off = std::max(off, std::fabs(gamma) / std::sqrt(alpha * beta));
         const double zeta = (beta - alpha) / (2 * gamma);
         const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::fabs(zeta) + std::sqrt(1 + zeta * zeta));
@@ -105,6 +106,16 @@ std::vector<double> nearest_orthogonal(const std::vector<double>& m, int32_t n) 
     }
     if (off < 1e-13) break;
   }
+}
+
+}  // namespace
+
+std::vector<double> nearest_orthogonal(const std::vector<double>& m, int32_t n) {
+  std::vector<double> a, v;
+  jacobi(m, n, a, v);
+  auto at = [n](std::vector<double>& x, int32_t r, int32_t c) -> double& {
+    return x[size_t(r) * n + c];
+  };
   // U: A's columns normalised; a column with no length (a rank-deficient m) is completed to
   // an orthonormal basis, so R stays orthogonal.
   std::vector<double> u = a;
@@ -198,6 +209,122 @@ void align_heads(LayerWeights& w, const LayerShape& s, int32_t groups, const std
         turn_rows(w.wq, s.dim, int64_t(q) * hd, turn, hd);
         if (!w.bq.empty()) turn_rows(w.bq, 1, int64_t(q) * hd, turn, hd);
       }
+    }
+  }
+}
+
+namespace {
+
+// The squared distance left between heads a and b once a is turned towards b, keys and values,
+// each relative to the two heads' squared size (0: the same head, up to the turn).
+double turned_distance(const std::vector<double>& k_a, const std::vector<double>& v_a,
+                       const std::vector<double>& k_b, const std::vector<double>& v_b,
+                       int64_t tokens, int32_t hd,
+                       const std::vector<std::pair<int32_t, int32_t>>& turn_pairs) {
+  auto squared = [](const std::vector<double>& x) {
+    double s = 0;
+    for (double e : x) s += e * e;
+    return s;
+  };
+  // Values: |A|^2 + |B|^2 - 2 (sum of singular values of A^T B).
+  std::vector<double> m(static_cast<size_t>(hd) * hd, 0.0);
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int32_t i = 0; i < hd; ++i) {
+      for (int32_t j = 0; j < hd; ++j) {
+        m[size_t(i) * hd + j] += v_a[size_t(t * hd + i)] * v_b[size_t(t * hd + j)];
+      }
+    }
+  }
+  std::vector<double> us, v;
+  jacobi(m, hd, us, v);
+  double nuclear = 0;
+  for (int32_t c = 0; c < hd; ++c) {
+    double sq = 0;
+    for (int32_t r = 0; r < hd; ++r) sq += us[size_t(r) * hd + c] * us[size_t(r) * hd + c];
+    nuclear += std::sqrt(sq);
+  }
+  const double value_size = squared(v_a) + squared(v_b);
+  const double values = value_size > 0 ? (value_size - 2 * nuclear) / value_size : 0;
+  // Keys: per pair, |A|^2 + |B|^2 - 2 |(m00 + m11, m10 - m01)|.
+  double key_left = 0;
+  const double key_size = squared(k_a) + squared(k_b);
+  for (const auto& [p, q] : turn_pairs) {
+    double m00 = 0, m01 = 0, m10 = 0, m11 = 0;
+    for (int64_t t = 0; t < tokens; ++t) {
+      const double ap = k_a[size_t(t * hd + p)], aq = k_a[size_t(t * hd + q)];
+      const double bp = k_b[size_t(t * hd + p)], bq = k_b[size_t(t * hd + q)];
+      m00 += ap * bp, m01 += ap * bq, m10 += aq * bp, m11 += aq * bq;
+    }
+    key_left -= 2 * std::hypot(m00 + m11, m10 - m01);
+  }
+  const double keys = key_size > 0 ? (key_size + key_left) / key_size : 0;
+  return std::max(0.0, values) + std::max(0.0, keys);
+}
+
+// Moves `n`-row blocks of `w` (cols each): new block i is old block order[i].
+void permute_row_blocks(std::vector<float>& w, int64_t cols, int32_t n,
+                        const std::vector<int32_t>& order, int32_t block_rows) {
+  if (w.empty()) return;
+  const std::vector<float> old = w;
+  const size_t block = static_cast<size_t>(block_rows) * static_cast<size_t>(cols);
+  for (int32_t i = 0; i < n; ++i) {
+    std::copy_n(old.begin() + static_cast<ptrdiff_t>(size_t(order[size_t(i)]) * block), block,
+                w.begin() + static_cast<ptrdiff_t>(size_t(i) * block));
+  }
+}
+
+}  // namespace
+
+std::vector<int32_t> similar_order(const LayerWeights& w, const LayerShape& s, int32_t groups,
+                                   const std::vector<float>& x, int64_t tokens) {
+  const int32_t hd = s.head_dim, run = s.kv_heads / groups;
+  const auto turn_pairs = pairs(s);
+  std::vector<std::vector<double>> keys, values;
+  for (int32_t h = 0; h < s.kv_heads; ++h) {
+    keys.push_back(project(x, tokens, s.dim, w.wk, w.bk, int64_t(h) * hd, hd));
+    values.push_back(project(x, tokens, s.dim, w.wv, w.bv, int64_t(h) * hd, hd));
+  }
+  std::vector<int32_t> order;
+  std::vector<bool> placed(static_cast<size_t>(s.kv_heads), false);
+  for (int32_t seed = 0; seed < s.kv_heads; ++seed) {
+    if (placed[size_t(seed)]) continue;
+    placed[size_t(seed)] = true;
+    order.push_back(seed);
+    std::vector<std::pair<double, int32_t>> candidates;
+    for (int32_t h = 0; h < s.kv_heads; ++h) {
+      if (placed[size_t(h)]) continue;
+      candidates.emplace_back(
+          turned_distance(keys[size_t(h)], values[size_t(h)], keys[size_t(seed)],
+                          values[size_t(seed)], tokens, hd, turn_pairs),
+          h);
+    }
+    std::sort(candidates.begin(), candidates.end());  // ties: the lower head first
+    for (int32_t k = 0; k + 1 < run; ++k) {
+      const int32_t h = candidates[size_t(k)].second;
+      placed[size_t(h)] = true;
+      order.push_back(h);
+    }
+  }
+  return order;
+}
+
+void permute_heads(LayerWeights& w, const LayerShape& s, const std::vector<int32_t>& order) {
+  const int32_t hd = s.head_dim, per = s.query_heads / s.kv_heads;
+  permute_row_blocks(w.wk, s.dim, s.kv_heads, order, hd);
+  permute_row_blocks(w.wv, s.dim, s.kv_heads, order, hd);
+  permute_row_blocks(w.bk, 1, s.kv_heads, order, hd);
+  permute_row_blocks(w.bv, 1, s.kv_heads, order, hd);
+  // A KV head's query heads move with it, as one block of `per` heads.
+  permute_row_blocks(w.wq, s.dim, s.kv_heads, order, per * hd);
+  permute_row_blocks(w.bq, 1, s.kv_heads, order, per * hd);
+  // W_O's columns for those query heads: transpose the idea, row by row.
+  const int64_t cols = int64_t(s.query_heads) * hd, block = int64_t(per) * hd;
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int32_t r = 0; r < s.dim; ++r) {
+    float* wr = w.wo.data() + int64_t(r) * cols;
+    std::copy_n(wr, cols, row.begin());
+    for (int32_t i = 0; i < s.kv_heads; ++i) {
+      std::copy_n(row.begin() + order[size_t(i)] * block, block, wr + i * block);
     }
   }
 }

@@ -28,6 +28,17 @@ struct LayerShape {
 void align_heads(LayerWeights& w, const LayerShape& shape, int32_t groups,
                  const std::vector<float>& x, int64_t tokens);
 
+// The order of the layer's KV heads that puts alike heads side by side, for `groups` groups
+// of consecutive heads (QCQA/AsymGQA-style grouping): each group is seeded with the first head
+// not yet placed and filled with the heads that come closest to it once turned (the residual
+// of the Procrustes turns of keys and values on `x`, relative to the two heads' size).
+std::vector<int32_t> similar_order(const LayerWeights& w, const LayerShape& shape, int32_t groups,
+                                   const std::vector<float>& x, int64_t tokens);
+
+// Reorders the KV heads as `order` lists them (new head i is old head order[i]), and with each
+// its query heads (rows of W_Q, columns of W_O) and biases: the model's function is unchanged.
+void permute_heads(LayerWeights& w, const LayerShape& shape, const std::vector<int32_t>& order);
+
 // The orthogonal n x n matrix R nearest to making a R = b in least squares: U V^T for
 // m = U S V^T (m = a^T b, n x n, row-major). Exposed for tests.
 std::vector<double> nearest_orthogonal(const std::vector<double>& m, int32_t n);

@@ -4,6 +4,7 @@
 // first on calibration activations; the query heads stay, each reading its group's merged head.
 // The KV cache and the kernels follow the new head counts, so every cached token costs
 // (old heads / new heads) times less.
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -23,10 +24,13 @@ using hearth::sdk::Options;
 // The calibration text's tokens, at most `limit`, BOS first.
 std::vector<int32_t> calibration_tokens(const Host& host, const std::string& path, int32_t limit) {
   constexpr std::streamsize kMaxBytes = 16 << 20;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::error_code not_file;
+  // Only a regular file: a FIFO or a device would block or never end.
+  std::ifstream in;
+  if (std::filesystem::is_regular_file(path, not_file)) in.open(path, std::ios::binary);
+  if (!in.is_open() || !in) {
     throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
-                "gqa_retrofit: cannot read calibration '" + path + "'");
+                "gqa_retrofit: cannot read calibration '" + path + "' (not a readable file)");
   }
   std::string text(static_cast<size_t>(kMaxBytes), '\0');
   in.read(text.data(), kMaxBytes);
@@ -57,7 +61,7 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
     // The aligned method reads every layer's attention input before any weight changes.
     std::vector<std::vector<float>> inputs;
     int64_t calibrated = 0;
-    if (options_.method == Method::aligned) {
+    if (options_.method != Method::mean) {
       if (!HEARTH_HAS_MEMBER(&model, hearth_model_desc, rope_neox, 5)) {
         throw Error(HEARTH_ERROR_UNSUPPORTED,
                     "gqa_retrofit: method \"aligned\" needs a host "
@@ -77,7 +81,7 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
       const int32_t groups = target[static_cast<size_t>(layer)];
       if (groups == heads) continue;
       const std::string prefix = "blk." + std::to_string(layer) + ".";
-      if (options_.method == Method::aligned) {
+      if (options_.method != Method::mean) {
         align_layer(prefix, heads, groups, inputs[static_cast<size_t>(layer)], calibrated);
       }
       if (!options_.merge) continue;
@@ -100,8 +104,11 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
     host().log(HEARTH_LOG_INFO,
                "merged the KV heads of " + std::to_string(merged_layers) + " of " +
                    std::to_string(model.layers) + " layers (" +
-                   (options_.method == Method::aligned
-                        ? "aligned on " + std::to_string(calibrated) + " calibration tokens"
+                   (options_.method != Method::mean
+                        ? std::string(options_.method == Method::aligned_grouped
+                                          ? "grouped by similarity, "
+                                          : "") +
+                              "aligned on " + std::to_string(calibrated) + " calibration tokens"
                         : std::string("mean")) +
                    ") in " + std::to_string(event.elapsed_seconds) + " s");
   }
@@ -139,6 +146,10 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
     }
     const LayerShape shape{model.dim,      model.heads,     heads,
                            model.head_dim, model.rope_dims, model.rope_neox != 0};
+    if (options_.method == Method::aligned_grouped) {
+      // Alike heads side by side first, so the groups of neighbours are groups of alike heads.
+      permute_heads(w, shape, similar_order(w, shape, groups, x, tokens));
+    }
     align_heads(w, shape, groups, x, tokens);
     const int64_t q_rows = int64_t(model.heads) * model.head_dim;
     const int64_t kv_rows = int64_t(heads) * model.head_dim;

@@ -65,10 +65,11 @@ RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options,
     o.method = Method::mean;
   } else if (method == "aligned") {
     o.method = Method::aligned;
+  } else if (method == "aligned_grouped") {
+    o.method = Method::aligned_grouped;
   } else {
-    throw invalid(
-        "option 'method' must be \"mean\" or \"aligned\", not '" + method + "'" +
-        (method == "aligned_grouped" ? " (aligned_grouped is not part of this version)" : ""));
+    throw invalid("option 'method' must be \"mean\", \"aligned\" or \"aligned_grouped\", not '" +
+                  method + "'");
   }
   o.calibration = options.get_string("calibration", "");
   if (!o.calibration.empty() && !config_dir.empty() && o.calibration.front() != '/') {
@@ -77,13 +78,12 @@ RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options,
   o.calibration_tokens =
       static_cast<int32_t>(options.get_int("calibration_tokens", 256, 16, 1 << 20));
   o.merge = options.get_bool("merge", true);
-  if (o.method == Method::aligned && o.calibration.empty()) {
-    throw invalid(
-        "method \"aligned\" needs option 'calibration': a text file whose "
-        "activations align the heads");
+  if (o.method != Method::mean && o.calibration.empty()) {
+    throw invalid("method \"" + method +
+                  "\" needs option 'calibration': a text file whose activations align the heads");
   }
   if (o.method == Method::mean && options.has("calibration")) {
-    throw invalid("option 'calibration' is for method \"aligned\"; \"mean\" uses none");
+    throw invalid("option 'calibration' is for the aligned methods; \"mean\" uses none");
   }
   if (options.has("keep_layers")) {
     const std::string keep = options.require_string("keep_layers");

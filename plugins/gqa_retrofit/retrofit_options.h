@@ -4,7 +4,8 @@
 //   [plugins.options]
 //   kv_heads = 4            # every layer: 4 KV heads; or "1/4": a quarter of each layer's;
 //                           # or a list, one count per layer: [8, 4, 4, 2]
-//   method = "mean"         # how a group's heads become one: "mean" or "aligned" (see README)
+//   method = "mean"         # how a group's heads become one: "mean", "aligned" or
+//                           # "aligned_grouped" (see README)
 //   calibration = "calibration.txt"   # aligned: text whose activations align the heads
 //   calibration_tokens = 256
 //   keep_layers = [0, 21]   # layers left untouched
@@ -18,7 +19,7 @@
 
 namespace gqa_retrofit {
 
-enum class Method { mean, aligned };
+enum class Method { mean, aligned, aligned_grouped };
 
 struct RetrofitOptions {
   // Exactly one of: a count for every layer (kv_heads > 0), a divisor of each layer's count

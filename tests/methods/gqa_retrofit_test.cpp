@@ -165,8 +165,9 @@ TEST_CASE("gqa_retrofit refuses counts it cannot honour, naming the option and l
   CHECK_THAT(refusal({{"kv_heads", "4,4"}}),
              Catch::Contains("lists 2") && Catch::Contains("5 layers"));
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"keep_layers", "9"}}), Catch::Contains("layer 9"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "similar"}}), Catch::Contains("'method'"));
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned_grouped"}}),
-             Catch::Contains("'method'"));
+             Catch::Contains("needs option 'calibration'"));
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned"}}),
              Catch::Contains("needs option 'calibration'"));
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"method", "aligned"}, {"calibration", "/no/such.txt"}}),
@@ -247,23 +248,29 @@ TEST_CASE("aligning heads without merging them leaves the model's function uncha
   // Keys and values turned, nothing merged: the logits stay within 1e-4, on models whose
   // heads all differ (Llama's interleaved RoPE pairs, and Qwen2's NeoX pairs with biases). The
   // cache holds f32, so what is compared is the turn alone, not f16 rounding of other values.
+  // aligned_grouped also reorders the heads (and their queries) before turning them.
   for (const std::string arch : {"llama", "qwen2"}) {
     CAPTURE(arch);
     const test::TempFile model = synthetic_mha(arch);
     auto plain = load(model.path.string(), {}, "f32");
-    auto turned = load(model.path.string(),
-                       {{"kv_heads", "2"},
-                        {"method", "aligned"},
-                        {"calibration", kCalibration},
-                        {"merge", "false"}},
-                       "f32");
-    CHECK(turned->model_info().kv_heads == 4);
     const std::vector<float> a = first_logits(*plain, "the cat sat on the mat and");
-    const std::vector<float> b = first_logits(*turned, "the cat sat on the mat and");
-    REQUIRE(a.size() == b.size());
-    double worst = 0;
-    for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, double(std::fabs(a[i] - b[i])));
-    CHECK(worst < 1e-4);
+    for (const std::string method : {"aligned", "aligned_grouped"}) {
+      CAPTURE(method);
+      auto turned = load(model.path.string(),
+                         {{"kv_heads", "2"},
+                          {"method", method},
+                          {"calibration", kCalibration},
+                          {"merge", "false"}},
+                         "f32");
+      CHECK(turned->model_info().kv_heads == 4);
+      const std::vector<float> b = first_logits(*turned, "the cat sat on the mat and");
+      REQUIRE(a.size() == b.size());
+      double worst = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, double(std::fabs(a[i] - b[i])));
+      }
+      CHECK(worst < 1e-4);
+    }
     // The turn did move the weights: merging after it is not the same as merging without it.
     auto aligned = load(model.path.string(),
                         {{"kv_heads", "2"}, {"method", "aligned"}, {"calibration", kCalibration}});
@@ -280,20 +287,28 @@ TEST_CASE("aligned merging loses less than mean pooling on text the calibration 
   const double base = measure_perplexity(*twin, text, o).perplexity;
   for (const int heads : {2, 1}) {
     CAPTURE(heads);
-    auto mean = load(test::mha_model_path(), {{"kv_heads", std::to_string(heads)}});
-    auto aligned = load(test::mha_model_path(), {{"kv_heads", std::to_string(heads)},
-                                                 {"method", "aligned"},
-                                                 {"calibration", kCalibration}});
-    const double p_mean = measure_perplexity(*mean, text, o).perplexity;
-    const double p_aligned = measure_perplexity(*aligned, text, o).perplexity;
-    CAPTURE(base, p_mean, p_aligned);
+    auto merged = [&](const std::string& method) {
+      std::vector<std::pair<std::string, std::string>> options = {
+          {"kv_heads", std::to_string(heads)}, {"method", method}};
+      if (method != "mean") options.emplace_back("calibration", kCalibration);
+      return measure_perplexity(*load(test::mha_model_path(), options), text, o).perplexity;
+    };
+    const double p_mean = merged("mean"), p_aligned = merged("aligned"),
+                 p_grouped = merged("aligned_grouped");
+    CAPTURE(base, p_mean, p_aligned, p_grouped);
     WARN("KV heads " << heads << ": perplexity " << base << " -> mean " << p_mean << ", aligned "
-                     << p_aligned);
+                     << p_aligned << ", aligned_grouped " << p_grouped);
     CHECK(p_aligned > base);
     CHECK(p_aligned < p_mean);
+    CHECK(p_grouped > base);
+    CHECK(p_grouped < p_mean);
   }
-  // On the twin's identical pairs alignment finds nothing to turn: lossless at 4 heads too.
-  auto four = load(test::mha_model_path(),
-                   {{"kv_heads", "4"}, {"method", "aligned"}, {"calibration", kCalibration}});
-  CHECK(measure_perplexity(*four, text, o).perplexity == Approx(base).epsilon(1e-4));
+  // On the twin's identical pairs alignment finds nothing to turn, and grouping finds the
+  // pairs: lossless at 4 heads for both.
+  for (const std::string method : {"aligned", "aligned_grouped"}) {
+    CAPTURE(method);
+    auto four = load(test::mha_model_path(),
+                     {{"kv_heads", "4"}, {"method", method}, {"calibration", kCalibration}});
+    CHECK(measure_perplexity(*four, text, o).perplexity == Approx(base).epsilon(1e-4));
+  }
 }

@@ -7,6 +7,28 @@
 #include "hearth/error.h"
 
 namespace hearth::gguf {
+size_t scalar_size(ValueType type) {
+  switch (type) {
+    case ValueType::u8:
+    case ValueType::i8:
+    case ValueType::boolean:
+      return 1;
+    case ValueType::u16:
+    case ValueType::i16:
+      return 2;
+    case ValueType::u32:
+    case ValueType::i32:
+    case ValueType::f32:
+      return 4;
+    case ValueType::u64:
+    case ValueType::i64:
+    case ValueType::f64:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
 namespace {
 
 // Limits that no real model reaches; they stop a hostile header from making the reader
@@ -57,28 +79,6 @@ class Cursor {
   const std::string& file_;
   size_t offset_ = 0;
 };
-
-size_t scalar_size(ValueType type) {
-  switch (type) {
-    case ValueType::u8:
-    case ValueType::i8:
-    case ValueType::boolean:
-      return 1;
-    case ValueType::u16:
-    case ValueType::i16:
-      return 2;
-    case ValueType::u32:
-    case ValueType::i32:
-    case ValueType::f32:
-      return 4;
-    case ValueType::u64:
-    case ValueType::i64:
-    case ValueType::f64:
-      return 8;
-    default:
-      return 0;
-  }
-}
 
 Value read_value(Cursor& in, ValueType type, const std::string& field, uint64_t depth) {
   Value v;

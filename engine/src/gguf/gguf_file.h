@@ -35,6 +35,8 @@ enum class ValueType : uint32_t {
 };
 
 std::string_view value_type_name(ValueType type);
+// Bytes of one scalar of `type`; 0 for strings and arrays.
+size_t scalar_size(ValueType type);
 
 // An array of numbers or booleans, left packed in the file (little-endian): a vocabulary's
 // scores or token types are read on request instead of becoming one object per element.

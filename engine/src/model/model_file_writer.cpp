@@ -49,24 +49,6 @@ class Out {
   size_t written_ = 0;
 };
 
-size_t scalar_bytes(ValueType type) {
-  switch (type) {
-    case ValueType::u8:
-    case ValueType::i8:
-    case ValueType::boolean:
-      return 1;
-    case ValueType::u16:
-    case ValueType::i16:
-      return 2;
-    case ValueType::u32:
-    case ValueType::i32:
-    case ValueType::f32:
-      return 4;
-    default:
-      return 8;
-  }
-}
-
 // A value exactly as the reader parsed it: the same type and width.
 void put_value(Out& out, const Value& v) {
   switch (v.type) {
@@ -99,7 +81,7 @@ void put_value(Out& out, const Value& v) {
       out.put<uint64_t>(v.array_size());
       if (const auto* packed = std::get_if<ScalarArray>(&v.data)) {
         // Scalars stay packed as they were read (little-endian, the element's width).
-        return out.bytes(packed->data, packed->count * scalar_bytes(v.element_type));
+        return out.bytes(packed->data, packed->count * gguf::scalar_size(v.element_type));
       }
       for (const Value& element : std::get<std::vector<Value>>(v.data)) put_value(out, element);
       return;
