@@ -6,7 +6,7 @@
 #   - on an MHA model file (the synthetic mha-1b shape: 32 heads, 32 KV heads): the KV bytes per
 #     position and decode tok/s at 2,000 positions (`hearth bench -p 0 -n 64 -d 2000 -r 3`; both
 #     methods give the same shapes and types, so one run per factor), and the conversion's time
-#     (`hearth retrofit`, aligned on 64 calibration tokens).
+#     (`hearth retrofit`, the aligned methods on 64 calibration tokens).
 # usage: tests/bench/gqa_retrofit.sh MHA_MODEL [BUILD_DIR]
 # Run it on an otherwise idle machine (check `uptime`).
 set -euo pipefail
@@ -49,5 +49,8 @@ for factor in 2 4; do
   aligned_s=$(convert_seconds --kv-heads $((heads / factor)) --method aligned \
     --calibration "$calibration" --calibration-tokens 64)
   echo "| mean | ${factor}x | $(ppl --kv-heads $((twin_heads / factor))) | $bytes | $rate | $mean_s |"
+  grouped_s=$(convert_seconds --kv-heads $((heads / factor)) --method aligned_grouped \
+    --calibration "$calibration" --calibration-tokens 64)
   echo "| aligned | ${factor}x | $(ppl --kv-heads $((twin_heads / factor)) --method aligned --calibration "$calibration") | $bytes | $rate | $aligned_s |"
+  echo "| aligned_grouped | ${factor}x | $(ppl --kv-heads $((twin_heads / factor)) --method aligned_grouped --calibration "$calibration") | $bytes | $rate | $grouped_s |"
 done
