@@ -4,6 +4,7 @@
 // first on calibration activations; the query heads stay, each reading its group's merged head.
 // The KV cache and the kernels follow the new head counts, so every cached token costs
 // (old heads / new heads) times less.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -67,8 +68,9 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
                     "gqa_retrofit: method \"aligned\" needs a host "
                     "of ABI 1.5 (RoPE layout, calibration)");
       }
-      const std::vector<int32_t> tokens =
-          calibration_tokens(host(), options_.calibration, options_.calibration_tokens);
+      // At most what the context holds: the calibration run is one sequence.
+      const std::vector<int32_t> tokens = calibration_tokens(
+          host(), options_.calibration, std::min(options_.calibration_tokens, model.context_size));
       calibrated = static_cast<int64_t>(tokens.size());
       inputs.resize(static_cast<size_t>(model.layers));
       host().calibrate(tokens, [&](int32_t layer, const float* rows, size_t count) {

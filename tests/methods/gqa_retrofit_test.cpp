@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "hearth/engine.h"
@@ -17,6 +18,9 @@
 using namespace hearth;
 
 namespace {
+
+// Calibration text for the aligned methods: stories the evaluation text does not contain.
+const std::string kCalibration = test::source_path("tests/data/text/tinystories-calibration.txt");
 
 std::unique_ptr<Engine> load(const std::string& model,
                              std::vector<std::pair<std::string, std::string>> options,
@@ -180,10 +184,12 @@ TEST_CASE("gqa_retrofit refuses counts it cannot honour, naming the option and l
 TEST_CASE("a model written after the retrofit loads without the plugin and runs the same") {
   // stories260K's twin (f32 matrices) and an f16 model, whose merged matrices are stored back
   // in f16 both on the device and in the written file.
-  for (const auto& [model, heads] :
-       {std::pair{test::mha_model_path(), std::string("2")},
-        std::pair{test::source_path("tests/data/quant/kq-f16.gguf"), std::string("1")}}) {
-    CAPTURE(model);
+  for (const auto& [model, heads, method] :
+       {std::tuple{test::mha_model_path(), std::string("2"), std::string("mean")},
+        std::tuple{test::mha_model_path(), std::string("2"), std::string("aligned_grouped")},
+        std::tuple{test::source_path("tests/data/quant/kq-f16.gguf"), std::string("1"),
+                   std::string("aligned")}}) {
+    CAPTURE(model, method);
     EngineOptions o;
     o.model_path = model;
     o.threads = 1;
@@ -192,7 +198,8 @@ TEST_CASE("a model written after the retrofit loads without the plugin and runs 
     PluginConfig retrofit;
     retrofit.name = "gqa_retrofit";
     retrofit.path = test::binary_path("lib/hearth/plugins/hearth-gqa_retrofit.so");
-    retrofit.options = {{"kv_heads", heads}};
+    retrofit.options = {{"kv_heads", heads}, {"method", method}};
+    if (method != "mean") retrofit.options.emplace_back("calibration", kCalibration);
     o.plugins = {retrofit};
     auto converted = Engine::load(o);
     const test::TempFile written("hearth-retrofitted", {});
@@ -212,8 +219,6 @@ TEST_CASE("a model written after the retrofit loads without the plugin and runs 
 }
 
 namespace {
-
-const std::string kCalibration = test::source_path("tests/data/text/tinystories-calibration.txt");
 
 std::string evaluation_text() {
   std::ifstream in(test::source_path("tests/data/text/tinystories-evaluation.txt"),
@@ -310,5 +315,6 @@ TEST_CASE("aligned merging loses less than mean pooling on text the calibration 
     auto four = load(test::mha_model_path(),
                      {{"kv_heads", "4"}, {"method", method}, {"calibration", kCalibration}});
     CHECK(measure_perplexity(*four, text, o).perplexity == Approx(base).epsilon(1e-4));
+    CHECK(greedy(*four, "Once upon a time", 48) == greedy(*twin, "Once upon a time", 48));
   }
 }
