@@ -96,13 +96,8 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
       host().set_layer_kv_heads(layer, groups);
       ++merged_layers;
     }
-    hearth_event event{};
-    event.type = HEARTH_EVENT_METHOD_OVERHEAD;
-    event.time_seconds = host().now();
-    event.elapsed_seconds = event.time_seconds - started;
-    event.token = -1;
-    event.prompt_tokens = static_cast<int32_t>(calibrated);  // calibration tokens run
-    host().emit(event);
+    // The host reports the time and the calibration tokens as a METHOD_OVERHEAD event.
+    const double elapsed = host().now() - started;
     host().log(HEARTH_LOG_INFO,
                "merged the KV heads of " + std::to_string(merged_layers) + " of " +
                    std::to_string(model.layers) + " layers (" +
@@ -112,7 +107,7 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
                                           : "") +
                               "aligned on " + std::to_string(calibrated) + " calibration tokens"
                         : std::string("mean")) +
-                   ") in " + std::to_string(event.elapsed_seconds) + " s");
+                   ") in " + std::to_string(elapsed) + " s");
   }
 
  private:

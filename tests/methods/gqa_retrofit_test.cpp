@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -317,4 +318,32 @@ TEST_CASE("aligned merging loses less than mean pooling on text the calibration 
     CHECK(measure_perplexity(*four, text, o).perplexity == Approx(base).epsilon(1e-4));
     CHECK(greedy(*four, "Once upon a time", 48) == greedy(*twin, "Once upon a time", 48));
   }
+}
+
+TEST_CASE("the conversion's cost reaches the metrics plugins: time and calibration tokens") {
+  auto with = [](std::vector<std::pair<std::string, std::string>> options) {
+    EngineOptions o;
+    o.model_path = test::mha_model_path();
+    o.threads = 1;
+    o.context_size = 128;  // the calibration run is cut to what the context holds
+    PluginConfig counter;
+    counter.name = "test_counter";
+    counter.path = test::binary_path("tests/plugins/hearth-test_counter.so");
+    PluginConfig retrofit;
+    retrofit.name = "gqa_retrofit";
+    retrofit.path = test::binary_path("lib/hearth/plugins/hearth-gqa_retrofit.so");
+    retrofit.options = std::move(options);
+    o.plugins = {counter, retrofit};
+    auto engine = Engine::load(o);
+    std::map<std::string, std::string> seen;
+    for (auto& [k, v] : engine->metrics_snapshot()) seen[k] = v;
+    return seen;
+  };
+  const auto aligned =
+      with({{"kv_heads", "2"}, {"method", "aligned"}, {"calibration", kCalibration}});
+  CHECK(aligned.at("method_overhead") == "1");
+  CHECK(aligned.at("last_overhead_tokens") == "128");
+  const auto mean = with({{"kv_heads", "2"}});
+  CHECK(mean.at("method_overhead") == "1");
+  CHECK(mean.at("last_overhead_tokens") == "0");
 }

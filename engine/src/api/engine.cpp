@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 #include "api/engine_impl.h"
 #include "backend_registry.h"
@@ -62,6 +63,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
     WeightOverrides saved_weights = *impl->overrides;
     std::vector<int32_t> saved_heads = impl->config.layer_kv_heads;
     auto started = std::chrono::steady_clock::now();
+    const uint64_t fed_before = plugin.forwarded_tokens();
     try {
       plugin.transform();
     } catch (const Error& e) {
@@ -76,6 +78,8 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
     hearth_event overhead = impl->make_event(HEARTH_EVENT_METHOD_OVERHEAD, 0);
     overhead.elapsed_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    overhead.prompt_tokens = static_cast<int32_t>(std::min<uint64_t>(
+        plugin.forwarded_tokens() - fed_before, std::numeric_limits<int32_t>::max()));
     overhead.source = plugin.name().c_str();
     impl->emit(overhead);
     ++it;

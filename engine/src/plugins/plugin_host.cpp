@@ -310,6 +310,7 @@ hearth_status calibrate(hearth_host* host, const int32_t* tokens, size_t count,
     host->engine->calibrate({tokens, count}, [&](int32_t layer, std::span<const float> rows) {
       sink(user, layer, rows.data(), count, dim);
     });
+    host->forwarded_tokens += count;  // fed through the model, if on the host
     return HEARTH_OK;
   });
 }

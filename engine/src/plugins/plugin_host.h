@@ -22,7 +22,8 @@ struct hearth_host {
   std::vector<int32_t>* created_sequences = nullptr;
   // During step-wise decoding calls: the scheduler runs the passes, so forward() is refused.
   bool forward_refused = false;
-  // Tokens this plugin has fed through forward(), for the cost of its one-time work.
+  // Tokens this plugin has fed through forward() or calibrate(), for the cost of its
+  // one-time work.
   uint64_t forwarded_tokens = 0;
   std::string config_dir;  // what config_dir() answers
 };
