@@ -57,6 +57,36 @@ void turn_columns(std::vector<float>& w, int32_t rows, int32_t cols, int64_t fir
   }
 }
 
+// a^T b for two heads' activations (tokens rows of hd): the hd x hd cross-covariance whose
+// SVD gives the Procrustes turn of a towards b.
+std::vector<double> cross(const std::vector<double>& a, const std::vector<double>& b,
+                          int64_t tokens, int32_t hd) {
+  std::vector<double> m(static_cast<size_t>(hd) * hd, 0.0);
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int32_t i = 0; i < hd; ++i) {
+      for (int32_t j = 0; j < hd; ++j) {
+        m[size_t(i) * hd + j] += a[size_t(t * hd + i)] * b[size_t(t * hd + j)];
+      }
+    }
+  }
+  return m;
+}
+
+// The 2 x 2 cross-covariance of dims (p, q) of a against the same dims of b.
+struct PairCross {
+  double m00 = 0, m01 = 0, m10 = 0, m11 = 0;
+};
+PairCross pair_cross(const std::vector<double>& a, const std::vector<double>& b, int64_t tokens,
+                     int32_t hd, int32_t p, int32_t q) {
+  PairCross c;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const double ap = a[size_t(t * hd + p)], aq = a[size_t(t * hd + q)];
+    const double bp = b[size_t(t * hd + p)], bq = b[size_t(t * hd + q)];
+    c.m00 += ap * bp, c.m01 += ap * bq, c.m10 += aq * bp, c.m11 += aq * bq;
+  }
+  return c;
+}
+
 // The dims a head's RoPE rotates together, then the rest in consecutive pairs (any turn of
 // those commutes with RoPE, which leaves them alone).
 std::vector<std::pair<int32_t, int32_t>> pairs(const LayerShape& s) {
@@ -173,15 +203,7 @@ void align_heads(LayerWeights& w, const LayerShape& s, int32_t groups, const std
       const int64_t first = int64_t(h) * hd;
       // Values: R minimising |V_h R - V_ref|, then W_V,h <- R^T W_V,h and W_O,q <- W_O,q R.
       const std::vector<double> v_h = project(x, tokens, s.dim, w.wv, w.bv, first, hd);
-      std::vector<double> m(static_cast<size_t>(hd) * hd, 0.0);
-      for (int64_t t = 0; t < tokens; ++t) {
-        for (int32_t i = 0; i < hd; ++i) {
-          for (int32_t j = 0; j < hd; ++j) {
-            m[size_t(i) * hd + j] += v_h[size_t(t * hd + i)] * v_ref[size_t(t * hd + j)];
-          }
-        }
-      }
-      const std::vector<double> r = nearest_orthogonal(m, hd);
+      const std::vector<double> r = nearest_orthogonal(cross(v_h, v_ref, tokens, hd), hd);
       turn_rows(w.wv, s.dim, first, r, hd);
       if (!w.bv.empty()) turn_rows(w.bv, 1, first, r, hd);
       for (int32_t q = h * queries_per_head; q < (h + 1) * queries_per_head; ++q) {
@@ -191,13 +213,8 @@ void align_heads(LayerWeights& w, const LayerShape& s, int32_t groups, const std
       const std::vector<double> k_h = project(x, tokens, s.dim, w.wk, w.bk, first, hd);
       std::vector<double> turn(static_cast<size_t>(hd) * hd, 0.0);
       for (const auto& [a, b] : turn_pairs) {
-        double m00 = 0, m01 = 0, m10 = 0, m11 = 0;
-        for (int64_t t = 0; t < tokens; ++t) {
-          const double ka = k_h[size_t(t * hd + a)], kb = k_h[size_t(t * hd + b)];
-          const double ra = k_ref[size_t(t * hd + a)], rb = k_ref[size_t(t * hd + b)];
-          m00 += ka * ra, m01 += ka * rb, m10 += kb * ra, m11 += kb * rb;
-        }
-        const double angle = std::atan2(m10 - m01, m00 + m11);
+        const PairCross m = pair_cross(k_h, k_ref, tokens, hd, a, b);
+        const double angle = std::atan2(m.m10 - m.m01, m.m00 + m.m11);
         const double c = std::cos(angle), sn = std::sin(angle);
         // [k_a k_b] G with G = [[c, -s], [s, c]]: as R in turn_rows' convention.
         turn[size_t(a) * hd + a] = c, turn[size_t(a) * hd + b] = -sn;
@@ -227,16 +244,8 @@ double turned_distance(const std::vector<double>& k_a, const std::vector<double>
     return s;
   };
   // Values: |A|^2 + |B|^2 - 2 (sum of singular values of A^T B).
-  std::vector<double> m(static_cast<size_t>(hd) * hd, 0.0);
-  for (int64_t t = 0; t < tokens; ++t) {
-    for (int32_t i = 0; i < hd; ++i) {
-      for (int32_t j = 0; j < hd; ++j) {
-        m[size_t(i) * hd + j] += v_a[size_t(t * hd + i)] * v_b[size_t(t * hd + j)];
-      }
-    }
-  }
   std::vector<double> us, v;
-  jacobi(m, hd, us, v);
+  jacobi(cross(v_a, v_b, tokens, hd), hd, us, v);
   double nuclear = 0;
   for (int32_t c = 0; c < hd; ++c) {
     double sq = 0;
@@ -249,13 +258,8 @@ double turned_distance(const std::vector<double>& k_a, const std::vector<double>
   double key_left = 0;
   const double key_size = squared(k_a) + squared(k_b);
   for (const auto& [p, q] : turn_pairs) {
-    double m00 = 0, m01 = 0, m10 = 0, m11 = 0;
-    for (int64_t t = 0; t < tokens; ++t) {
-      const double ap = k_a[size_t(t * hd + p)], aq = k_a[size_t(t * hd + q)];
-      const double bp = k_b[size_t(t * hd + p)], bq = k_b[size_t(t * hd + q)];
-      m00 += ap * bp, m01 += ap * bq, m10 += aq * bp, m11 += aq * bq;
-    }
-    key_left -= 2 * std::hypot(m00 + m11, m10 - m01);
+    const PairCross m = pair_cross(k_a, k_b, tokens, hd, p, q);
+    key_left -= 2 * std::hypot(m.m00 + m.m11, m.m10 - m.m01);
   }
   const double keys = key_size > 0 ? (key_size + key_left) / key_size : 0;
   return std::max(0.0, values) + std::max(0.0, keys);

@@ -173,12 +173,8 @@ class GqaRetrofit : public hearth::sdk::AttentionPlugin {
   // Models with biases on K and V (Qwen2) carry one value per KV head row; they are merged
   // like the rows they belong to. Most models have none.
   void merge_bias(const std::string& name, int32_t heads, int32_t groups, int32_t head_dim) const {
-    hearth::sdk::Shape shape;
-    try {
-      shape = host().weight_shape(name);
-    } catch (const Error&) {
-      return;  // no such tensor
-    }
+    if (!has(name)) return;
+    const hearth::sdk::Shape shape = host().weight_shape(name);
     if (shape.rows * shape.cols != static_cast<int64_t>(heads) * head_dim) {
       throw Error(HEARTH_ERROR_INVALID_ARGUMENT,
                   "gqa_retrofit: " + name + " holds " + std::to_string(shape.rows * shape.cols) +

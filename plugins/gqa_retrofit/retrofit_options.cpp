@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <string_view>
 
 namespace gqa_retrofit {
@@ -72,8 +73,9 @@ RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options,
                   method + "'");
   }
   o.calibration = options.get_string("calibration", "");
-  if (!o.calibration.empty() && !config_dir.empty() && o.calibration.front() != '/') {
-    o.calibration = config_dir + "/" + o.calibration;
+  if (!o.calibration.empty() && !config_dir.empty() &&
+      std::filesystem::path(o.calibration).is_relative()) {
+    o.calibration = (std::filesystem::path(config_dir) / o.calibration).lexically_normal().string();
   }
   o.calibration_tokens =
       static_cast<int32_t>(options.get_int("calibration_tokens", 256, 16, 1 << 20));
@@ -82,8 +84,15 @@ RetrofitOptions parse_retrofit_options(const hearth::sdk::Options& options,
     throw invalid("method \"" + method +
                   "\" needs option 'calibration': a text file whose activations align the heads");
   }
-  if (o.method == Method::mean && options.has("calibration")) {
-    throw invalid("option 'calibration' is for the aligned methods; \"mean\" uses none");
+  // Options that would do nothing under "mean" are refused rather than ignored.
+  for (const char* key : {"calibration", "calibration_tokens"}) {
+    if (o.method == Method::mean && options.has(key)) {
+      throw invalid("option '" + std::string(key) +
+                    "' is for the aligned methods; \"mean\" uses no calibration");
+    }
+  }
+  if (o.method == Method::mean && !o.merge) {
+    throw invalid("option 'merge' = false only aligns heads; \"mean\" has nothing to align");
   }
   if (options.has("keep_layers")) {
     const std::string keep = options.require_string("keep_layers");

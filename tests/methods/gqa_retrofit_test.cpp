@@ -180,6 +180,9 @@ TEST_CASE("gqa_retrofit refuses counts it cannot honour, naming the option and l
   CHECK_THAT(refusal({{"kv_heads", "4"}, {"groups", "2"}}),
              Catch::Contains("unknown option 'groups'"));
   CHECK_THAT(refusal({{"method", "mean"}}), Catch::Contains("missing option 'kv_heads'"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"calibration_tokens", "64"}}),
+             Catch::Contains("'calibration_tokens' is for the aligned methods"));
+  CHECK_THAT(refusal({{"kv_heads", "4"}, {"merge", "false"}}), Catch::Contains("nothing to align"));
 }
 
 TEST_CASE("a model written after the retrofit loads without the plugin and runs the same") {

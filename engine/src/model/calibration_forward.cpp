@@ -58,14 +58,12 @@ void calibration_forward(const ModelConfig& c, const WeightOverrides& weights,
   const size_t n = tokens.size(), dim = size_t(c.dim), hd = size_t(c.head_dim);
   const bool neox = c.rope_style == RopeStyle::neox;
   Floats x(n * dim);
-  {
-    const Floats embedding = weights.read("token_embd.weight");
-    for (size_t t = 0; t < n; ++t) {
-      if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
-        throw Error("calibrate: token " + std::to_string(tokens[t]) + " is outside the vocabulary");
-      }
-      std::copy_n(embedding.begin() + size_t(tokens[t]) * dim, dim, x.begin() + t * dim);
+  for (size_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
+      throw Error("calibrate: token " + std::to_string(tokens[t]) + " is outside the vocabulary");
     }
+    const Floats row = weights.read_row("token_embd.weight", tokens[t]);
+    std::copy_n(row.begin(), dim, x.begin() + t * dim);
   }
   for (int32_t layer = 0; layer < c.layers; ++layer) {
     const std::string p = "blk." + std::to_string(layer) + ".";

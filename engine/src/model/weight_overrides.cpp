@@ -1,5 +1,7 @@
 #include "model/weight_overrides.h"
 
+#include <algorithm>
+
 #include "gguf/dequantize.h"
 #include "hearth/error.h"
 
@@ -32,6 +34,24 @@ std::vector<float> WeightOverrides::read(const std::string& name) const {
   for (int64_t r = 0; r < rows; ++r) {
     dequantize_row(t.type(), t.data + r * row_bytes, cols, values.data() + r * cols);
   }
+  return values;
+}
+
+std::vector<float> WeightOverrides::read_row(const std::string& name, int64_t row) const {
+  int64_t rows = 0, cols = 0;
+  shape(name, rows, cols);
+  if (row < 0 || row >= rows) {
+    throw Error("weights: row " + std::to_string(row) + " of '" + name + "', which has " +
+                std::to_string(rows));
+  }
+  std::vector<float> values(static_cast<size_t>(cols));
+  if (const ReplacedTensor* r = find(name)) {
+    std::copy_n(r->values.begin() + row * cols, cols, values.begin());
+    return values;
+  }
+  const auto& t = tensor(name);
+  const size_t row_bytes = t.byte_size / static_cast<size_t>(rows);
+  dequantize_row(t.type(), t.data + row * row_bytes, cols, values.data());
   return values;
 }
 

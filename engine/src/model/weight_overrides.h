@@ -25,6 +25,8 @@ class WeightOverrides {
   void shape(const std::string& name, int64_t& rows, int64_t& cols) const;
   // The current version as f32.
   std::vector<float> read(const std::string& name) const;
+  // One row of it (an embedding lookup), without converting the rest.
+  std::vector<float> read_row(const std::string& name, int64_t row) const;
   void replace(const std::string& name, std::vector<float> values, int64_t rows, int64_t cols);
   const ReplacedTensor* find(const std::string& name) const;
   bool empty() const { return replaced_.empty(); }
