@@ -121,6 +121,8 @@ class Engine {
   // Metrics plugins' counters and reports ("" = the only metrics plugin).
   std::vector<std::pair<std::string, std::string>> metrics_snapshot(const std::string& plugin = "");
   void metrics_report(const std::string& path, const std::string& plugin = "");
+  // Every metrics plugin's counters as Prometheus text (hearth_<plugin>_<key>), for /metrics.
+  std::string metrics_prometheus();
 
   // A sequence's KV cache in a file that records the model's identity; loading a file from
   // another model, or a damaged one, is refused.

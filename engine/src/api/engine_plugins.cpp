@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "api/engine_impl.h"
+#include "api/prometheus_text.h"
 #include "hearth/error.h"
 #include "hearth/plugin_probe.h"
 #include "hearth/text.h"
@@ -201,6 +202,17 @@ std::vector<std::pair<std::string, std::string>> Engine::metrics_snapshot(
     const std::string& plugin) {
   auto lock = impl_->lock("metrics_snapshot");
   return impl_->find_plugin(HEARTH_PLUGIN_METRICS, plugin).snapshot();
+}
+
+std::string Engine::metrics_prometheus() {
+  auto lock = impl_->lock("metrics_prometheus");
+  std::vector<std::pair<std::string, detail::Snapshot>> snapshots;
+  for (const auto& plugin : impl_->plugins) {
+    if (plugin->kind() == HEARTH_PLUGIN_METRICS) {
+      snapshots.emplace_back(plugin->name(), plugin->snapshot());
+    }
+  }
+  return detail::prometheus_text(snapshots);
 }
 
 void Engine::metrics_report(const std::string& path, const std::string& plugin) {

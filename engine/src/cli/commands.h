@@ -14,5 +14,6 @@ int plugin_check_command(int argc, char** argv);
 int cag_command(int argc, char** argv);
 int perplexity_command(int argc, char** argv);
 int retrofit_command(int argc, char** argv);
+int oae_command(int argc, char** argv);
 
 }  // namespace hearth::cli

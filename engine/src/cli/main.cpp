@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "  cag        build, inspect and ask a deployment's knowledge sets\n"
     "  perplexity measure a model's perplexity on a text (llama-perplexity's method)\n"
     "  retrofit   convert a model to grouped-query attention and write it\n"
+    "  oae        measure what a method costs against its baseline, and report it\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   if (command == "cag") handler = hearth::cli::cag_command;
   if (command == "perplexity") handler = hearth::cli::perplexity_command;
   if (command == "retrofit") handler = hearth::cli::retrofit_command;
+  if (command == "oae") handler = hearth::cli::oae_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
                  kUsage);

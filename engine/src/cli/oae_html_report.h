@@ -1,0 +1,20 @@
+// `hearth oae report`: run files of the oae meter in, DIR/report.json and one self-contained
+// DIR/report.html out (charts drawn inline as SVG; nothing is fetched).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hearth::cli {
+
+inline constexpr size_t kMaxRunFileBytes = size_t{64} << 20;
+
+// Checks one run file's text; throws hearth::Error naming `name` and the field when it is not
+// JSON, not a run file, or lacks or mistypes a field the report uses.
+void check_oae_run(std::string_view text, const std::string& name);
+
+// Reads the run files, pairs each with the run its baseline_label names, and writes the report.
+void write_oae_report(const std::string& dir, const std::vector<std::string>& run_paths);
+
+}  // namespace hearth::cli
