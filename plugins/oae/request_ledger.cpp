@@ -72,6 +72,7 @@ void RequestLedger::on_event(const hearth_event& event, double joules) {
   const double t = event.time_seconds - origin_;
   last_time_ = std::max(last_time_, t);
   kv_live_ = event.kv_bytes;
+  kv_shared_ = event.kv_shared_bytes;
   switch (event.type) {
     case HEARTH_EVENT_REQUEST_START: {
       settle_energy(t, joules, 0, nullptr);
@@ -90,6 +91,8 @@ void RequestLedger::on_event(const hearth_event& event, double joules) {
       it->second.prompt_done = t;
       it->second.prompt_tokens = event.prompt_tokens;
       it->second.kv_peak_bytes = std::max(it->second.kv_peak_bytes, event.kv_bytes);
+      it->second.kv_shared_peak_bytes =
+          std::max(it->second.kv_shared_peak_bytes, event.kv_shared_bytes);
       return;
     }
     case HEARTH_EVENT_TOKEN: {
@@ -109,10 +112,10 @@ void RequestLedger::on_event(const hearth_event& event, double joules) {
       r.last_token = t;
       r.generated_tokens = event.generated_tokens;
       r.kv_peak_bytes = std::max(r.kv_peak_bytes, event.kv_bytes);
+      r.kv_shared_peak_bytes = std::max(r.kv_shared_peak_bytes, event.kv_shared_bytes);
       return;
     }
     case HEARTH_EVENT_DECODE_STEP: {
-      kv_shared_ = event.kv_shared_bytes;
       auto it = active_.find(event.request_id);
       if (it == active_.end()) return;
       it->second.kv_peak_bytes = std::max(it->second.kv_peak_bytes, event.kv_bytes);

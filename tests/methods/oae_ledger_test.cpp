@@ -112,3 +112,22 @@ TEST_CASE("only the last keep_requests finished requests are kept; totals count 
   CHECK(ledger.finished().front().id == 8);
   CHECK(ledger.totals().requests == 10);
 }
+
+TEST_CASE("KV peaks per request come from every event, the shared part included") {
+  RequestLedger ledger(100);
+  ledger.start(0.0, 0.0);
+  auto kv = [](hearth_event e, uint64_t live, uint64_t shared) {
+    e.kv_bytes = live;
+    e.kv_shared_bytes = shared;
+    return e;
+  };
+  ledger.on_event(kv(event(HEARTH_EVENT_REQUEST_START, 1, 1.0, 4), 4096, 4096), 0);
+  ledger.on_event(kv(event(HEARTH_EVENT_PROMPT_DONE, 1, 1.1, 4), 6144, 4096), 0);
+  ledger.on_event(kv(event(HEARTH_EVENT_TOKEN, 1, 1.2, 4, 1), 8192, 2048), 0);
+  ledger.on_event(kv(event(HEARTH_EVENT_TOKEN, 1, 1.3, 4, 2), 7168, 6144), 0);
+  ledger.on_event(kv(event(HEARTH_EVENT_REQUEST_END, 1, 1.4, 4, 2), 1024, 0), 0);
+  REQUIRE(ledger.finished().size() == 1);
+  CHECK(ledger.finished().front().kv_peak_bytes == 8192);
+  CHECK(ledger.finished().front().kv_shared_peak_bytes == 6144);
+  CHECK(ledger.kv_shared_bytes() == 0);  // as of the last event
+}

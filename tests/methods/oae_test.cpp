@@ -128,8 +128,12 @@ TEST_CASE("a knowledge prefix's one-time cost reaches the oae ledger") {
   cag.name = "cag";
   cag.path = binary_path("lib/hearth/plugins/hearth-cag.so");
   auto engine = load({oae_plugin({{"energy", "estimate"}}), cag});
-  const KnowledgeBuildStats built =
-      engine->knowledge_build("doc", {"Lily had a red ball. She liked to play in the park."});
+  std::string doc;  // several blocks long, so that a question shares whole blocks
+  for (int i = 0; i < 8; ++i) doc += "Lily had a red ball. She liked to play in the park. ";
+  const KnowledgeBuildStats built = engine->knowledge_build("doc", {doc});
+  GenerationOptions on_doc = greedy(4);
+  on_doc.knowledge_prefix = "doc";
+  engine->generate("Who had a ball?", on_doc);
   auto s = as_map(engine->metrics_snapshot("oae"));
   CHECK(s["overheads_total"] == "1");
   CHECK(std::stod(s["overhead_seconds_total"]) == Approx(built.seconds).margin(1e-6));
@@ -142,6 +146,8 @@ TEST_CASE("a knowledge prefix's one-time cost reaches the oae ledger") {
   CHECK(run["overheads"][0]["source"] == "cag");
   CHECK(run["overheads"][0]["tokens"] == built.forwarded_tokens);
   CHECK(run["overheads"][0]["joules"].get<double>() >= 0);
+  REQUIRE(run["requests"].size() == 1);  // the question forks the prefix: its blocks are shared
+  CHECK(run["requests"][0]["kv_shared_peak_bytes"].get<double>() > 0);
 }
 
 TEST_CASE("oae refuses bad options before any work, naming them") {

@@ -91,6 +91,7 @@ hearth_event detail::EngineState::make_event(hearth_event_type type, uint64_t re
   e.kv_bytes =
       cache ? size_t(cache->total_blocks() - cache->free_blocks()) * cache->geometry().block_bytes
             : 0;
+  e.kv_shared_bytes = cache ? size_t(cache->shared_blocks()) * cache->geometry().block_bytes : 0;
   e.weight_bytes = info.weight_bytes;
   e.device = device.c_str();
   e.source = "core";

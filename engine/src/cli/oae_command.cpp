@@ -113,8 +113,10 @@ int replay(Engine& engine, const Workload& w, const WorkloadVariant& v,
   return failed;
 }
 
+// Runs one variant; returns its run file's path and adds its failed requests to `failed`.
 std::string run_variant(const RunFlags& flags, const Workload& w, const WorkloadVariant& v,
-                        const std::string& baseline_label, double bandwidth, double flops) {
+                        const std::string& baseline_label, double bandwidth, double flops,
+                        int& failed_total) {
   std::cerr << "hearth oae run: " << v.label << ": loading\n";
   auto engine = Engine::load(variant_engine(flags, v, baseline_label, bandwidth, flops));
   const std::string documents = v.knowledge.empty() ? "" : documents_text(w);
@@ -129,7 +131,7 @@ std::string run_variant(const RunFlags& flags, const Workload& w, const Workload
   engine->metrics_report(path, "oae");
   std::ofstream prom((std::filesystem::path(flags.out) / (v.label + ".prom")).string());
   prom << engine->metrics_prometheus();
-  if (failed) std::cerr << "hearth oae run: " << failed << " requests of " << v.label << " failed\n";
+  failed_total += failed;
   return path;
 }
 
@@ -168,10 +170,14 @@ int run_action(int argc, char** argv) {
     std::fprintf(stderr, "hearth oae run: memory read %.1f GB/s, peak f32 %.0f GFLOP/s\n",
                  bandwidth / 1e9, flops / 1e9);
   }
-  const std::string baseline = run_variant(flags, w, w.baseline, "", bandwidth, flops);
-  const std::string method = run_variant(flags, w, w.method, w.baseline.label, bandwidth, flops);
+  int failed = 0;
+  const std::string baseline = run_variant(flags, w, w.baseline, "", bandwidth, flops, failed);
+  const std::string method =
+      run_variant(flags, w, w.method, w.baseline.label, bandwidth, flops, failed);
   write_oae_report(flags.out, {method, baseline});
   std::cout << (std::filesystem::path(flags.out) / "report.html").string() << "\n";
+  // The report is written either way: the run files count the failures.
+  if (failed) throw Error(std::to_string(failed) + " requests failed (see above)");
   return 0;
 }
 

@@ -44,8 +44,8 @@ json parse_run(std::string_view text, const std::string& name) {
   require(run, "energy_is_estimate", json::value_t::boolean, name);
   for (const char* k : {"wall_seconds", "meter_seconds", "peak_rss_bytes"}) require(run, k, num, name);
   require(run, "totals", json::value_t::object, name);
-  for (const char* k : {"requests", "prompt_tokens", "generated_tokens", "joules",
-                        "joules_per_token", "gco2e"}) {
+  for (const char* k : {"requests", "prompt_tokens", "generated_tokens", "prefill_seconds",
+                        "decode_seconds", "joules", "joules_per_token", "gco2e"}) {
     require(run["totals"], k, num, name + ": totals");
   }
   for (const char* list : {"requests", "throughput", "overheads"}) {
@@ -160,12 +160,13 @@ class Chart {
         x_max_(x_max > 0 ? x_max : 1), y_max_(y_max > 0 ? y_max * 1.1 : 1) {}
 
   void line(const std::vector<std::pair<double, double>>& points, const char* color,
-            const std::string& name) {
+            const std::string& name, bool dashed = false) {
     std::string d;
     for (auto [x, y] : points) d += num(px(x), "%.1f") + "," + num(py(y), "%.1f") + " ";
     body_ += "<polyline class=\"series\" data-name=\"" + esc(name) + "\" data-points=\"" +
              std::to_string(points.size()) + "\" fill=\"none\" stroke=\"" + color +
-             "\" stroke-width=\"2\" points=\"" + d + "\"/>";
+             "\" stroke-width=\"2\"" + (dashed ? " stroke-dasharray=\"6 4\"" : "") +
+             " points=\"" + d + "\"/>";
     legend(color, name);
   }
   void bar(double x0, double x1, double y, const char* color, const std::string& name) {
@@ -180,7 +181,7 @@ class Chart {
              "</text>";
   }
   void legend(const char* color, const std::string& name) {
-    const int y = 28 + 16 * legends_++;
+    const int y = kT + 10 + 16 * legends_++;
     body_ += "<rect x=\"" + std::to_string(kW - 190) + "\" y=\"" + std::to_string(y - 10) +
              "\" width=\"12\" height=\"12\" fill=\"" + color + "\"/><text x=\"" +
              std::to_string(kW - 172) + "\" y=\"" + std::to_string(y) + "\">" + esc(name) +
@@ -200,7 +201,7 @@ class Chart {
   }
 
  private:
-  static constexpr int kW = 720, kH = 280, kL = 50, kR = 200, kT = 40, kB = 30;
+  static constexpr int kW = 760, kH = 300, kL = 50, kR = 230, kT = 56, kB = 30;
   double px(double x) const { return kL + (kW - kL - kR) * std::clamp(x / x_max_, 0.0, 1.0); }
   double py(double y) const { return kH - kB - (kH - kB - kT) * std::clamp(y / y_max_, 0.0, 1.0); }
   std::string title_, x_label_, y_label_, body_;
@@ -212,8 +213,8 @@ std::string summary_table(const json& runs) {
   std::string h =
       "<table id=\"summary\"><tr><th>run</th><th>energy</th><th>requests</th><th>prompt "
       "tokens</th><th>generated tokens</th><th>TTFT p50 s</th><th>ITL p50 s</th><th>ITL p95 "
-      "s</th><th>J/token</th><th>gCO2e</th><th>peak RSS MiB</th><th>meter s</th><th>decode "
-      "roofline</th><th>prefill roofline</th></tr>";
+      "s</th><th>J/token</th><th>gCO2e</th><th>peak RSS MiB</th><th>meter s</th><th>meter "
+      "share of compute</th><th>decode roofline</th><th>prefill roofline</th></tr>";
   for (const json& run : runs) {
     const std::string label = run["label"];
     std::vector<double> ttft, itl50, itl95;
@@ -228,6 +229,7 @@ std::string summary_table(const json& runs) {
       return v[(v.size() - 1) / 2];
     };
     const json& t = run["totals"];
+    const double busy = t["prefill_seconds"].get<double>() + t["decode_seconds"].get<double>();
     auto share = [&](const char* k) {
       const json* roof = run.contains("roofline") ? &run["roofline"] : nullptr;
       if (!roof || !roof->is_object() || !roof->contains(k) || !(*roof)[k].is_number()) {
@@ -235,9 +237,10 @@ std::string summary_table(const json& runs) {
       }
       return cell(label + ".roofline." + k, (*roof)[k].get<double>());
     };
-    h += "<tr><td>" + esc(label) + "</td><td>" + esc(run["energy_source"].get<std::string>()) +
-         (run["energy_is_estimate"].get<bool>() ? " <b class=\"estimate\">estimate</b>" : "") +
-         "</td>" + cell(label + ".totals.requests", t["requests"]) +
+    const std::string source = run["energy_source"];
+    const bool estimate = run["energy_is_estimate"];
+    h += "<tr><td>" + esc(label) + "</td><td>" + (source == "estimate" ? "" : esc(source) + " ") +
+         (estimate ? "<b class=\"estimate\">estimate</b>" : "") + "</td>" + cell(label + ".totals.requests", t["requests"]) +
          cell(label + ".totals.prompt_tokens", t["prompt_tokens"]) +
          cell(label + ".totals.generated_tokens", t["generated_tokens"]) +
          cell(label + ".ttft_p50", median(ttft)) + cell(label + ".itl_p50", median(itl50)) +
@@ -245,7 +248,9 @@ std::string summary_table(const json& runs) {
          cell(label + ".totals.joules_per_token", t["joules_per_token"]) +
          cell(label + ".totals.gco2e", t["gco2e"]) +
          cell(label + ".peak_rss_mib", run["peak_rss_bytes"].get<double>() / 1048576.0) +
-         cell(label + ".meter_seconds", run["meter_seconds"]) + share("decode_share") +
+         cell(label + ".meter_seconds", run["meter_seconds"]) +
+         cell(label + ".meter_share", busy > 0 ? run["meter_seconds"].get<double>() / busy : 0) +
+         share("decode_share") +
          share("prefill_share") + "</tr>";
   }
   return h + "</table>";
@@ -283,7 +288,7 @@ std::string latency_chart(const json& runs) {
       mx.push_back({x + slot * 0.45, r["itl_max_seconds"]});
     }
     d.line(p95, kColors[k % 6], runs[k]["label"].get<std::string>() + " p95");
-    d.line(mx, "#999", runs[k]["label"].get<std::string>() + " max");
+    d.line(mx, kColors[k % 6], runs[k]["label"].get<std::string>() + " max", true);
   }
   return c.svg() + d.svg();
 }
@@ -371,12 +376,10 @@ std::string break_even_section(const json& comparisons) {
 
 void check_oae_run(std::string_view text, const std::string& name) { parse_run(text, name); }
 
-void write_oae_report(const std::string& dir, const std::vector<std::string>& run_paths) {
-  if (run_paths.empty()) throw Error("hearth oae report: no run files given");
+OaeReport render_oae_report(const std::vector<std::pair<std::string, std::string>>& run_texts) {
+  if (run_texts.empty()) throw Error("hearth oae report: no run files given");
   json runs = json::array();
-  for (const std::string& path : run_paths) {
-    runs.push_back(parse_run(read_text_file(path, "run file", kMaxRunFileBytes), path));
-  }
+  for (const auto& [name, text] : run_texts) runs.push_back(parse_run(text, name));
   json comparisons = json::array();
   for (const json& run : runs) {
     if (!run.contains("baseline_label")) continue;
@@ -389,21 +392,33 @@ void write_oae_report(const std::string& dir, const std::vector<std::string>& ru
     }
     comparisons.push_back(compare(run, *it));
   }
-  std::filesystem::create_directories(dir);
   const json report = {{"format", "hearth-oae-report"}, {"version", 1}, {"runs", runs},
                        {"comparisons", comparisons}};
-  const std::string html =
+  OaeReport out;
+  out.json = report.dump(1) + "\n";
+  out.html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>hearth OAE report</title>"
-      "<style>body{font-family:sans-serif;margin:20px;max-width:1100px}table{border-collapse:"
-      "collapse;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}"
-      "svg{display:block;margin:12px 0;background:#fafafa}.estimate{color:#b00}</style></head>"
-      "<body><h1>hearth OAE report</h1><h2>Runs</h2>" + summary_table(runs) +
-      "<h2>Break-even</h2>" + break_even_section(comparisons) + "<h2>Latency</h2>" +
-      latency_chart(runs) + "<h2>Throughput</h2>" + throughput_chart(runs) +
-      "<h2>Energy</h2>" + energy_chart(runs) + "<h2>Overhead ledger</h2>" +
-      overhead_table(runs) + "</body></html>\n";
-  for (const auto& [name, text] : {std::pair<std::string, std::string>{"report.json", report.dump(1) + "\n"},
-                                   {"report.html", html}}) {
+      "<style>body{font-family:sans-serif;margin:20px;max-width:1160px}table{border-collapse:"
+      "collapse;margin:8px 0;font-size:13px}td,th{border:1px solid #bbb;padding:3px 6px;"
+      "text-align:right}svg{display:block;margin:12px 0;background:#fafafa;font-size:13px}"
+      ".estimate{color:#b00}</style></head>"
+      "<body><h1>hearth OAE report</h1><h2>Runs</h2>" +
+      summary_table(runs) + "<h2>Break-even</h2>" + break_even_section(comparisons) +
+      "<h2>Latency</h2>" + latency_chart(runs) + "<h2>Throughput</h2>" + throughput_chart(runs) +
+      "<h2>Energy</h2>" + energy_chart(runs) + "<h2>Overhead ledger</h2>" + overhead_table(runs) +
+      "</body></html>\n";
+  return out;
+}
+
+void write_oae_report(const std::string& dir, const std::vector<std::string>& run_paths) {
+  std::vector<std::pair<std::string, std::string>> texts;
+  for (const std::string& path : run_paths) {
+    texts.emplace_back(path, read_text_file(path, "run file", kMaxRunFileBytes));
+  }
+  const OaeReport report = render_oae_report(texts);
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"report.json", report.json},
+                                   {"report.html", report.html}}) {
     const std::string path = (std::filesystem::path(dir) / name).string();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;

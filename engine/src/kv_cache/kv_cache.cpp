@@ -44,7 +44,9 @@ int32_t KvCache::create() {
 
 int32_t KvCache::fork(int32_t parent) {
   Sequence copy = get(parent);
-  for (int32_t b : copy.blocks) ++ref_counts_[b];
+  for (int32_t b : copy.blocks) {
+    if (++ref_counts_[b] == 2) ++shared_blocks_;
+  }
   int32_t id = next_sequence_++;
   sequences_.emplace(id, std::move(copy));
   return id;
@@ -167,7 +169,9 @@ int32_t KvCache::take_block() {
 }
 
 void KvCache::release(int32_t block) {
-  if (--ref_counts_[block] == 0) free_blocks_.push_back(block);
+  const int32_t left = --ref_counts_[block];
+  if (left == 1) --shared_blocks_;
+  if (left == 0) free_blocks_.push_back(block);
 }
 
 KvCacheStats KvCache::stats() const {
@@ -176,10 +180,8 @@ KvCacheStats KvCache::stats() const {
   st.block_tokens = layout_.block_tokens;
   st.total_blocks = static_cast<int32_t>(ref_counts_.size());
   st.capacity_bytes = ref_counts_.size() * geometry_.block_bytes;
-  for (int32_t rc : ref_counts_) {
-    st.used_blocks += rc > 0;
-    st.shared_blocks += rc > 1;
-  }
+  st.used_blocks = total_blocks() - free_blocks();
+  st.shared_blocks = shared_blocks_;
   st.live_bytes = static_cast<size_t>(st.used_blocks) * geometry_.block_bytes;
   st.shared_bytes = static_cast<size_t>(st.shared_blocks) * geometry_.block_bytes;
   st.sequences = static_cast<int32_t>(sequences_.size());

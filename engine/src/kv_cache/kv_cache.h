@@ -64,6 +64,8 @@ class KvCache {
 
   int32_t total_blocks() const { return static_cast<int32_t>(ref_counts_.size()); }
   int32_t free_blocks() const { return static_cast<int32_t>(free_blocks_.size()); }
+  // Blocks more than one sequence holds, kept as references change so events can carry it.
+  int32_t shared_blocks() const { return shared_blocks_; }
   KvCacheStats stats() const;
   const KvCacheGeometry& geometry() const { return geometry_; }
   backend::KvStorage& storage() { return *storage_; }
@@ -78,6 +80,7 @@ class KvCache {
   const Sequence& get(int32_t sequence) const;
   int32_t take_block();
   int32_t peak_used_blocks_ = 0;
+  int32_t shared_blocks_ = 0;
   void release(int32_t block);
 
   KvCacheLayout layout_;

@@ -156,7 +156,8 @@ typedef struct hearth_event {
   const char* source;        /* since 1.0: "core" or the emitting plugin's name */
   int32_t live_branches;     /* since 1.3: DECODE_STEP: hypotheses still being extended */
   int32_t finished_branches; /* since 1.3: DECODE_STEP: hypotheses finished so far */
-  uint64_t kv_shared_bytes;  /* since 1.3: DECODE_STEP: KV bytes in blocks several sequences hold */
+  uint64_t kv_shared_bytes;  /* since 1.3: DECODE_STEP; since 1.5 every event: KV bytes in blocks
+                              * several sequences hold */
 } hearth_event;
 
 /* Services the host offers every plugin. Owned by the host; valid until destroy(). Calls
