@@ -42,6 +42,7 @@ OaeOptions parse_oae_options(const hearth::sdk::Options& options) {
   o.powercap_root = options.get_string("powercap_root", o.powercap_root);
   o.bandwidth_gbps = options.get_float("bandwidth_gbps", 0, 0, 1e6);
   o.peak_gflops = options.get_float("peak_gflops", 0, 0, 1e9);
+  o.peak_int8_gops = options.get_float("peak_int8_gops", 0, 0, 1e9);
   o.keep_requests = options.get_int("keep_requests", o.keep_requests, 1, 1000000);
   return o;
 }

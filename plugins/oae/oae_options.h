@@ -10,7 +10,9 @@
 //   pue = 1.0                     # power usage effectiveness of the site
 //   powercap_root = "/sys/class/powercap"
 //   bandwidth_gbps = 26.1         # measured memory bandwidth, for the decode roofline share
-//   peak_gflops = 300             # measured peak compute, for the prefill roofline share
+//   peak_gflops = 300             # measured peak f32 compute, for the prefill roofline share
+//   peak_int8_gops = 1200         # measured peak int8 dot-product rate: the prefill ceiling of
+//                                 # quantized weights (under 1.5 bytes a weight), when given
 //   keep_requests = 10000         # finished requests kept for percentiles and reports
 #pragma once
 
@@ -31,6 +33,7 @@ struct OaeOptions {
   std::string powercap_root = "/sys/class/powercap";
   double bandwidth_gbps = 0;  // 0 = not measured
   double peak_gflops = 0;     // 0 = not measured
+  double peak_int8_gops = 0;  // 0 = not measured
   int64_t keep_requests = 10000;
 };
 

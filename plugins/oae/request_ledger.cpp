@@ -118,6 +118,9 @@ void RequestLedger::on_event(const hearth_event& event, double joules) {
     case HEARTH_EVENT_DECODE_STEP: {
       auto it = active_.find(event.request_id);
       if (it == active_.end()) return;
+      RequestRecord& r = it->second;
+      if (r.last_step >= 0) r.step_gaps.push_back(static_cast<float>(t - r.last_step));
+      r.last_step = t;
       it->second.kv_peak_bytes = std::max(it->second.kv_peak_bytes, event.kv_bytes);
       it->second.kv_shared_peak_bytes =
           std::max(it->second.kv_shared_peak_bytes, event.kv_shared_bytes);
@@ -133,6 +136,8 @@ void RequestLedger::on_event(const hearth_event& event, double joules) {
       r.failed = event.status != HEARTH_OK;
       r.generated_tokens = event.generated_tokens;
       r.prompt_tokens = event.prompt_tokens;
+      if (!r.step_gaps.empty()) r.itl = std::move(r.step_gaps);
+      r.step_gaps = {};
       finish(std::move(r));
       return;
     }

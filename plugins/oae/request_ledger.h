@@ -29,7 +29,11 @@ struct RequestRecord {
   double end = -1;
   bool failed = false;
   int32_t prompt_tokens = 0, generated_tokens = 0;
-  std::vector<float> itl;      // seconds between consecutive generated tokens
+  // Seconds between consecutive generated tokens. A search that hands over its tokens when it
+  // ends (beam search) reports DECODE_STEP events instead: then the seconds between its steps.
+  std::vector<float> itl;
+  std::vector<float> step_gaps;
+  double last_step = -1;
   double prefill_joules = 0, decode_joules = 0;
   uint64_t kv_peak_bytes = 0, kv_shared_peak_bytes = 0;
 

@@ -77,11 +77,15 @@ Roofline roofline(const RequestLedger& ledger, const RunSummary& run, const OaeO
     const double bytes = static_cast<double>(run.weight_bytes) + (n ? kv / n : 0);
     r.decode_share = bytes / p.p50 / (options.bandwidth_gbps * 1e9);
   }
-  // Prefill does two flops per weight per prompt token.
+  // Prefill does two operations per weight per prompt token: f32 multiply-adds for float
+  // weights, int8 dot products for quantized ones (under 1.5 bytes a weight).
   const Totals& t = ledger.totals();
-  if (options.peak_gflops > 0 && t.prefill_seconds > 0 && run.params > 0) {
+  const bool quantized = run.params > 0 && static_cast<double>(run.weight_bytes) < 1.5 * run.params;
+  r.peak_gops = quantized && options.peak_int8_gops > 0 ? options.peak_int8_gops : options.peak_gflops;
+  r.peak_kind = quantized && options.peak_int8_gops > 0 ? "int8" : "f32";
+  if (r.peak_gops > 0 && t.prefill_seconds > 0 && run.params > 0) {
     r.prefill_share = 2 * run.params * static_cast<double>(t.prompt_tokens) / t.prefill_seconds /
-                      (options.peak_gflops * 1e9);
+                      (r.peak_gops * 1e9);
   }
   return r;
 }
@@ -112,6 +116,8 @@ std::string run_file_json(const RequestLedger& ledger, const RunSummary& run,
   j.open('{');
   j.number_or_null("bandwidth_gbps", options.bandwidth_gbps > 0 ? options.bandwidth_gbps : -1);
   j.number_or_null("peak_gflops", options.peak_gflops > 0 ? options.peak_gflops : -1);
+  j.number_or_null("peak_int8_gops", options.peak_int8_gops > 0 ? options.peak_int8_gops : -1);
+  j.field("prefill_peak", std::string(roof.peak_kind));
   j.number_or_null("decode_share", roof.decode_share);
   j.number_or_null("prefill_share", roof.prefill_share);
   j.close('}');

@@ -36,6 +36,11 @@ constexpr const char* kKnowledgeSet = "workload";
 constexpr const char* kBeforeQuestion = "\n\nQuestion: ";
 constexpr const char* kAfterQuestion = "\nAnswer:";
 
+// What the machine can do, measured once for both variants (0 = not measured).
+struct Probes {
+  double bandwidth = 0, flops = 0, int8_ops = 0;
+};
+
 struct RunFlags {
   EngineOptions engine;
   std::string workload, out, energy = "auto";
@@ -53,7 +58,7 @@ std::string documents_text(const Workload& w) {
 }
 
 EngineOptions variant_engine(const RunFlags& flags, const WorkloadVariant& v,
-                             const std::string& baseline_label, double bandwidth, double flops) {
+                             const std::string& baseline_label, const Probes& probes) {
   EngineOptions o = flags.engine;
   PluginConfig oae;
   oae.name = "oae";
@@ -61,8 +66,13 @@ EngineOptions variant_engine(const RunFlags& flags, const WorkloadVariant& v,
                  {"energy", flags.energy},
                  {"cpu_watts_per_core", std::to_string(flags.cpu_watts)}};
   if (!baseline_label.empty()) oae.options.push_back({"baseline_label", baseline_label});
-  if (bandwidth > 0) oae.options.push_back({"bandwidth_gbps", std::to_string(bandwidth / 1e9)});
-  if (flops > 0) oae.options.push_back({"peak_gflops", std::to_string(flops / 1e9)});
+  if (probes.bandwidth > 0) {
+    oae.options.push_back({"bandwidth_gbps", std::to_string(probes.bandwidth / 1e9)});
+  }
+  if (probes.flops > 0) oae.options.push_back({"peak_gflops", std::to_string(probes.flops / 1e9)});
+  if (probes.int8_ops > 0) {
+    oae.options.push_back({"peak_int8_gops", std::to_string(probes.int8_ops / 1e9)});
+  }
   // First, so that the one-time work of the plugins after it is measured.
   o.plugins.insert(o.plugins.begin(), std::move(oae));
   apply_retrofit(v.kv_heads, o);
@@ -115,10 +125,10 @@ int replay(Engine& engine, const Workload& w, const WorkloadVariant& v,
 
 // Runs one variant; returns its run file's path and adds its failed requests to `failed`.
 std::string run_variant(const RunFlags& flags, const Workload& w, const WorkloadVariant& v,
-                        const std::string& baseline_label, double bandwidth, double flops,
+                        const std::string& baseline_label, const Probes& probes,
                         int& failed_total) {
   std::cerr << "hearth oae run: " << v.label << ": loading\n";
-  auto engine = Engine::load(variant_engine(flags, v, baseline_label, bandwidth, flops));
+  auto engine = Engine::load(variant_engine(flags, v, baseline_label, probes));
   const std::string documents = v.knowledge.empty() ? "" : documents_text(w);
   if (v.knowledge == "cache") {
     const KnowledgeBuildStats built = engine->knowledge_build(kKnowledgeSet, {documents});
@@ -160,20 +170,22 @@ int run_action(int argc, char** argv) {
   if (flags.engine.model_path.empty()) throw Error("no model: give -m FILE");
   const Workload w = load_workload(flags.workload);
   std::filesystem::create_directories(flags.out);
-  double bandwidth = 0, flops = 0;
+  Probes probes;
   if (!no_probe) {
     const int threads = flags.engine.threads > 0
                             ? flags.engine.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    bandwidth = measure_read_bandwidth(threads);
-    flops = measure_peak_flops(threads);
-    std::fprintf(stderr, "hearth oae run: memory read %.1f GB/s, peak f32 %.0f GFLOP/s\n",
-                 bandwidth / 1e9, flops / 1e9);
+    probes.bandwidth = measure_read_bandwidth(threads);
+    probes.flops = measure_peak_flops(threads);
+    probes.int8_ops = measure_peak_int8_ops(threads);
+    std::fprintf(stderr,
+                 "hearth oae run: memory read %.1f GB/s, peak f32 %.0f GFLOP/s, int8 %.0f GOP/s\n",
+                 probes.bandwidth / 1e9, probes.flops / 1e9, probes.int8_ops / 1e9);
   }
   int failed = 0;
-  const std::string baseline = run_variant(flags, w, w.baseline, "", bandwidth, flops, failed);
+  const std::string baseline = run_variant(flags, w, w.baseline, "", probes, failed);
   const std::string method =
-      run_variant(flags, w, w.method, w.baseline.label, bandwidth, flops, failed);
+      run_variant(flags, w, w.method, w.baseline.label, probes, failed);
   write_oae_report(flags.out, {method, baseline});
   std::cout << (std::filesystem::path(flags.out) / "report.html").string() << "\n";
   // The report is written either way: the run files count the failures.

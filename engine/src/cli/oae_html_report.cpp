@@ -253,7 +253,25 @@ std::string summary_table(const json& runs) {
          share("decode_share") +
          share("prefill_share") + "</tr>";
   }
-  return h + "</table>";
+  h += "</table>";
+  // What the roofline shares are shares of.
+  for (const json& run : runs) {
+    if (!run.contains("roofline") || !run["roofline"].is_object()) continue;
+    const json& roof = run["roofline"];
+    auto number = [&](const char* k) {
+      return roof.contains(k) && roof[k].is_number() ? roof[k].get<double>() : -1.0;
+    };
+    const bool int8 = roof.contains("prefill_peak") && roof["prefill_peak"] == "int8";
+    const double peak = number(int8 ? "peak_int8_gops" : "peak_gflops");
+    h += "<p class=\"roofline\">" + esc(run["label"].get<std::string>()) + ": decode against " +
+         (number("bandwidth_gbps") > 0 ? num(number("bandwidth_gbps")) + " GB/s memory read"
+                                        : std::string("no measured bandwidth")) +
+         ", prefill against " +
+         (peak > 0 ? num(peak) + (int8 ? " GOP/s int8 dot products" : " GFLOP/s f32")
+                   : std::string("no measured peak")) +
+         "</p>";
+  }
+  return h;
 }
 
 std::string latency_chart(const json& runs) {

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
@@ -11,7 +12,7 @@
 namespace hearth::cli {
 
 int run_command(int argc, char** argv) {
-  std::string config_path, prompt_override, knowledge;
+  std::string config_path, prompt_override, knowledge, metrics_out, prometheus_out;
   int32_t threads = 0, max_tokens = 0;
   std::optional<uint64_t> seed;
   ArgParser parser("hearth run --config deploy.toml [options]",
@@ -28,6 +29,12 @@ int run_command(int argc, char** argv) {
   parser.option({"--set"}, "NAME",
                 "answer the prompt from this knowledge set instead of [prompt] knowledge",
                 &knowledge);
+  parser.option({"--metrics-out"}, "FILE",
+                "after the run, write the metrics plugin's report here (oae: its run file)",
+                &metrics_out);
+  parser.option({"--prometheus-out"}, "FILE",
+                "after the run, write every metrics plugin's counters here as Prometheus text",
+                &prometheus_out);
   if (!parser.parse(argc, argv)) return 0;
   if (config_path.empty()) throw Error("no configuration: give --config FILE");
   DeployConfig config = load_deploy_config(config_path);
@@ -37,18 +44,25 @@ int run_command(int argc, char** argv) {
   if (seed) config.generation.sampling.seed = seed;
   if (parser.given("--set")) config.generation.knowledge_prefix = knowledge;
 
-  if (config.generation.knowledge_prefix.empty()) {
-    generate_to_stdout(config.engine, config.prompt, config.generation);
-    return 0;
-  }
-  // A question on a knowledge set: its prefix is loaded (or built), the prompt goes where the
-  // set's template puts the question.
   config.engine.on_load_progress = terminal_progress("loading model");
   config.engine.on_progress = terminal_task_progress();
   auto engine = Engine::load(config.engine);
   const std::string& set = config.generation.knowledge_prefix;
-  engine->knowledge_build(set, {});
-  stream_to_stdout(*engine, engine->knowledge_compose(set, config.prompt), config.generation);
+  if (set.empty()) {
+    stream_to_stdout(*engine, config.prompt, config.generation);
+  } else {
+    // A question on a knowledge set: its prefix is loaded (or built), the prompt goes where
+    // the set's template puts the question.
+    engine->knowledge_build(set, {});
+    stream_to_stdout(*engine, engine->knowledge_compose(set, config.prompt), config.generation);
+  }
+  if (!metrics_out.empty()) engine->metrics_report(metrics_out);
+  if (!prometheus_out.empty()) {
+    std::ofstream out(prometheus_out, std::ios::binary | std::ios::trunc);
+    out << engine->metrics_prometheus();
+    out.close();
+    if (!out) throw Error("cannot write '" + prometheus_out + "'");
+  }
   return 0;
 }
 
