@@ -61,7 +61,15 @@ assert full["totals"]["prompt_tokens"] > 3 * cag["totals"]["prompt_tokens"], (
     full["totals"]["prompt_tokens"], cag["totals"]["prompt_tokens"])
 # A question forks the preloaded prefix: its blocks are shared.
 assert all(r["kv_shared_peak_bytes"] > 0 for r in cag["requests"]), cag["requests"]
+# Each variant's peak RSS is its own: not the bandwidth probe's buffer (1 GiB), not the other's.
+for run in (cag, full):
+    assert 0 < run["peak_rss_bytes"] < 256 << 20, run["peak_rss_bytes"]
 PY
+
+"$hearth" oae run -m "$work/absent.gguf" --workload workload.toml --out absent --no-probe \
+  >/dev/null 2>absent.err
+check "oae run on a missing model: exit 1" test $? -eq 1
+check "oae run on a missing model: names the file" grep -q "absent.gguf" absent.err
 
 "$hearth" oae report --out again out/full-prompt.json out/cag.json >/dev/null 2>report.err
 check "oae report exits 0 on the run files" test $? -eq 0

@@ -1,9 +1,14 @@
 // hearth oae run|report: measure a method against its baseline on a replayed workload (the
 // oae metrics plugin records both), and turn run files into a report.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -145,6 +150,38 @@ std::string run_variant(const RunFlags& flags, const Workload& w, const Workload
   return path;
 }
 
+constexpr int kSomeRequestsFailed = 3;
+
+// Runs `body` in a child process and returns its exit status. Each variant runs in a process
+// of its own: a fresh engine, and a peak RSS (which the kernel keeps per process) that is the
+// variant's alone, not the probes' or the other variant's. Called before any thread starts.
+int in_child_process(const std::string& label, const std::function<int()>& body) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error("cannot start a process for '" + label + "': " + std::strerror(errno));
+  if (pid == 0) {
+    int code = 1;
+    try {
+      code = body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hearth oae run: %s: error: %s\n", label.c_str(), e.what());
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(code);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error("lost the process of '" + label + "': " + std::strerror(errno));
+  }
+  if (WIFSIGNALED(status)) {
+    throw Error("the run of '" + label + "' was ended by signal " +
+                std::to_string(WTERMSIG(status)));
+  }
+  return WEXITSTATUS(status);
+}
+
 int run_action(int argc, char** argv) {
   RunFlags flags;
   ArgParser parser("hearth oae run -m MODEL --workload FILE --out DIR [options]",
@@ -182,14 +219,25 @@ int run_action(int argc, char** argv) {
                  "hearth oae run: memory read %.1f GB/s, peak f32 %.0f GFLOP/s, int8 %.0f GOP/s\n",
                  probes.bandwidth / 1e9, probes.flops / 1e9, probes.int8_ops / 1e9);
   }
-  int failed = 0;
-  const std::string baseline = run_variant(flags, w, w.baseline, "", probes, failed);
-  const std::string method =
-      run_variant(flags, w, w.method, w.baseline.label, probes, failed);
-  write_oae_report(flags.out, {method, baseline});
+  bool some_failed = false;
+  std::vector<std::string> run_files;
+  for (const auto& [variant, baseline_label] :
+       {std::pair<const WorkloadVariant*, std::string>{&w.baseline, ""}, {&w.method, w.baseline.label}}) {
+    const int code = in_child_process(variant->label, [&] {
+      int failed = 0;
+      run_variant(flags, w, *variant, baseline_label, probes, failed);
+      return failed ? kSomeRequestsFailed : 0;
+    });
+    if (code != 0 && code != kSomeRequestsFailed) {
+      throw Error("the run of '" + variant->label + "' did not complete (see above)");
+    }
+    some_failed |= code == kSomeRequestsFailed;
+    run_files.push_back((std::filesystem::path(flags.out) / (variant->label + ".json")).string());
+  }
+  write_oae_report(flags.out, {run_files[1], run_files[0]});
   std::cout << (std::filesystem::path(flags.out) / "report.html").string() << "\n";
   // The report is written either way: the run files count the failures.
-  if (failed) throw Error(std::to_string(failed) + " requests failed (see above)");
+  if (some_failed) throw Error("some requests failed (see above; the run files count them)");
   return 0;
 }
 
