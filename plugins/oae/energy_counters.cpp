@@ -27,7 +27,8 @@ std::optional<uint64_t> read_number(const fs::path& path, std::string& why) {
   std::getline(in, text);
   uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end == text.data() || (end != text.data() + text.size() && *end != ' ')) {
+  if (ec != std::errc() || end == text.data() ||
+      (end != text.data() + text.size() && *end != ' ')) {
     why = path.string() + " does not hold a number";
     return std::nullopt;
   }
@@ -195,8 +196,8 @@ std::unique_ptr<CounterSource> open_nvml(const std::string& library, std::string
   auto init = reinterpret_cast<NvmlSource::InitFn>(dlsym(handle, "nvmlInit_v2"));
   auto count = reinterpret_cast<NvmlSource::CountFn>(dlsym(handle, "nvmlDeviceGetCount_v2"));
   auto get = reinterpret_cast<NvmlSource::HandleFn>(dlsym(handle, "nvmlDeviceGetHandleByIndex_v2"));
-  auto energy = reinterpret_cast<NvmlSource::EnergyFn>(
-      dlsym(handle, "nvmlDeviceGetTotalEnergyConsumption"));
+  auto energy =
+      reinterpret_cast<NvmlSource::EnergyFn>(dlsym(handle, "nvmlDeviceGetTotalEnergyConsumption"));
   unsigned n = 0;
   if (!init || !count || !get || !energy || init() != 0 || count(&n) != 0 || n == 0) {
     why = "NVML unavailable (no device, or the library lacks the energy counter)";
@@ -223,7 +224,8 @@ std::unique_ptr<CounterSource> open_rocm_smi(const std::string& library, std::st
   if (!handle) return nullptr;
   auto init = reinterpret_cast<int (*)(uint64_t)>(dlsym(handle, "rsmi_init"));
   auto count = reinterpret_cast<int (*)(uint32_t*)>(dlsym(handle, "rsmi_num_monitor_devices"));
-  auto energy = reinterpret_cast<RocmSmiSource::EnergyFn>(dlsym(handle, "rsmi_dev_energy_count_get"));
+  auto energy =
+      reinterpret_cast<RocmSmiSource::EnergyFn>(dlsym(handle, "rsmi_dev_energy_count_get"));
   uint32_t n = 0;
   if (!init || !count || !energy || init(0) != 0 || count(&n) != 0 || n == 0) {
     why = "ROCm SMI unavailable (no device, or the library lacks the energy counter)";
@@ -233,8 +235,7 @@ std::unique_ptr<CounterSource> open_rocm_smi(const std::string& library, std::st
   return std::make_unique<RocmSmiSource>(handle, energy, n);
 }
 
-EnergyMeter::EnergyMeter(EnergyOptions options)
-    : EnergyMeter(options, nullptr, nullptr, "") {
+EnergyMeter::EnergyMeter(EnergyOptions options) : EnergyMeter(options, nullptr, nullptr, "") {
   if (!options_.counters) {
     note_ = "estimate requested";
     return;
@@ -253,7 +254,9 @@ EnergyMeter::EnergyMeter(EnergyOptions options)
 
 EnergyMeter::EnergyMeter(EnergyOptions options, std::unique_ptr<CounterSource> cpu,
                          std::unique_ptr<CounterSource> gpu, std::string note)
-    : options_(std::move(options)), cpu_(std::move(cpu)), gpu_(std::move(gpu)),
+    : options_(std::move(options)),
+      cpu_(std::move(cpu)),
+      gpu_(std::move(gpu)),
       note_(std::move(note)) {
   last_change_cpu_seconds_ = estimate_from_cpu_seconds_ = cpu_seconds();
 }
@@ -279,9 +282,10 @@ double EnergyMeter::cpu_joules() {
     const bool stuck = counter && now - last_change_cpu_seconds_ > options_.stuck_after_cpu_seconds;
     if (counter && !stuck) return *counter;
     // From here on the estimate continues from what the counter had given.
-    note_ += std::string(note_.empty() ? "" : "; ") + cpu_->name() +
-             (counter ? " counter did not advance over " : " counter stopped being readable after ") +
-             std::to_string(now - last_change_cpu_seconds_) + " s of CPU time: estimate from here";
+    note_ +=
+        std::string(note_.empty() ? "" : "; ") + cpu_->name() +
+        (counter ? " counter did not advance over " : " counter stopped being readable after ") +
+        std::to_string(now - last_change_cpu_seconds_) + " s of CPU time: estimate from here";
     cpu_.reset();
     estimate_base_ = last_cpu_counter_;
     estimate_from_cpu_seconds_ = last_change_cpu_seconds_;

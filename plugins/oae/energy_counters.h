@@ -52,7 +52,7 @@ class EnergyMeter {
               std::unique_ptr<CounterSource> gpu, std::string note);
   ~EnergyMeter();
 
-  double joules();  // since the meter was made; never decreases
+  double joules();             // since the meter was made; never decreases
   std::string source() const;  // "rapl", "estimate", "rapl+nvml", "estimate+nvml", ...
   bool is_estimate() const { return !cpu_; }
   const std::string& note() const { return note_; }

@@ -13,9 +13,9 @@ std::string checked_label(const std::string& value, const char* option) {
   }
   for (unsigned char c : value) {
     if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == ' ')) {
-      throw hearth::sdk::Error(HEARTH_ERROR_INVALID_ARGUMENT,
-                               std::string("option '") + option +
-                                   "': only letters, digits, ' ', '_', '-' and '.'");
+      throw hearth::sdk::Error(
+          HEARTH_ERROR_INVALID_ARGUMENT,
+          std::string("option '") + option + "': only letters, digits, ' ', '_', '-' and '.'");
     }
   }
   return value;

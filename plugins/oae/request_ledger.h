@@ -22,9 +22,9 @@ namespace hearth::oae {
 
 struct RequestRecord {
   uint64_t id = 0;
-  double start = 0;            // run seconds
-  double prompt_done = -1;     // run seconds; -1 while prefilling
-  double first_token = -1;     // run seconds of the first generated token
+  double start = 0;         // run seconds
+  double prompt_done = -1;  // run seconds; -1 while prefilling
+  double first_token = -1;  // run seconds of the first generated token
   double last_token = -1;
   double end = -1;
   bool failed = false;
@@ -87,8 +87,7 @@ class RequestLedger {
   std::vector<double> pooled_itl() const;
 
  private:
-  void settle_energy(double now, double joules, double overhead_seconds,
-                     OverheadRecord* overhead);
+  void settle_energy(double now, double joules, double overhead_seconds, OverheadRecord* overhead);
   void finish(RequestRecord record);
 
   size_t keep_;

@@ -9,24 +9,54 @@ namespace {
 // A JSON writer for the few shapes the run file has; values only ever come from this file.
 class Json {
  public:
-  void open(char c) { comma(); out_ += c; first_ = true; }
-  void close(char c) { out_ += c; first_ = false; }
-  void key(const char* k) { comma(); quote(k); out_ += ':'; first_ = true; }
+  void open(char c) {
+    comma();
+    out_ += c;
+    first_ = true;
+  }
+  void close(char c) {
+    out_ += c;
+    first_ = false;
+  }
+  void key(const char* k) {
+    comma();
+    quote(k);
+    out_ += ':';
+    first_ = true;
+  }
   void value(double v) {
     comma();
-    if (!std::isfinite(v)) { out_ += "null"; return; }
+    if (!std::isfinite(v)) {
+      out_ += "null";
+      return;
+    }
     char text[32];
     std::snprintf(text, sizeof text, "%.9g", v);
     out_ += text;
   }
-  void value(const std::string& s) { comma(); quote(s); }
-  void value(bool b) { comma(); out_ += b ? "true" : "false"; }
-  void null() { comma(); out_ += "null"; }
+  void value(const std::string& s) {
+    comma();
+    quote(s);
+  }
+  void value(bool b) {
+    comma();
+    out_ += b ? "true" : "false";
+  }
+  void null() {
+    comma();
+    out_ += "null";
+  }
   template <class T>
-  void field(const char* k, const T& v) { key(k); value(v); }
+  void field(const char* k, const T& v) {
+    key(k);
+    value(v);
+  }
   void number_or_null(const char* k, double v) {
     key(k);
-    if (v < 0) null(); else value(v);
+    if (v < 0)
+      null();
+    else
+      value(v);
   }
   std::string take() { return std::move(out_); }
 
@@ -81,7 +111,8 @@ Roofline roofline(const RequestLedger& ledger, const RunSummary& run, const OaeO
   // weights, int8 dot products for quantized ones (under 1.5 bytes a weight).
   const Totals& t = ledger.totals();
   const bool quantized = run.params > 0 && static_cast<double>(run.weight_bytes) < 1.5 * run.params;
-  r.peak_gops = quantized && options.peak_int8_gops > 0 ? options.peak_int8_gops : options.peak_gflops;
+  r.peak_gops =
+      quantized && options.peak_int8_gops > 0 ? options.peak_int8_gops : options.peak_gflops;
   r.peak_kind = quantized && options.peak_int8_gops > 0 ? "int8" : "f32";
   if (r.peak_gops > 0 && t.prefill_seconds > 0 && run.params > 0) {
     r.prefill_share = 2 * run.params * static_cast<double>(t.prompt_tokens) / t.prefill_seconds /

@@ -20,8 +20,8 @@ struct RunSummary {
 // Roofline shares; negative when the bandwidth or peak compute was not given.
 struct Roofline {
   double decode_share = -1, prefill_share = -1;
-  double peak_gops = 0;            // the prefill ceiling used
-  std::string peak_kind = "f32";   // which one: "f32" or "int8"
+  double peak_gops = 0;           // the prefill ceiling used
+  std::string peak_kind = "f32";  // which one: "f32" or "int8"
 };
 
 Roofline roofline(const RequestLedger& ledger, const RunSummary& run, const OaeOptions& options);

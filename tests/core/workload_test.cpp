@@ -1,9 +1,10 @@
 // Workload files for `hearth oae run`: what they say, and clear refusals of bad ones.
+#include "hearth/workload.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "hearth/error.h"
-#include "hearth/workload.h"
 
 using namespace hearth;
 
@@ -86,15 +87,15 @@ TEST_CASE("bad workload files are refused, naming what and where") {
              Catch::Contains("/srv/w.toml:") && Catch::Contains("'at'"));
   CHECK_THAT(refusal(variants + "[[requests]]\nat = 1\n"), Catch::Contains("needs 'prompt'"));
   CHECK_THAT(refusal(variants + one + "colour = 1\n"), Catch::Contains("unknown key 'colour'"));
-  CHECK_THAT(refusal("[method]\nlabel = \"m\"\nknowledge = \"cache\"\n[baseline]\nlabel = \"b\"\n" +
-                     one),
-             Catch::Contains("needs 'documents'"));
-  CHECK_THAT(refusal("[method]\nlabel = \"m\"\nknowledge = \"rag\"\n[baseline]\nlabel = \"b\"\n" +
-                     one),
-             Catch::Contains("knowledge"));
-  CHECK_THAT(refusal("[method]\nlabel = \"m\"\nunshared_kv = true\n[baseline]\nlabel = \"b\"\n" +
-                     one),
-             Catch::Contains("needs 'beams'"));
+  CHECK_THAT(
+      refusal("[method]\nlabel = \"m\"\nknowledge = \"cache\"\n[baseline]\nlabel = \"b\"\n" + one),
+      Catch::Contains("needs 'documents'"));
+  CHECK_THAT(
+      refusal("[method]\nlabel = \"m\"\nknowledge = \"rag\"\n[baseline]\nlabel = \"b\"\n" + one),
+      Catch::Contains("knowledge"));
+  CHECK_THAT(
+      refusal("[method]\nlabel = \"m\"\nunshared_kv = true\n[baseline]\nlabel = \"b\"\n" + one),
+      Catch::Contains("needs 'beams'"));
   CHECK_THAT(refusal("[method\n"), Catch::Contains("/srv/w.toml:1"));
   CHECK_THAT(refusal(variants + "requests = 3\n"), Catch::Contains("'requests'"));
 }

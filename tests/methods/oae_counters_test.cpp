@@ -54,8 +54,8 @@ TEST_CASE("RAPL: package domains summed, subdomains left out, wrap-around handle
   Tree t;
   t.domain("intel-rapl:0", "package-0", "990", "1000");
   t.domain("intel-rapl:1", "package-1", "5000000");
-  t.domain("intel-rapl:0:0", "core", "123");     // inside package 0
-  t.domain("intel-rapl:2", "psys", "0");         // not a package
+  t.domain("intel-rapl:0:0", "core", "123");  // inside package 0
+  t.domain("intel-rapl:2", "psys", "0");      // not a package
   double cpu = 0;
   std::string why;
   EnergyMeter meter(fake_clock(&cpu), open_rapl(t.root.string(), why), nullptr, "");

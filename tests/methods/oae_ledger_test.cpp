@@ -38,7 +38,7 @@ TEST_CASE("one request: ttft, inter-token latencies and phase energy") {
   RequestLedger ledger(100);
   ledger.start(100.0, 1000.0);
   ledger.on_event(event(HEARTH_EVENT_REQUEST_START, 1, 101.0, 10), 1010.0);  // idle: 10 J
-  ledger.on_event(event(HEARTH_EVENT_PROMPT_DONE, 1, 101.5, 10), 1030.0);   // prefill: 20 J
+  ledger.on_event(event(HEARTH_EVENT_PROMPT_DONE, 1, 101.5, 10), 1030.0);    // prefill: 20 J
   ledger.on_event(event(HEARTH_EVENT_TOKEN, 1, 101.5, 10, 1), 0);
   ledger.on_event(event(HEARTH_EVENT_TOKEN, 1, 101.6, 10, 2), 0);
   ledger.on_event(event(HEARTH_EVENT_TOKEN, 1, 101.9, 10, 3), 0);
@@ -65,8 +65,9 @@ TEST_CASE("overlapping requests share each interval's energy, nothing counted tw
   ledger.on_event(event(HEARTH_EVENT_REQUEST_START, 1, 1.0, 4), 0);
   ledger.on_event(event(HEARTH_EVENT_REQUEST_START, 2, 2.0, 4), 10);  // 10 J: request 1 only
   ledger.on_event(event(HEARTH_EVENT_PROMPT_DONE, 1, 3.0, 4), 30);    // 20 J: 10 each, prefill
-  ledger.on_event(event(HEARTH_EVENT_REQUEST_END, 1, 4.0, 4, 2), 50); // 20 J: 10 decode, 10 prefill
-  ledger.on_event(event(HEARTH_EVENT_REQUEST_END, 2, 5.0, 4, 0), 56); // 6 J: request 2
+  ledger.on_event(event(HEARTH_EVENT_REQUEST_END, 1, 4.0, 4, 2),
+                  50);  // 20 J: 10 decode, 10 prefill
+  ledger.on_event(event(HEARTH_EVENT_REQUEST_END, 2, 5.0, 4, 0), 56);  // 6 J: request 2
   const auto& done = ledger.finished();
   REQUIRE(done.size() == 2);
   CHECK(done[0].prefill_joules == Approx(20));

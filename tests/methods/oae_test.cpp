@@ -48,7 +48,8 @@ GenerationOptions greedy(int n) {
   return g;
 }
 
-std::map<std::string, std::string> as_map(const std::vector<std::pair<std::string, std::string>>& s) {
+std::map<std::string, std::string> as_map(
+    const std::vector<std::pair<std::string, std::string>>& s) {
   return {s.begin(), s.end()};
 }
 

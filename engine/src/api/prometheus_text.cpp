@@ -48,7 +48,8 @@ std::string prometheus_text(const std::vector<std::pair<std::string, Snapshot>>&
     std::string labels;
     for (const auto& [key, value] : entries) {
       if (!is_number(value)) {
-        labels += (labels.empty() ? "" : ",") + metric_name(key) + "=\"" + label_value(value) + "\"";
+        labels +=
+            (labels.empty() ? "" : ",") + metric_name(key) + "=\"" + label_value(value) + "\"";
         continue;
       }
       const std::string name = prefix + metric_name(key);

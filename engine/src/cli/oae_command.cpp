@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -222,7 +222,8 @@ int run_action(int argc, char** argv) {
   bool some_failed = false;
   std::vector<std::string> run_files;
   for (const auto& [variant, baseline_label] :
-       {std::pair<const WorkloadVariant*, std::string>{&w.baseline, ""}, {&w.method, w.baseline.label}}) {
+       {std::pair<const WorkloadVariant*, std::string>{&w.baseline, ""},
+        {&w.method, w.baseline.label}}) {
     const int code = in_child_process(variant->label, [&] {
       int failed = 0;
       run_variant(flags, w, *variant, baseline_label, probes, failed);

@@ -21,10 +21,10 @@ void require(const json& object, const char* key, json::value_t type, const std:
   auto it = object.find(key);
   if (it == object.end()) throw Error(where + ": missing field '" + key + "'");
   const bool ok = type == json::value_t::number_float ? it->is_number()
-                  : type == json::value_t::object    ? it->is_object()
-                  : type == json::value_t::array     ? it->is_array()
-                  : type == json::value_t::string    ? it->is_string()
-                                                     : it->is_boolean();
+                  : type == json::value_t::object     ? it->is_object()
+                  : type == json::value_t::array      ? it->is_array()
+                  : type == json::value_t::string     ? it->is_string()
+                                                      : it->is_boolean();
   if (!ok) throw Error(where + ": field '" + key + "' has the wrong type");
 }
 
@@ -42,7 +42,8 @@ json parse_run(std::string_view text, const std::string& name) {
   require(run, "label", json::value_t::string, name);
   require(run, "energy_source", json::value_t::string, name);
   require(run, "energy_is_estimate", json::value_t::boolean, name);
-  for (const char* k : {"wall_seconds", "meter_seconds", "peak_rss_bytes"}) require(run, k, num, name);
+  for (const char* k : {"wall_seconds", "meter_seconds", "peak_rss_bytes"})
+    require(run, k, num, name);
   require(run, "totals", json::value_t::object, name);
   for (const char* k : {"requests", "prompt_tokens", "generated_tokens", "prefill_seconds",
                         "decode_seconds", "joules", "joules_per_token", "gco2e"}) {
@@ -55,9 +56,9 @@ json parse_run(std::string_view text, const std::string& name) {
   for (const json& r : run["requests"]) {
     const std::string where = name + ": requests[" + std::to_string(i++) + "]";
     if (!r.is_object()) throw Error(where + ": not an object");
-    for (const char* k : {"start", "ttft_seconds", "e2e_seconds", "itl_p50_seconds",
-                          "itl_p95_seconds", "itl_max_seconds", "prefill_joules",
-                          "decode_joules", "generated_tokens"}) {
+    for (const char* k :
+         {"start", "ttft_seconds", "e2e_seconds", "itl_p50_seconds", "itl_p95_seconds",
+          "itl_max_seconds", "prefill_joules", "decode_joules", "generated_tokens"}) {
       require(r, k, num, where);
     }
   }
@@ -128,12 +129,23 @@ std::string esc(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -156,8 +168,11 @@ std::string cell(const std::string& key, double v) {
 class Chart {
  public:
   Chart(std::string title, std::string x_label, std::string y_label, double x_max, double y_max)
-      : title_(std::move(title)), x_label_(std::move(x_label)), y_label_(std::move(y_label)),
-        x_max_(x_max > 0 ? x_max : 1), y_max_(y_max > 0 ? y_max * 1.1 : 1) {}
+      : title_(std::move(title)),
+        x_label_(std::move(x_label)),
+        y_label_(std::move(y_label)),
+        x_max_(x_max > 0 ? x_max : 1),
+        y_max_(y_max > 0 ? y_max * 1.1 : 1) {}
 
   void line(const std::vector<std::pair<double, double>>& points, const char* color,
             const std::string& name, bool dashed = false) {
@@ -165,8 +180,8 @@ class Chart {
     for (auto [x, y] : points) d += num(px(x), "%.1f") + "," + num(py(y), "%.1f") + " ";
     body_ += "<polyline class=\"series\" data-name=\"" + esc(name) + "\" data-points=\"" +
              std::to_string(points.size()) + "\" fill=\"none\" stroke=\"" + color +
-             "\" stroke-width=\"2\"" + (dashed ? " stroke-dasharray=\"6 4\"" : "") +
-             " points=\"" + d + "\"/>";
+             "\" stroke-width=\"2\"" + (dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" +
+             d + "\"/>";
     legend(color, name);
   }
   void bar(double x0, double x1, double y, const char* color, const std::string& name) {
@@ -176,9 +191,8 @@ class Chart {
   }
   void marker(double x, double y, const std::string& text) {
     body_ += "<circle class=\"marker\" cx=\"" + num(px(x), "%.1f") + "\" cy=\"" +
-             num(py(y), "%.1f") + "\" r=\"6\" fill=\"#000\"/><text x=\"" +
-             num(px(x) + 8, "%.1f") + "\" y=\"" + num(py(y) - 8, "%.1f") + "\">" + esc(text) +
-             "</text>";
+             num(py(y), "%.1f") + "\" r=\"6\" fill=\"#000\"/><text x=\"" + num(px(x) + 8, "%.1f") +
+             "\" y=\"" + num(py(y) - 8, "%.1f") + "\">" + esc(text) + "</text>";
   }
   void legend(const char* color, const std::string& name) {
     const int y = kT + 10 + 16 * legends_++;
@@ -196,8 +210,8 @@ class Chart {
            std::to_string(kL) + "\" y1=\"" + std::to_string(kT) + "\" x2=\"" + std::to_string(kL) +
            "\" y2=\"" + std::to_string(kH - kB) + "\" stroke=\"#444\"/><text x=\"" +
            std::to_string(kW / 2) + "\" y=\"" + std::to_string(kH - 6) + "\">" + esc(x_label_) +
-           " (0 – " + num(x_max_) + ")</text><text x=\"4\" y=\"" + std::to_string(kT - 6) +
-           "\">" + esc(y_label_) + " (max " + num(y_max_ / 1.1) + ")</text>" + body_ + "</svg>";
+           " (0 – " + num(x_max_) + ")</text><text x=\"4\" y=\"" + std::to_string(kT - 6) + "\">" +
+           esc(y_label_) + " (max " + num(y_max_ / 1.1) + ")</text>" + body_ + "</svg>";
   }
 
  private:
@@ -240,7 +254,8 @@ std::string summary_table(const json& runs) {
     const std::string source = run["energy_source"];
     const bool estimate = run["energy_is_estimate"];
     h += "<tr><td>" + esc(label) + "</td><td>" + (source == "estimate" ? "" : esc(source) + " ") +
-         (estimate ? "<b class=\"estimate\">estimate</b>" : "") + "</td>" + cell(label + ".totals.requests", t["requests"]) +
+         (estimate ? "<b class=\"estimate\">estimate</b>" : "") + "</td>" +
+         cell(label + ".totals.requests", t["requests"]) +
          cell(label + ".totals.prompt_tokens", t["prompt_tokens"]) +
          cell(label + ".totals.generated_tokens", t["generated_tokens"]) +
          cell(label + ".ttft_p50", median(ttft)) + cell(label + ".itl_p50", median(itl50)) +
@@ -250,8 +265,7 @@ std::string summary_table(const json& runs) {
          cell(label + ".peak_rss_mib", run["peak_rss_bytes"].get<double>() / 1048576.0) +
          cell(label + ".meter_seconds", run["meter_seconds"]) +
          cell(label + ".meter_share", busy > 0 ? run["meter_seconds"].get<double>() / busy : 0) +
-         share("decode_share") +
-         share("prefill_share") + "</tr>";
+         share("decode_share") + share("prefill_share") + "</tr>";
   }
   h += "</table>";
   // What the roofline shares are shares of.
@@ -265,7 +279,7 @@ std::string summary_table(const json& runs) {
     const double peak = number(int8 ? "peak_int8_gops" : "peak_gflops");
     h += "<p class=\"roofline\">" + esc(run["label"].get<std::string>()) + ": decode against " +
          (number("bandwidth_gbps") > 0 ? num(number("bandwidth_gbps")) + " GB/s memory read"
-                                        : std::string("no measured bandwidth")) +
+                                       : std::string("no measured bandwidth")) +
          ", prefill against " +
          (peak > 0 ? num(peak) + (int8 ? " GOP/s int8 dot products" : " GFLOP/s f32")
                    : std::string("no measured peak")) +
@@ -293,7 +307,8 @@ std::string latency_chart(const json& runs) {
   std::string itl = "Inter-token latency per request";
   double itl_max = 0;
   for (const json& run : runs) {
-    for (const json& r : run["requests"]) itl_max = std::max(itl_max, r["itl_max_seconds"].get<double>());
+    for (const json& r : run["requests"])
+      itl_max = std::max(itl_max, r["itl_max_seconds"].get<double>());
   }
   Chart d(itl, "request", "seconds (p50 bar, p95 and max lines)", x_max, itl_max);
   for (size_t k = 0; k < runs.size(); ++k) {
@@ -330,7 +345,8 @@ std::string throughput_chart(const json& runs) {
 
 std::string energy_chart(const json& runs) {
   double y_max = 0;
-  for (const json& run : runs) y_max = std::max(y_max, run["totals"]["joules_per_token"].get<double>());
+  for (const json& run : runs)
+    y_max = std::max(y_max, run["totals"]["joules_per_token"].get<double>());
   Chart c("Energy per generated token", "run", "J/token", static_cast<double>(runs.size()), y_max);
   for (size_t k = 0; k < runs.size(); ++k) {
     const std::string name = runs[k]["label"].get<std::string>() +
@@ -343,8 +359,9 @@ std::string energy_chart(const json& runs) {
 }
 
 std::string overhead_table(const json& runs) {
-  std::string h = "<table id=\"overheads\"><tr><th>run</th><th>source</th><th>seconds</th>"
-                  "<th>tokens</th><th>joules</th></tr>";
+  std::string h =
+      "<table id=\"overheads\"><tr><th>run</th><th>source</th><th>seconds</th>"
+      "<th>tokens</th><th>joules</th></tr>";
   for (const json& run : runs) {
     size_t i = 0;
     for (const json& o : run["overheads"]) {
@@ -361,8 +378,10 @@ std::string break_even_section(const json& comparisons) {
   std::string h;
   for (const json& c : comparisons) {
     const std::string m = c["method"], b = c["baseline"], key = "compare." + m;
-    h += "<h3>" + esc(m) + " against " + esc(b) + "</h3><table class=\"comparison\"><tr><th></th>"
-         "<th>overhead</th><th>" + esc(m) + " per request</th><th>" + esc(b) +
+    h += "<h3>" + esc(m) + " against " + esc(b) +
+         "</h3><table class=\"comparison\"><tr><th></th>"
+         "<th>overhead</th><th>" +
+         esc(m) + " per request</th><th>" + esc(b) +
          " per request</th><th>break-even requests</th></tr>";
     for (const char* unit : {"seconds", "joules"}) {
       const std::string u = unit;
@@ -379,9 +398,9 @@ std::string break_even_section(const json& comparisons) {
     const double over = c["overhead_seconds"], me = c["method_per_request_seconds"],
                  be = c["baseline_per_request_seconds"];
     const double span = std::max(10.0, n.is_number() ? std::ceil(n.get<double>() * 2) : 10.0);
-    Chart chart("Cumulative time: " + m + " (overhead + n × per request) and " + b +
-                    " (n × per request)",
-                "requests n", "seconds", span, std::max(over + me * span, be * span));
+    Chart chart(
+        "Cumulative time: " + m + " (overhead + n × per request) and " + b + " (n × per request)",
+        "requests n", "seconds", span, std::max(over + me * span, be * span));
     chart.line({{0, over}, {span, over + me * span}}, kColors[0], m);
     chart.line({{0, 0}, {span, be * span}}, kColors[1], b);
     if (n.is_number()) chart.marker(n, over + me * n.get<double>(), "N* = " + num(n));
@@ -402,15 +421,17 @@ OaeReport render_oae_report(const std::vector<std::pair<std::string, std::string
   for (const json& run : runs) {
     if (!run.contains("baseline_label")) continue;
     const std::string wanted = run["baseline_label"];
-    auto it = std::find_if(runs.begin(), runs.end(),
-                           [&](const json& r) { return r["label"] == wanted; });
+    auto it =
+        std::find_if(runs.begin(), runs.end(), [&](const json& r) { return r["label"] == wanted; });
     if (it == runs.end()) {
       throw Error("hearth oae report: run '" + run["label"].get<std::string>() +
                   "' names baseline '" + wanted + "', which is not among the run files");
     }
     comparisons.push_back(compare(run, *it));
   }
-  const json report = {{"format", "hearth-oae-report"}, {"version", 1}, {"runs", runs},
+  const json report = {{"format", "hearth-oae-report"},
+                       {"version", 1},
+                       {"runs", runs},
                        {"comparisons", comparisons}};
   OaeReport out;
   out.json = report.dump(1) + "\n";
@@ -435,8 +456,9 @@ void write_oae_report(const std::string& dir, const std::vector<std::string>& ru
   }
   const OaeReport report = render_oae_report(texts);
   std::filesystem::create_directories(dir);
-  for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"report.json", report.json},
-                                   {"report.html", report.html}}) {
+  for (const auto& [name, text] :
+       {std::pair<const char*, const std::string&>{"report.json", report.json},
+        {"report.html", report.html}}) {
     const std::string path = (std::filesystem::path(dir) / name).string();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;

@@ -134,13 +134,7 @@ void read_plugins(const std::string& path, const toml::table& root, EngineOption
 }  // namespace
 
 DeployConfig parse_deploy_config(std::string_view text, const std::string& path) {
-  check_toml_limits(text, path);
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    throw Error(where(path, e.source()) + ": " + std::string(e.description()));
-  }
+  const toml::table root = config::parse_toml(text, path);
   static const std::set<std::string> kSections = {"model",  "runtime", "sampling",
                                                   "prompt", "plugins", "plugin_dirs"};
   for (const auto& [key, node] : root) {

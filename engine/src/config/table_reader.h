@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/toml_limits.h"
 #include "hearth/error.h"
 #include "hearth/settings.h"
 
@@ -18,6 +19,17 @@ namespace hearth::config {
 
 inline std::string where(const std::string& path, const toml::source_region& r) {
   return path + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+// Parses a whole file's text after the limits check; a syntax error names file, line and
+// column.
+inline toml::table parse_toml(std::string_view text, const std::string& path) {
+  check_toml_limits(text, path);
+  try {
+    return toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw Error(where(path, e.source()) + ": " + std::string(e.description()));
+  }
 }
 
 // Reads one table's keys into typed targets and refuses anything it does not know.
@@ -108,7 +120,8 @@ class TableReader {
   std::set<std::string> known_;
 };
 
-inline const toml::table& section(const std::string& path, const toml::table& root, const char* name) {
+inline const toml::table& section(const std::string& path, const toml::table& root,
+                                  const char* name) {
   static const toml::table empty;
   auto* node = root.get(name);
   if (!node) return empty;

@@ -80,13 +80,7 @@ Workload parse_workload(std::string_view text, const std::string& path) {
   if (text.size() > kMaxDeployFileBytes) {
     throw Error(path + ": larger than " + std::to_string(kMaxDeployFileBytes >> 20) + " MiB");
   }
-  check_toml_limits(text, path);
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    throw Error(where(path, e.source()) + ": " + std::string(e.description()));
-  }
+  const toml::table root = config::parse_toml(text, path);
   Workload w;
   {
     TableReader top(path, "workload", root);
