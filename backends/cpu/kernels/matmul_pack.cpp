@@ -8,9 +8,12 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "cpu/kernels/matmul.h"
 #include "cpu/kernels/packed_layout.h"
+#include "gguf/dequantize.h"
+#include "gguf/quant_blocks.h"
 #include "hearth/error.h"
 
 namespace hearth::cpu {
@@ -96,10 +99,32 @@ void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t
   }
 }
 
+// Formats without a kernel layout of their own run as Q8_0: each row decoded and quantized
+// again in blocks of 32. Eight bits per value keep the 2..6-bit sources' levels within half a
+// step of (the block's largest magnitude / 127).
+PackedWeights pack_as_q8_0(TensorType type, const std::byte* src, int64_t rows, int64_t cols) {
+  const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
+  if (cols % traits->block_values != 0) {
+    throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
+                "column count that is a multiple of " + std::to_string(traits->block_values) +
+                ", got " + std::to_string(cols));
+  }
+  const size_t in_row = source_row_bytes(type, cols);
+  const size_t out_row = source_row_bytes(TensorType::q8_0, cols);
+  std::vector<std::byte> q8(out_row * static_cast<size_t>(rows));
+  std::vector<float> values(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(type, src + static_cast<size_t>(r) * in_row, cols, values.data());
+    quantize_row(TensorType::q8_0, values.data(), cols, q8.data() + static_cast<size_t>(r) * out_row);
+  }
+  return PackedWeights::pack(TensorType::q8_0, q8.data(), rows, cols);
+}
+
 }  // namespace
 
 PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) throw Error("matmul: negative weight shape");
+  if (is_block_format(type)) return pack_as_q8_0(type, static_cast<const std::byte*>(data), rows, cols);
   if (layout::is_quantized(type) && cols % kQuantBlock != 0) {
     throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
                 "column count that is a multiple of 32, got " + std::to_string(cols));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gguf/fp16.h"
+#include "gguf/quant_blocks.h"
 #include "hearth/error.h"
 
 namespace hearth {
@@ -30,9 +31,21 @@ void dequantize_row(TensorType type, const void* row, int64_t cols, float* out) 
     case TensorType::q8_0:
     case TensorType::q4_0:
       break;
-    default:
+    default: {
+      const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
+      if (traits && is_block_format(type)) {
+        if (cols % traits->block_values != 0) {
+          throw Error("dequantize_row: " + tensor_type_name(static_cast<uint32_t>(type)) +
+                      " row of " + std::to_string(cols) + " values is not whole blocks of " +
+                      std::to_string(traits->block_values));
+        }
+        dequantize_blocks(type, bytes, cols / traits->block_values, traits->block_bytes,
+                          traits->block_values, out);
+        return;
+      }
       throw Error("dequantize_row: unsupported type " +
                   tensor_type_name(static_cast<uint32_t>(type)));
+    }
   }
   if (cols % kQuantBlock != 0) {
     throw Error("dequantize_row: " + tensor_type_name(static_cast<uint32_t>(type)) + " row of " +

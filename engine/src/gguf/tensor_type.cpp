@@ -14,6 +14,26 @@ std::optional<TensorTypeTraits> tensor_type_traits(uint32_t type_id) {
       return TensorTypeTraits{"q8_0", kQuantBlock, 34};
     case TensorType::q4_0:
       return TensorTypeTraits{"q4_0", kQuantBlock, 18};
+    case TensorType::q4_1:
+      return TensorTypeTraits{"q4_1", kQuantBlock, 20};
+    case TensorType::q5_0:
+      return TensorTypeTraits{"q5_0", kQuantBlock, 22};
+    case TensorType::q5_1:
+      return TensorTypeTraits{"q5_1", kQuantBlock, 24};
+    case TensorType::q2_K:
+      return TensorTypeTraits{"q2_K", kSuperBlock, 84};
+    case TensorType::q3_K:
+      return TensorTypeTraits{"q3_K", kSuperBlock, 110};
+    case TensorType::q4_K:
+      return TensorTypeTraits{"q4_K", kSuperBlock, 144};
+    case TensorType::q5_K:
+      return TensorTypeTraits{"q5_K", kSuperBlock, 176};
+    case TensorType::q6_K:
+      return TensorTypeTraits{"q6_K", kSuperBlock, 210};
+    case TensorType::iq4_nl:
+      return TensorTypeTraits{"iq4_nl", kQuantBlock, 18};
+    case TensorType::iq4_xs:
+      return TensorTypeTraits{"iq4_xs", kSuperBlock, 136};
   }
   return std::nullopt;
 }

@@ -1,0 +1,20 @@
+// Decoding of the GGUF block formats hearth reads but keeps no kernel layout of its own:
+// Q4_1, Q5_0, Q5_1, the K-quants (Q2_K..Q6_K) and IQ4_NL / IQ4_XS, as GGML defines them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hearth/tensor_type.h"
+
+namespace hearth {
+
+// Whether `type` is one of the formats above.
+bool is_block_format(TensorType type);
+
+// Decodes `count` blocks of `type` (block_bytes and block_values from tensor_type_traits) to
+// count * block_values floats.
+void dequantize_blocks(TensorType type, const uint8_t* blocks, int64_t count, size_t block_bytes,
+                       int64_t block_values, float* out);
+
+}  // namespace hearth
