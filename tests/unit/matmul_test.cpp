@@ -12,6 +12,7 @@
 #include "cpu/kernels/matmul_paths.h"
 #include "gguf/dequantize.h"
 #include "gguf/fp16.h"
+#include "gguf/quant_blocks.h"
 #include "hearth/error.h"
 
 namespace {
@@ -33,6 +34,42 @@ std::vector<uint8_t> random_weights(TensorType type, int64_t rows, int64_t cols,
     const auto* b = static_cast<const uint8_t*>(p);
     out.insert(out.end(), b, b + n);
   };
+  if (is_block_format(type)) {
+    // Random blocks with sane scales: each format's f16 scale fields overwritten.
+    const auto traits = *tensor_type_traits(static_cast<uint32_t>(type));
+    std::vector<size_t> scale_fields;
+    switch (type) {
+      case TensorType::q2_K:
+        scale_fields = {80, 82};
+        break;
+      case TensorType::q3_K:
+        scale_fields = {108};
+        break;
+      case TensorType::q6_K:
+        scale_fields = {208};
+        break;
+      case TensorType::q4_1:
+      case TensorType::q5_1:
+      case TensorType::q4_K:
+      case TensorType::q5_K:
+        scale_fields = {0, 2};
+        break;
+      default:
+        scale_fields = {0};
+        break;
+    }
+    const bool sub_scaled = traits.block_values == kSuperBlock;  // sub-block scales multiply d
+    for (int64_t b = 0; b < rows * cols / traits.block_values; ++b) {
+      const size_t at = out.size();
+      for (size_t j = 0; j < traits.block_bytes; ++j)
+        out.push_back(static_cast<uint8_t>(byte(rng)));
+      for (size_t field : scale_fields) {
+        const uint16_t d = f32_to_f16(scale(rng) / (sub_scaled ? 32.0f : 1.0f));
+        std::memcpy(out.data() + at + field, &d, 2);
+      }
+    }
+    return out;
+  }
   for (int64_t i = 0; i < rows * cols; ++i) {
     if (type == TensorType::f32) {
       const float v = value(rng);
@@ -61,9 +98,21 @@ double tolerance(TensorType type, Isa isa) {
   switch (type) {
     case TensorType::q8_0:
     case TensorType::q4_0:
+    case TensorType::q4_1:
+    case TensorType::q4_K:  // as q4_1, its sub-block scales and mins rounded to f16
       // Activations are rounded to int8 per 32-value block (step max|x| / 127 of the block);
       // the rounding errors have random signs and mostly cancel.
       return 1e-2;
+    case TensorType::q5_0:
+    case TensorType::q5_1:
+    case TensorType::q2_K:
+    case TensorType::q3_K:
+    case TensorType::q5_K:
+    case TensorType::q6_K:
+    case TensorType::iq4_nl:
+    case TensorType::iq4_xs:
+      // Carried as q8_0: the weights rounded to 8 bits per 32-value block as well.
+      return 2e-2;
     case TensorType::bf16:
       // The AVX-512 path rounds activations to bf16, a relative error of up to 2^-9.
       if (isa == Isa::avx512 && avx512_uses_bf16_dot(type)) return 4e-3;
@@ -96,7 +145,7 @@ void check_matmul(TensorType type, Isa isa, const Shape& shape, int64_t tokens) 
   REQUIRE(packed.byte_size() >= raw.size());
 
   ActivationBuffer buffer;
-  buffer.reserve(type, tokens, shape.cols);
+  buffer.reserve(packed.type(), tokens, shape.cols);  // the layout the weights run in
   // Two calls over disjoint token ranges, as two threads would make them.
   const int64_t split = tokens / 2;
   prepare_activations(isa, packed, x.data(), ldx, buffer, 0, split);
@@ -200,6 +249,27 @@ void check_batch_invariance(TensorType type, Isa isa) {
         REQUIRE(std::equal(solo[first + t].begin(), solo[first + t].end(), y.begin() + t * rows));
       }
     }
+  }
+}
+
+// The block formats without a layout of their own (carried as q8_0), Q4_1 and Q4_K (the q4_1
+// layout): super-block formats need widths of whole 256-value super-blocks.
+const std::vector<Shape> kSuperBlockShapes = {
+    {37, 256, 0, 37}, {40, 512, 16, 40}, {21, 2048, 3, 21}, {100, 256, 10, 99}};
+
+TEST_CASE("matmul q4_1 and q4_K weights match the reference on every path", "[matmul]") {
+  check_type(TensorType::q4_1, kQuantShapes);
+  check_type(TensorType::q4_K, kSuperBlockShapes);
+}
+
+TEST_CASE("matmul of block formats carried as q8_0 matches the reference on every path",
+          "[matmul]") {
+  for (TensorType type : {TensorType::q5_0, TensorType::q5_1, TensorType::iq4_nl}) {
+    check_type(type, kQuantShapes);
+  }
+  for (TensorType type : {TensorType::q2_K, TensorType::q3_K, TensorType::q5_K, TensorType::q6_K,
+                          TensorType::iq4_xs}) {
+    check_type(type, kSuperBlockShapes);
   }
 }
 

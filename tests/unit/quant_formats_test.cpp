@@ -45,7 +45,8 @@ void check_fixture(const std::string& name) {
     std::vector<float> row(static_cast<size_t>(cols));
     double sum = 0, squares = 0;
     for (int64_t r = 0; r < rows; ++r) {
-      dequantize_row(info->type(), info->data + static_cast<size_t>(r) * row_bytes, cols, row.data());
+      dequantize_row(info->type(), info->data + static_cast<size_t>(r) * row_bytes, cols,
+                     row.data());
       for (float v : row) {
         sum += v;
         squares += double(v) * v;
@@ -55,7 +56,8 @@ void check_fixture(const std::string& name) {
     CHECK(squares == Approx(t["sum_squares"].get<double>()).epsilon(1e-6));
     for (size_t i = 0; i < t["row_index"].size(); ++i) {
       const int64_t r = t["row_index"][i];
-      dequantize_row(info->type(), info->data + static_cast<size_t>(r) * row_bytes, cols, row.data());
+      dequantize_row(info->type(), info->data + static_cast<size_t>(r) * row_bytes, cols,
+                     row.data());
       const auto& want = t["row_values"][i];
       REQUIRE(want.size() == row.size());
       int mismatches = 0;
@@ -74,10 +76,9 @@ void check_fixture(const std::string& name) {
 }  // namespace
 
 TEST_CASE("block formats decode as the reference does", "[quant]") {
-  for (const char* name :
-       {"kq-f16.gguf", "kq-q4_1.gguf", "kq-q5_0.gguf", "kq-q5_1.gguf", "kq-q2_k.gguf",
-        "kq-q3_k_m.gguf", "kq-q4_k_m.gguf", "kq-q5_k_m.gguf", "kq-q6_k.gguf", "kq-iq4_nl.gguf",
-        "kq-iq4_xs.gguf"}) {
+  for (const char* name : {"kq-f16.gguf", "kq-q4_1.gguf", "kq-q5_0.gguf", "kq-q5_1.gguf",
+                           "kq-q2_k.gguf", "kq-q3_k_m.gguf", "kq-q4_k_m.gguf", "kq-q5_k_m.gguf",
+                           "kq-q6_k.gguf", "kq-iq4_nl.gguf", "kq-iq4_xs.gguf"}) {
     SECTION(name) { check_fixture(name); }
   }
 }

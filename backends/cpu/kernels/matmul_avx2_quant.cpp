@@ -1,7 +1,8 @@
-// AVX2 kernels for q8_0 and q4_0 weights. Without VNNI, vpmaddubsw (u8 x s8 -> s16 pairs)
-// and vpmaddwd (s16 pairs -> s32) form each 4-value dot product.
+// AVX2 kernels for q8_0, q4_0 and q4_1 weights. Without VNNI, vpmaddubsw (u8 x s8 -> s16
+// pairs) and vpmaddwd (s16 pairs -> s32) form each 4-value dot product.
 //   q4_0: nibbles 0..15 are unsigned already; the accumulator starts at the activation bias
 //         (-8 * sum(x)) to remove the offset.
+//   q4_1: the same nibbles from 0, plus the block's min times sum(x) (its bias) in f32.
 //   q8_0: q + 128 would saturate vpmaddubsw, so the stored value is turned back into the
 //         signed q and multiplied as |q| x (x with q's sign); no bias needed.
 #include "cpu/kernels/avx2_common.h"
@@ -14,7 +15,8 @@ namespace {
 template <TensorType kType>
 struct QuantKernel {
   using Job = MatmulJob;
-  static constexpr bool kQ4 = kType == TensorType::q4_0;
+  static constexpr bool kQ4 = kType == TensorType::q4_0 || kType == TensorType::q4_1;
+  static constexpr bool kMin = kType == TensorType::q4_1;
   static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
 
@@ -28,6 +30,7 @@ struct QuantKernel {
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
     const int64_t blocks = layout::block_count(job.cols);
     const size_t scales_at = layout::scales_offset(kType, job.cols);
+    const size_t mins_at = layout::mins_offset(kType, job.cols);
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m256 sum[G][2][T];
@@ -43,7 +46,8 @@ struct QuantKernel {
       __m256i dot[G][2][T];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        const __m256i start = kQ4 ? _mm256_set1_epi32(x[t].biases[b]) : _mm256_setzero_si256();
+        const __m256i start =
+            kQ4 && !kMin ? _mm256_set1_epi32(x[t].biases[b]) : _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) dot[g][0][t] = dot[g][1][t] = start;
       }
@@ -106,12 +110,22 @@ struct QuantKernel {
         const auto* scales = reinterpret_cast<const __m128i*>(weights[g] + scales_at) + b * 2;
         const __m256 weight_scale[2] = {_mm256_cvtph_ps(_mm_loadu_si128(scales)),
                                         _mm256_cvtph_ps(_mm_loadu_si128(scales + 1))};
+        __m256 weight_min[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+        if constexpr (kMin) {
+          const auto* mins = reinterpret_cast<const __m128i*>(weights[g] + mins_at) + b * 2;
+          weight_min[0] = _mm256_cvtph_ps(_mm_loadu_si128(mins));
+          weight_min[1] = _mm256_cvtph_ps(_mm_loadu_si128(mins + 1));
+        }
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           const __m256 x_scale = _mm256_set1_ps(x[t].scales[b]);
 #pragma GCC unroll 2
           for (int h = 0; h < 2; ++h) {
-            const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(dot[g][h][t]), weight_scale[h]);
+            __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(dot[g][h][t]), weight_scale[h]);
+            if constexpr (kMin) {
+              const __m256 x_sum = _mm256_set1_ps(static_cast<float>(x[t].biases[b]));
+              scaled = _mm256_fmadd_ps(weight_min[h], x_sum, scaled);
+            }
             sum[g][h][t] = _mm256_fmadd_ps(scaled, x_scale, sum[g][h][t]);
           }
         }
@@ -142,6 +156,8 @@ void run_quantized(const MatmulJob& job, int64_t tokens) {
 void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t tokens) {
   if (w.type() == TensorType::q8_0) {
     run_quantized<TensorType::q8_0>(job, tokens);
+  } else if (w.type() == TensorType::q4_1) {
+    run_quantized<TensorType::q4_1>(job, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, tokens);
   }

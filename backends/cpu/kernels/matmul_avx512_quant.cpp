@@ -1,9 +1,10 @@
-// AVX-512 VNNI kernels for q8_0 and q4_0 weights.
+// AVX-512 VNNI kernels for q8_0, q4_0 and q4_1 weights.
 //
 // Activations are int8 blocks (one float scale each); weights are stored unsigned (q8_0 as
-// q + 128, q4_0 as its 0..15 nibbles), so vpdpbusd (u8 x s8) multiplies them directly.
-// Each block's int32 accumulator starts at the activation's bias (-offset * sum(x)), which
-// removes the weight offset exactly; the block result is then scaled in f32.
+// q + 128, q4_0 and q4_1 as their 0..15 nibbles), so vpdpbusd (u8 x s8) multiplies them
+// directly. For q8_0 and q4_0 each block's int32 accumulator starts at the activation's bias
+// (-offset * sum(x)), which removes the weight offset exactly; the block result is then
+// scaled in f32. q4_1 starts at 0 and adds its min times sum(x) (what its bias holds).
 #include "cpu/kernels/avx512_common.h"
 #include "cpu/kernels/matmul_paths.h"
 #include "cpu/kernels/tile_loop.h"
@@ -16,7 +17,8 @@ using layout::kGroupRows;
 template <TensorType kType>
 struct QuantKernel {
   using Job = MatmulJob;
-  static constexpr bool kQ4 = kType == TensorType::q4_0;
+  static constexpr bool kQ4 = kType == TensorType::q4_0 || kType == TensorType::q4_1;
+  static constexpr bool kMin = kType == TensorType::q4_1;
   static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
 
@@ -24,6 +26,7 @@ struct QuantKernel {
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
     const int64_t blocks = layout::block_count(job.cols);
     const size_t scales_at = layout::scales_offset(kType, job.cols);
+    const size_t mins_at = layout::mins_offset(kType, job.cols);
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m512 sum[G][T];
@@ -42,7 +45,7 @@ struct QuantKernel {
       __m512i dot[G][T];
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
-        const __m512i bias = _mm512_set1_epi32(x[t].biases[b]);
+        const __m512i bias = kMin ? _mm512_setzero_si512() : _mm512_set1_epi32(x[t].biases[b]);
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) dot[g][t] = bias;
       }
@@ -57,9 +60,14 @@ struct QuantKernel {
           _mm_prefetch(ahead + line, _MM_HINT_T0);
         // The scales live apart from the quants, a second stream; one line holds two blocks'.
         if (b % 2 == 0) {
-          _mm_prefetch(reinterpret_cast<const char*>(weights[g] + scales_at) +
-                           (b + kPrefetchBlocks) * 32,
-                       _MM_HINT_T0);
+          _mm_prefetch(
+              reinterpret_cast<const char*>(weights[g] + scales_at) + (b + kPrefetchBlocks) * 32,
+              _MM_HINT_T0);
+          if constexpr (kMin) {
+            _mm_prefetch(
+                reinterpret_cast<const char*>(weights[g] + mins_at) + (b + kPrefetchBlocks) * 32,
+                _MM_HINT_T0);
+          }
         }
       }
       if constexpr (kQ4) {
@@ -101,18 +109,26 @@ struct QuantKernel {
           }
         }
       }
-      __m512 weight_scale[G];
+      __m512 weight_scale[G], weight_min[G];
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
         weight_scale[g] = _mm512_cvtph_ps(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + scales_at) + b));
+        if constexpr (kMin) {
+          weight_min[g] = _mm512_cvtph_ps(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + mins_at) + b));
+        }
       }
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const __m512 x_scale = _mm512_set1_ps(x[t].scales[b]);
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
-          const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(dot[g][t]), weight_scale[g]);
+          __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(dot[g][t]), weight_scale[g]);
+          if constexpr (kMin) {
+            const __m512 x_sum = _mm512_set1_ps(static_cast<float>(x[t].biases[b]));
+            scaled = _mm512_fmadd_ps(weight_min[g], x_sum, scaled);
+          }
           sum[g][t] = _mm512_fmadd_ps(scaled, x_scale, sum[g][t]);
         }
       }
@@ -144,6 +160,8 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
   const int64_t group_begin = first_group(job), group_end = end_group(job);
   if (w.type() == TensorType::q8_0) {
     run_quantized<TensorType::q8_0>(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::q4_1) {
+    run_quantized<TensorType::q4_1>(job, group_begin, group_end, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, group_begin, group_end, tokens);
   }

@@ -70,33 +70,56 @@ void pack_float(bool column_pairs, const std::byte* src, int64_t rows, int64_t c
   }
 }
 
-// GGUF blocks (f16 scale, then quants) into the group layout. A block's quants move as
-// 4-byte words: q8_0 word j holds values 4j..4j+3; q4_0 word j holds values 4j..4j+3 in its
-// low nibbles and 4j+16..4j+19 in its high nibbles, exactly the layout's slot j, so q4_0
-// bytes are copied unchanged and q8_0 bytes only get their sign bit flipped (q + 128).
+// GGUF blocks (f16 scale, Q4_1's f16 min, then quants) into the group layout. A block's
+// quants move as 4-byte words: q8_0 word j holds values 4j..4j+3; q4_0/q4_1 word j holds
+// values 4j..4j+3 in its low nibbles and 4j+16..4j+19 in its high nibbles, exactly the
+// layout's slot j, so nibbles are copied unchanged and q8_0 bytes only get their sign bit
+// flipped (q + 128).
 void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t cols,
                     size_t src_row_bytes, std::byte* dst, size_t group_stride) {
-  const bool q4 = type == TensorType::q4_0;
-  const size_t block_bytes = q4 ? 18 : 34;
-  const int words = q4 ? 4 : 8;
+  const bool nibbles = layout::is_nibbles(type), with_min = type == TensorType::q4_1;
+  const size_t block_bytes = tensor_type_traits(static_cast<uint32_t>(type))->block_bytes;
+  const size_t quants_at = with_min ? 4 : 2;
+  const int words = nibbles ? 4 : 8;
   const size_t quant_block_bytes = layout::quant_block_bytes(type);
   const size_t scales_at = layout::scales_offset(type, cols);
+  const size_t mins_at = layout::mins_offset(type, cols);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t lane = r % kGroupRows;
     std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
     const std::byte* row = src + static_cast<size_t>(r) * src_row_bytes;
     for (int64_t b = 0; b < layout::block_count(cols); ++b) {
       const std::byte* block = row + static_cast<size_t>(b) * block_bytes;
-      std::memcpy(group + scales_at + static_cast<size_t>(b * kGroupRows + lane) * 2, block, 2);
+      const size_t lane_at = static_cast<size_t>(b * kGroupRows + lane) * 2;
+      std::memcpy(group + scales_at + lane_at, block, 2);
+      if (with_min) std::memcpy(group + mins_at + lane_at, block + 2, 2);
       std::byte* quants = group + static_cast<size_t>(b) * quant_block_bytes;
       for (int j = 0; j < words; ++j) {
         uint32_t word;
-        std::memcpy(&word, block + 2 + j * 4, 4);
-        if (!q4) word ^= 0x80808080u;
+        std::memcpy(&word, block + quants_at + j * 4, 4);
+        if (!nibbles) word ^= 0x80808080u;
         std::memcpy(quants + static_cast<size_t>(j * kGroupRows + lane) * 4, &word, 4);
       }
     }
   }
+}
+
+// Q4_K runs in the q4_1 layout: each sub-block of 32 becomes a Q4_1 block (see
+// q4_k_as_q4_1), keeping its nibbles; only its scale and min are rounded to f16.
+PackedWeights pack_q4_k(const std::byte* src, int64_t rows, int64_t cols) {
+  if (cols % kSuperBlock != 0) {
+    throw Error("matmul: q4_K weights need a column count that is a multiple of 256, got " +
+                std::to_string(cols));
+  }
+  const size_t in_row = source_row_bytes(TensorType::q4_K, cols);
+  const size_t out_row = source_row_bytes(TensorType::q4_1, cols);
+  std::vector<std::byte> q41(out_row * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    q4_k_as_q4_1(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
+                 cols / kSuperBlock,
+                 reinterpret_cast<uint8_t*>(q41.data()) + static_cast<size_t>(r) * out_row);
+  }
+  return PackedWeights::pack(TensorType::q4_1, q41.data(), rows, cols);
 }
 
 // Formats without a kernel layout of their own run as Q8_0: each row decoded and quantized
@@ -115,7 +138,8 @@ PackedWeights pack_as_q8_0(TensorType type, const std::byte* src, int64_t rows, 
   std::vector<float> values(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
     dequantize_row(type, src + static_cast<size_t>(r) * in_row, cols, values.data());
-    quantize_row(TensorType::q8_0, values.data(), cols, q8.data() + static_cast<size_t>(r) * out_row);
+    quantize_row(TensorType::q8_0, values.data(), cols,
+                 q8.data() + static_cast<size_t>(r) * out_row);
   }
   return PackedWeights::pack(TensorType::q8_0, q8.data(), rows, cols);
 }
@@ -124,7 +148,11 @@ PackedWeights pack_as_q8_0(TensorType type, const std::byte* src, int64_t rows, 
 
 PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) throw Error("matmul: negative weight shape");
-  if (is_block_format(type)) return pack_as_q8_0(type, static_cast<const std::byte*>(data), rows, cols);
+  const auto* bytes = static_cast<const std::byte*>(data);
+  if (type == TensorType::q4_K) return pack_q4_k(bytes, rows, cols);
+  if (is_block_format(type) && !layout::is_quantized(type)) {
+    return pack_as_q8_0(type, bytes, rows, cols);
+  }
   if (layout::is_quantized(type) && cols % kQuantBlock != 0) {
     throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
                 "column count that is a multiple of 32, got " + std::to_string(cols));

@@ -46,6 +46,9 @@ void matmul(const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, f
             dot += layout::quant_weight(w, r, k) * act.quants[k];
           }
           sum += static_cast<double>(layout::quant_scale(w, r, b)) * act.scales[b] * dot;
+          if (w.type() == TensorType::q4_1) {  // the min times the block's sum of x
+            sum += static_cast<double>(layout::quant_min(w, r, b)) * act.scales[b] * act.biases[b];
+          }
         }
       } else {
         const auto* act = reinterpret_cast<const float*>(row);

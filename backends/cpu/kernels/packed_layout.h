@@ -12,6 +12,8 @@
 //   q4_0  [group]{ quants [block][k/4 % 4][16 rows][4]: low nibble = column quad k/4,
 //                  high nibble = quad k/4 + 4, nibbles as stored in GGUF (0..15),
 //                  scales [block][16 rows] f16 }
+//   q4_1  as q4_0, then mins [block][16 rows] f16: weight = scale * nibble + min. Q4_1
+//         files keep their blocks; Q4_K's sub-blocks of 32 become such blocks too.
 // f32/f16/bf16 matrices are padded to an even column count (zeros), so kernels may step
 // over column pairs.
 //
@@ -22,6 +24,8 @@
 //               bias = -offset * sum(quants) and offset is what the weight quants carry
 //               (128 for q8_0, 8 for q4_0): starting an accumulator at the bias turns
 //               dot(unsigned weight, x) into the signed dot product.
+//   q4_1        the same with bias = +sum(quants) (quant_offset -1): the accumulator starts
+//               at 0 and the block's min multiplies the sum.
 #pragma once
 
 #include <cstddef>
@@ -43,7 +47,12 @@ inline constexpr size_t kAlign = 64;
 inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 inline bool is_quantized(TensorType type) {
-  return type == TensorType::q8_0 || type == TensorType::q4_0;
+  return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1;
+}
+
+// Nibble layouts (q4_0, q4_1): two values a byte.
+inline bool is_nibbles(TensorType type) {
+  return type == TensorType::q4_0 || type == TensorType::q4_1;
 }
 
 inline int64_t group_count(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
@@ -57,12 +66,18 @@ inline int64_t block_count(int64_t cols) { return cols / kQuantBlock; }
 
 // Quant bytes of one block of one group (16 rows x 32 values).
 inline size_t quant_block_bytes(TensorType type) {
-  return type == TensorType::q4_0 ? kGroupRows * kQuantBlock / 2 : kGroupRows * kQuantBlock;
+  return is_nibbles(type) ? kGroupRows * kQuantBlock / 2 : kGroupRows * kQuantBlock;
 }
 
 // Offset of the f16 scale array inside a quantized group.
 inline size_t scales_offset(TensorType type, int64_t cols) {
   return align_up(static_cast<size_t>(block_count(cols)) * quant_block_bytes(type));
+}
+
+// Offset of the f16 min array of a q4_1 group, after its scales.
+inline size_t mins_offset(TensorType type, int64_t cols) {
+  return scales_offset(type, cols) +
+         align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
 }
 
 inline size_t group_bytes(TensorType type, int64_t cols) {
@@ -75,10 +90,13 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
       return k * kGroupRows * sizeof(uint16_t);
     case TensorType::q8_0:
     case TensorType::q4_0:
-      return scales_offset(type, cols) +
+      return mins_offset(type, cols);
+    case TensorType::q4_1:
+      return mins_offset(type, cols) +
              align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
+    default:
+      return 0;
   }
-  return 0;
 }
 
 // Byte offset of weight (row % 16, k) inside its group, for the one-element accessors below.
@@ -95,7 +113,7 @@ inline size_t float_element_offset(TensorType type, int64_t lane, int64_t k) {
 
 inline size_t quant_byte_offset(TensorType type, int64_t lane, int64_t k) {
   const int64_t block = k / kQuantBlock, quad = (k % kQuantBlock) / 4, within = k % 4;
-  const int64_t slot = type == TensorType::q4_0 ? quad % 4 : quad;
+  const int64_t slot = is_nibbles(type) ? quad % 4 : quad;
   return static_cast<size_t>(block) * quant_block_bytes(type) +
          static_cast<size_t>((slot * kGroupRows + lane) * 4 + within);
 }
@@ -118,13 +136,15 @@ inline float float_weight(const PackedWeights& w, int64_t row, int64_t k) {
   return w.type() == TensorType::f16 ? f16_to_f32(bits) : bf16_to_f32(bits);
 }
 
-// Signed quant (row, k) of a packed q8_0 (-128..127) or q4_0 (-8..7) matrix.
+// Quant (row, k) of a packed matrix: signed for q8_0 (-128..127) and q4_0 (-8..7), the
+// nibble (0..15) for q4_1.
 inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
   const auto byte = static_cast<uint8_t>(
       group_data(w, row / kGroupRows)[quant_byte_offset(w.type(), row % kGroupRows, k)]);
   if (w.type() == TensorType::q8_0) return static_cast<int>(byte) - 128;
   const bool high = (k % kQuantBlock) / 4 >= 4;
-  return static_cast<int>(high ? byte >> 4 : byte & 0x0f) - 8;
+  const int nibble = high ? byte >> 4 : byte & 0x0f;
+  return w.type() == TensorType::q4_1 ? nibble : nibble - 8;
 }
 
 inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
@@ -133,8 +153,17 @@ inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
 }
 
-// Offset the packed quants carry relative to the signed value.
-inline int quant_offset(TensorType type) { return type == TensorType::q8_0 ? 128 : 8; }
+inline float quant_min(const PackedWeights& w, int64_t row, int64_t block) {
+  const std::byte* p = group_data(w, row / kGroupRows) + mins_offset(w.type(), w.cols()) +
+                       static_cast<size_t>(block * kGroupRows + row % kGroupRows) * 2;
+  return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
+}
+
+// Offset the packed quants carry relative to the signed value; -1 for q4_1, whose prepared
+// activations carry +sum(quants) for its mins.
+inline int quant_offset(TensorType type) {
+  return type == TensorType::q8_0 ? 128 : type == TensorType::q4_1 ? -1 : 8;
+}
 
 // --- prepared activations ---
 
@@ -151,12 +180,14 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
     case TensorType::bf16:
       return float_activation_bytes(type, cols) + align_up(k * sizeof(uint16_t));
     case TensorType::q8_0:
-    case TensorType::q4_0: {
+    case TensorType::q4_0:
+    case TensorType::q4_1: {
       const auto blocks = static_cast<size_t>(block_count(cols));
       return align_up(k) + 2 * align_up(blocks * sizeof(float));
     }
+    default:
+      return 0;
   }
-  return 0;
 }
 
 // Views of one prepared token row; the const overloads are for the kernels, the others for

@@ -188,8 +188,8 @@ void iq4_xs(const uint8_t* b, float* y) {
   const uint8_t* scales_low = b + 4;
   const uint8_t* qs = b + 8;
   for (int ib = 0; ib < 8; ++ib) {
-    const int ls = ((scales_low[ib / 2] >> (4 * (ib % 2))) & 0x0f) |
-                   (((scales_high >> (2 * ib)) & 3) << 4);
+    const int ls =
+        ((scales_low[ib / 2] >> (4 * (ib % 2))) & 0x0f) | (((scales_high >> (2 * ib)) & 3) << 4);
     const float dl = d * static_cast<float>(ls - 32);
     for (int j = 0; j < 16; ++j) {
       y[j] = dl * static_cast<float>(kIq4Levels[qs[j] & 0x0f]);
@@ -201,6 +201,32 @@ void iq4_xs(const uint8_t* b, float* y) {
 }
 
 }  // namespace
+
+void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* b = superblocks + i * 144;
+    const float d = half(b), dmin = half(b + 2);
+    const uint8_t* scales = b + 4;
+    const uint8_t* qs = b + 16;
+    for (int sub = 0; sub < 8; ++sub, out += 20) {
+      int sc, m;
+      scale_min_k4(sub, scales, sc, m);
+      const uint16_t scale = f32_to_f16(d * static_cast<float>(sc));
+      const uint16_t min = f32_to_f16(-(dmin * static_cast<float>(m)));
+      std::memcpy(out, &scale, 2);
+      std::memcpy(out + 2, &min, 2);
+      // Sub-blocks 2c and 2c + 1 are the low and high nibbles of the same 32 bytes; Q4_1
+      // holds values j and j + 16 in the low and high nibble of its byte j.
+      const uint8_t* chunk = qs + 32 * (sub / 2);
+      const int shift = 4 * (sub % 2);
+      for (int j = 0; j < 16; ++j) {
+        const auto low = static_cast<uint8_t>((chunk[j] >> shift) & 0x0f);
+        const auto high = static_cast<uint8_t>((chunk[j + 16] >> shift) & 0x0f);
+        out[4 + j] = static_cast<uint8_t>(low | (high << 4));
+      }
+    }
+  }
+}
 
 bool is_block_format(TensorType type) {
   switch (type) {
@@ -226,17 +252,38 @@ void dequantize_blocks(TensorType type, const uint8_t* blocks, int64_t count, si
     const uint8_t* b = blocks + static_cast<size_t>(i) * block_bytes;
     float* y = out + i * block_values;
     switch (type) {
-      case TensorType::q4_1: q4_1(b, y); break;
-      case TensorType::q5_0: q5(false, b, y); break;
-      case TensorType::q5_1: q5(true, b, y); break;
-      case TensorType::q2_K: q2_k(b, y); break;
-      case TensorType::q3_K: q3_k(b, y); break;
-      case TensorType::q4_K: q45_k(false, b, y); break;
-      case TensorType::q5_K: q45_k(true, b, y); break;
-      case TensorType::q6_K: q6_k(b, y); break;
-      case TensorType::iq4_nl: iq4_nl(b, y); break;
-      case TensorType::iq4_xs: iq4_xs(b, y); break;
-      default: return;
+      case TensorType::q4_1:
+        q4_1(b, y);
+        break;
+      case TensorType::q5_0:
+        q5(false, b, y);
+        break;
+      case TensorType::q5_1:
+        q5(true, b, y);
+        break;
+      case TensorType::q2_K:
+        q2_k(b, y);
+        break;
+      case TensorType::q3_K:
+        q3_k(b, y);
+        break;
+      case TensorType::q4_K:
+        q45_k(false, b, y);
+        break;
+      case TensorType::q5_K:
+        q45_k(true, b, y);
+        break;
+      case TensorType::q6_K:
+        q6_k(b, y);
+        break;
+      case TensorType::iq4_nl:
+        iq4_nl(b, y);
+        break;
+      case TensorType::iq4_xs:
+        iq4_xs(b, y);
+        break;
+      default:
+        return;
     }
   }
 }

@@ -17,4 +17,9 @@ bool is_block_format(TensorType type);
 void dequantize_blocks(TensorType type, const uint8_t* blocks, int64_t count, size_t block_bytes,
                        int64_t block_values, float* out);
 
+// Rewrites `count` Q4_K super-blocks as 8 * count Q4_1 blocks (20 bytes each): the same
+// nibbles, scale = f16(d * sub-block scale), min = f16(-dmin * sub-block min). The only change
+// to the values is that rounding of the two products to f16 (relative 2^-11 at most).
+void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* q4_1_blocks);
+
 }  // namespace hearth
