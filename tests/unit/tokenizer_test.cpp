@@ -1,6 +1,7 @@
-// Tokenizer tests: llama.cpp's reference vectors for a SentencePiece and a GPT-2 vocabulary,
-// the stories260K model's vocabulary, pre-tokenizer splits, streaming detokenization and
-// errors for malformed vocabulary metadata.
+// Tokenizer tests: llama.cpp's reference vectors for a SentencePiece vocabulary and five
+// byte-level BPE ones (GPT-2, DeepSeek LLM, DeepSeek Coder, StarCoder, Falcon), the
+// stories260K model's vocabulary, the splits of every pre-tokenizer scheme, streaming
+// detokenization and errors for malformed vocabulary metadata.
 #include "tokenizer/tokenizer.h"
 
 #include <catch2/catch.hpp>
@@ -106,7 +107,7 @@ void check_vectors(const Tokenizer& tokenizer, const std::string& path) {
     encoded += ids == vector.ids;
 
     const std::string text = tokenizer.decode(vector.ids);
-    // Every input of both sets decodes back exactly: SentencePiece only ever prepends one
+    // Every input of every set decodes back exactly: SentencePiece only ever prepends one
     // "▁" to the text, and decode() removes exactly that one, so leading spaces in the
     // input ("   Hello") survive; byte-level BPE is lossless by construction.
     CHECK(text == vector.text);
@@ -148,6 +149,30 @@ TEST_CASE("GPT-2 vocabulary passes llama.cpp's reference vectors", "[tokenizer][
   CHECK(tokenizer.vocabulary().pre == "gpt-2");
   CHECK_FALSE(tokenizer.wants_bos());
   check_vectors(tokenizer, vocab_path("ggml-vocab-gpt-2.gguf"));
+}
+
+TEST_CASE("DeepSeek LLM vocabulary passes llama.cpp's reference vectors", "[tokenizer][bpe]") {
+  const Tokenizer& tokenizer = load_tokenizer(vocab_path("ggml-vocab-deepseek-llm.gguf"));
+  CHECK(tokenizer.vocabulary().pre == "deepseek-llm");
+  check_vectors(tokenizer, vocab_path("ggml-vocab-deepseek-llm.gguf"));
+}
+
+TEST_CASE("StarCoder vocabulary passes llama.cpp's reference vectors", "[tokenizer][bpe]") {
+  const Tokenizer& tokenizer = load_tokenizer(vocab_path("ggml-vocab-starcoder.gguf"));
+  CHECK(tokenizer.vocabulary().pre == "starcoder");
+  check_vectors(tokenizer, vocab_path("ggml-vocab-starcoder.gguf"));
+}
+
+TEST_CASE("DeepSeek Coder vocabulary passes llama.cpp's reference vectors", "[tokenizer][bpe]") {
+  const Tokenizer& tokenizer = load_tokenizer(vocab_path("ggml-vocab-deepseek-coder.gguf"));
+  CHECK(tokenizer.vocabulary().pre == "deepseek-coder");
+  check_vectors(tokenizer, vocab_path("ggml-vocab-deepseek-coder.gguf"));
+}
+
+TEST_CASE("Falcon vocabulary passes llama.cpp's reference vectors", "[tokenizer][bpe]") {
+  const Tokenizer& tokenizer = load_tokenizer(vocab_path("ggml-vocab-falcon.gguf"));
+  CHECK(tokenizer.vocabulary().pre == "falcon");
+  check_vectors(tokenizer, vocab_path("ggml-vocab-falcon.gguf"));
 }
 
 TEST_CASE("stories260K vocabulary encodes and decodes", "[tokenizer][spm]") {
@@ -365,6 +390,144 @@ TEST_CASE("Qwen2 pre-tokenizer splits like the original regex", "[tokenizer][pre
   CHECK(split("qwen2", "It's THEIR'S") == Words{"It", "'s", " THEIR", "'S"});
   CHECK(split("qwen2", "a   b") == Words{"a", "  ", " b"});
   CHECK(split("qwen2", "line1\r\nline2") == Words{"line", "1", "\r\n", "line", "2"});
+}
+
+TEST_CASE("DeepSeek LLM pre-tokenizer applies its patterns in order", "[tokenizer][pre]") {
+  // Newlines first, then words of cased letters with one leading space, punctuation,
+  // trailing whitespace, CJK and Hangul runs, digit runs (never cut into groups).
+  CHECK(split("deepseek-llm", "Hello World") == Words{"Hello", " World"});
+  CHECK(split("deepseek-llm", "3.14 ok\n") == Words{"3", ".", "14", " ok", "\n"});
+  CHECK(split("deepseek-llm", "12345") == Words{"12345"});
+  CHECK(split("deepseek-llm", "a  b") == Words{"a", " ", " b"});
+  CHECK(split("deepseek-llm", "end   ") == Words{"end", "   "});
+  CHECK(split("deepseek-llm", "中文abc") == Words{"中文", "abc"});
+  // Greek is in the letter list; Khmer is not, but falls in the U+0800..U+4E00 range.
+  CHECK(split("deepseek-llm", "Αθήνα ok ក") == Words{"Αθήνα", " ok", " ", "ក"});
+  CHECK(split("deepseek-llm", "a！？") == Words{"a", "！？"});
+  // The ideographic space joins the punctuation, but the later CJK range (which spans
+  // U+3000) takes it out again. llama.cpp keeps "\u3000！" whole here: its std::regex
+  // matching hides non-ASCII spaces from literal ranges.
+  CHECK(split("deepseek-llm", "a\xE3\x80\x80！") == Words{"a", "\xE3\x80\x80", "！"});
+}
+
+TEST_CASE("DeepSeek Coder pre-tokenizer splits digits and punctuation", "[tokenizer][pre]") {
+  // "=" is a symbol, not punctuation: it stays in the stretch between matches.
+  CHECK(split("deepseek-coder", "x = 42;\n") == Words{"x", " = ", "4", "2", ";", "\n"});
+  // " 世界" is a word of letters until the CJK pattern splits its space off.
+  CHECK(split("deepseek-coder", "Hello, 世界") == Words{"Hello", ",", " ", "世界"});
+}
+
+TEST_CASE("DeepSeek V3 pre-tokenizer splits like its published patterns", "[tokenizer][pre]") {
+  CHECK(split("deepseek-v3", "1234567") == Words{"123", "456", "7"});
+  CHECK(split("deepseek-v3", "日本語のテキスト") == Words{"日本語のテキスト"});
+  // One ASCII punctuation mark may lead a word of ASCII letters.
+  CHECK(split("deepseek-v3", "a.b") == Words{"a", ".b"});
+  CHECK(split("deepseek-v3", "Hello world!!") == Words{"Hello", " world", "!!"});
+  CHECK(split("deepseek-v3", "x+=1") == Words{"x", "+=", "1"});
+}
+
+TEST_CASE("Falcon pre-tokenizer isolates punctuation and cuts digits in threes",
+          "[tokenizer][pre]") {
+  CHECK(split("falcon", "Hello, world!") == Words{"Hello", ",", " world", "!"});
+  CHECK(split("falcon", "1234567 apples") == Words{"123", "456", "7", " apples"});
+  CHECK(split("falcon", " 12345") == Words{" ", "123", "45"});
+  CHECK(split("falcon", "a += b") == Words{"a", " ", "+=", " b"});
+}
+
+TEST_CASE("StarCoder-family pre-tokenizers isolate every digit", "[tokenizer][pre]") {
+  for (const char* name : {"starcoder", "refact", "command-r", "smollm", "exaone"}) {
+    INFO(name);
+    CHECK(split(name, "abc 123") == Words{"abc", " ", "1", "2", "3"});
+    CHECK(split(name, "x1y") == Words{"x", "1", "y"});
+  }
+}
+
+TEST_CASE("default pre-tokenizer is llama.cpp's four-pattern default", "[tokenizer][pre]") {
+  CHECK(split("default", "cost: $12345") == Words{"cost", ":", " ", "$", "123", "45"});
+}
+
+TEST_CASE("BLOOM-family pre-tokenizers split on spaces and a few marks", "[tokenizer][pre]") {
+  // The parentheses and the bar are members of the excluded set, as in the original.
+  CHECK(split("bloom", "Hello, world. (x|y)") ==
+        Words{"Hello", ",", " world", ". (", "x", "|", "y", ")"});
+  CHECK(split("poro-chat", "你好。世界") == Words{"你好", "。", "世界"});
+  CHECK(split("viking", "abc123 x") == Words{"abc", "1", "2", "3", " x"});
+}
+
+TEST_CASE("Tekken pre-tokenizer splits words by case", "[tokenizer][pre]") {
+  CHECK(split("tekken", "HelloWorld") == Words{"Hello", "World"});
+  CHECK(split("tekken", "helloWorld HTMLParser ABC") ==
+        Words{"hello", "World", " HTMLParser", " ABC"});
+  CHECK(split("tekken", "12") == Words{"1", "2"});
+  // "/" joins the punctuation before it; a newline too.
+  CHECK(split("tekken", "a/b//c") == Words{"a", "/b", "//", "c"});
+  CHECK(split("tekken", "x;\n") == Words{"x", ";\n"});
+  // Case comes from Unicode categories, also outside ASCII.
+  CHECK(split("tekken", "ÉcoleNormale") == Words{"École", "Normale"});
+}
+
+TEST_CASE("GPT-4o pre-tokenizer keeps contractions with their word", "[tokenizer][pre]") {
+  CHECK(split("gpt-4o", "I'm here") == Words{"I'm", " here"});
+  CHECK(split("llama4", "HELLO'S") == Words{"HELLO'S"});
+  CHECK(split("gpt-4o", "1234567") == Words{"123", "456", "7"});
+  CHECK(split("gpt-4o", "camelCase") == Words{"camel", "Case"});
+}
+
+TEST_CASE("SuperBPE pre-tokenizer splits only digits, in threes from the right",
+          "[tokenizer][pre]") {
+  CHECK(split("superbpe", "Hello world 1234567 ok") ==
+        Words{"Hello world ", "1", "234", "567", " ok"});
+  CHECK(split("superbpe", "123456") == Words{"123", "456"});
+  CHECK(split("superbpe", "12") == Words{"12"});
+}
+
+TEST_CASE("BailingMoE, Seed-Coder and Chameleon pre-tokenizers", "[tokenizer][pre]") {
+  CHECK(split("bailingmoe", "It's 42\n\nok") == Words{"It", "'s", " ", "4", "2", "\n\n", "ok"});
+  // Unlike Qwen2, punctuation does not take the newlines after it.
+  CHECK(split("seed-coder", "x;\n\ny") == Words{"x", ";", "\n\n", "y"});
+  CHECK(split("qwen2", "x;\n\ny") == Words{"x", ";\n\n", "y"});
+  CHECK(split("chameleon", "a  b") == Words{"a", "  ", "b"});
+  CHECK(split("chameleon", "x=1,y") == Words{"x", "=", "1", ",", "y"});
+}
+
+TEST_CASE("pre-tokenizers know the Unicode 15 categories", "[tokenizer][pre]") {
+  // U+31350 (CJK Extension H) is a letter, U+1FAE8 (shaking face) a symbol and U+11F50
+  // (Kawi digit zero) a digit, although PCRE2 10.42's tables predate them.
+  CHECK(split("gpt-2", "a\xF0\xB1\x8D\x90") == Words{"a\xF0\xB1\x8D\x90"});
+  CHECK(split("deepseek-v3", "\xF0\x9F\xAB\xA8.") == Words{"\xF0\x9F\xAB\xA8."});
+  CHECK(split("starcoder", "\xF0\x91\xBD\x90\xF0\x91\xBD\x91") ==
+        Words{"\xF0\x91\xBD\x90", "\xF0\x91\xBD\x91"});
+}
+
+TEST_CASE("only Llama-3 and Tekken tokenizers take whole-word tokens", "[tokenizer][pre]") {
+  CHECK(PreTokenizer("llama3").whole_word_tokens());
+  CHECK(PreTokenizer("llama-bpe").whole_word_tokens());
+  CHECK(PreTokenizer("tekken").whole_word_tokens());
+  CHECK_FALSE(PreTokenizer("dbrx").whole_word_tokens());
+  CHECK_FALSE(PreTokenizer("qwen2").whole_word_tokens());
+  CHECK_FALSE(PreTokenizer("gpt-2").whole_word_tokens());
+}
+
+TEST_CASE("every known pre-tokenizer covers its input exactly", "[tokenizer][pre]") {
+  const std::string text =
+      "Hello, World! It's 2024\t\tx+=1;\r\n\n  中文 テキスト ÉCOLE école 🦙🫨 "
+      "<sentinel:3> IMGIMGABZ \xE3\x80\x80 done\xff\xfe  ";
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::string noise(512, '\0');
+  for (char& c : noise) c = static_cast<char>(byte(random));
+  for (std::string_view name : PreTokenizer::known_names()) {
+    INFO(name);
+    const PreTokenizer pre_tokenizer(name);
+    for (const std::string& input : {text, noise}) {
+      std::string joined;
+      for (std::string_view word : pre_tokenizer.split(input)) {
+        CHECK_FALSE(word.empty());
+        joined += word;
+      }
+      CHECK(joined == input);
+    }
+  }
 }
 
 TEST_CASE("pre-tokenizer keeps malformed bytes as words of their own", "[tokenizer][pre]") {
