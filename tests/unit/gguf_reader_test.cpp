@@ -164,12 +164,13 @@ TEST_CASE("hostile counts, lengths, offsets and types are refused", "[gguf]") {
 
 TEST_CASE("unsupported tensor types are listed and named when used", "[gguf]") {
   GgufBuilder b;
-  b.tensor("k_quant", {256}, 12, std::vector<uint8_t>(144));  // q4_K
+  b.tensor("i_quant", {256}, 16, std::vector<uint8_t>(66));  // iq2_xxs
   auto file = parse(b.build());
-  const auto* t = file->find_tensor("k_quant");
+  const auto* t = file->find_tensor("i_quant");
   REQUIRE(t);
-  CHECK_THROWS_WITH(File::require_supported(*file, *t),
-                    Catch::Contains("unsupported tensor type q4_K") && Catch::Contains("k_quant"));
+  CHECK_THROWS_WITH(
+      File::require_supported(*file, *t),
+      Catch::Contains("unsupported tensor type iq2_xxs") && Catch::Contains("i_quant"));
 }
 
 TEST_CASE("a missing file names the path", "[gguf]") {

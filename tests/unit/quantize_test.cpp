@@ -59,8 +59,51 @@ TEST_CASE("quantize_row inverts dequantize_row within a quantization step", "[qu
     // What came back is on the grid: quantizing it again gives the same bytes.
     CHECK(quantized(type, back) == row);
   }
-  CHECK_FALSE(can_quantize(static_cast<TensorType>(12)));  // q4_K
+  CHECK_FALSE(can_quantize(TensorType::q2_K));  // read, not written
   std::vector<uint8_t> out(64);
   CHECK_THROWS_WITH(quantize_row(TensorType::q8_0, x.data(), 31, out.data()),
                     Catch::Contains("whole blocks of 32"));
+}
+
+TEST_CASE("the block formats hearth writes keep every value within half a step", "[quantize]") {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> x(4096);
+  for (float& v : x) v = normal(rng);
+  x[5] = 0.3f;  // an outlier, as real weights have
+  x[700] = -0.25f;
+  for (TensorType type : {TensorType::q4_1, TensorType::q5_0, TensorType::q5_1, TensorType::q4_K,
+                          TensorType::q5_K, TensorType::q6_K}) {
+    INFO(tensor_type_name(static_cast<uint32_t>(type)));
+    const auto traits = *tensor_type_traits(static_cast<uint32_t>(type));
+    const std::vector<uint8_t> row = quantized(type, x);
+    const std::vector<float> back = dequantized(type, row, x.size());
+    // The step of each value's (sub-)block, worked out from the decoded values themselves:
+    // the largest gap a value may be off is half the block's range over its level count.
+    const int levels = type == TensorType::q4_1 || type == TensorType::q4_K ? 15
+                       : type == TensorType::q6_K                           ? 62
+                                                                            : 31;
+    const int64_t group = type == TensorType::q6_K ? 16 : 32;
+    for (size_t start = 0; start < x.size(); start += group) {
+      float lo = x[start], hi = x[start];
+      for (int64_t i = 0; i < group; ++i) {
+        lo = std::min(lo, x[start + i]);
+        hi = std::max(hi, x[start + i]);
+      }
+      if (type == TensorType::q6_K || type == TensorType::q5_0) {
+        const float amax = std::max(std::fabs(lo), std::fabs(hi));
+        lo = -amax;
+        hi = amax;
+      }
+      if (type == TensorType::q4_K || type == TensorType::q5_K) lo = std::min(lo, 0.0f);
+      // Scales are rounded up to the format's scale units: allow the step to grow by an
+      // eighth (a super-block's coarsest sub-block scale unit is 1/63 of its largest).
+      const float half_step = (hi - lo) / levels / 2 * 1.125f + 1e-6f;
+      for (int64_t i = 0; i < group; ++i) {
+        INFO("value " << start + i << ": " << x[start + i] << " came back as " << back[start + i]);
+        CHECK(std::fabs(back[start + i] - x[start + i]) <= half_step);
+      }
+    }
+    CHECK(row.size() == x.size() / traits.block_values * traits.block_bytes);
+  }
 }

@@ -7,6 +7,7 @@
 
 #include "gguf/fp16.h"
 #include "gguf/quant_blocks.h"
+#include "gguf/quant_encode.h"
 #include "hearth/error.h"
 
 namespace hearth {
@@ -75,7 +76,7 @@ void dequantize_row(TensorType type, const void* row, int64_t cols, float* out) 
 
 bool can_quantize(TensorType type) {
   return type == TensorType::f32 || type == TensorType::f16 || type == TensorType::bf16 ||
-         type == TensorType::q8_0 || type == TensorType::q4_0;
+         type == TensorType::q8_0 || type == TensorType::q4_0 || can_encode_block_format(type);
 }
 
 void quantize_row(TensorType type, const float* values, int64_t cols, void* row) {
@@ -94,8 +95,18 @@ void quantize_row(TensorType type, const float* values, int64_t cols, void* row)
     case TensorType::q8_0:
     case TensorType::q4_0:
       break;
-    default:
-      throw Error("quantize_row: cannot write " + tensor_type_name(static_cast<uint32_t>(type)));
+    default: {
+      const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
+      if (!traits || !can_encode_block_format(type)) {
+        throw Error("quantize_row: cannot write " + tensor_type_name(static_cast<uint32_t>(type)));
+      }
+      if (cols % traits->block_values != 0) {
+        throw Error("quantize_row: a row of " + std::to_string(cols) +
+                    " values is not whole blocks of " + std::to_string(traits->block_values));
+      }
+      encode_blocks(type, values, cols / traits->block_values, bytes);
+      return;
+    }
   }
   if (cols % kQuantBlock != 0) {
     throw Error("quantize_row: a row of " + std::to_string(cols) +

@@ -91,31 +91,61 @@ void put_value(Out& out, const Value& v) {
 
 }  // namespace
 
+namespace {
+
+// Every tensor's bytes as they will be written: the file's, or a replacement's.
+struct OutTensor {
+  const gguf::TensorInfo* info;
+  TensorType type;
+  std::vector<int64_t> dims;
+  const void* data;
+  size_t size;
+};
+
+void write_tensors(const gguf::File& source, const std::vector<OutTensor>& tensors,
+                   const MetadataChanges& changes, const std::string& path);
+
+}  // namespace
+
 void write_model_file(const gguf::File& source, const WeightOverrides& replaced,
                       const MetadataChanges& changes, const std::string& path) {
-  // Every tensor's bytes as they will be written: the file's, or the replacement's.
-  struct Tensor {
-    const gguf::TensorInfo* info;
-    TensorType type;
-    std::vector<int64_t> dims;
-    const void* data;
-    size_t size;
-    StoredWeight stored;  // owns the replacement's bytes
-  };
-  std::vector<Tensor> tensors;
+  std::vector<StoredWeight> stored;  // owns the replacements' bytes
+  stored.reserve(source.tensors().size());
+  std::vector<OutTensor> tensors;
   for (const gguf::TensorInfo& t : source.tensors()) {
-    Tensor out{&t, t.type(), t.dims, t.data, t.byte_size, {}};
+    OutTensor out{&t, t.type(), t.dims, t.data, t.byte_size};
     if (const ReplacedTensor* r = replaced.find(t.name)) {
-      out.stored = store_like(&t, *r);
-      out.type = out.stored.type;
+      stored.push_back(store_like(&t, *r));
+      out.type = stored.back().type;
       out.dims = t.dims.size() == 1 ? std::vector<int64_t>{r->rows * r->cols}
                                     : std::vector<int64_t>{r->cols, r->rows};
-      out.data = out.stored.bytes.data();
-      out.size = out.stored.bytes.size();
+      out.data = stored.back().bytes.data();
+      out.size = stored.back().bytes.size();
     }
-    tensors.push_back(std::move(out));
+    tensors.push_back(out);
   }
+  write_tensors(source, tensors, changes, path);
+}
 
+void write_model_file(const gguf::File& source, const std::map<std::string, StoredWeight>& retyped,
+                      const MetadataChanges& changes, const std::string& path) {
+  std::vector<OutTensor> tensors;
+  for (const gguf::TensorInfo& t : source.tensors()) {
+    OutTensor out{&t, t.type(), t.dims, t.data, t.byte_size};
+    if (auto it = retyped.find(t.name); it != retyped.end()) {
+      out.type = it->second.type;
+      out.data = it->second.bytes.data();
+      out.size = it->second.bytes.size();
+    }
+    tensors.push_back(out);
+  }
+  write_tensors(source, tensors, changes, path);
+}
+
+namespace {
+
+void write_tensors(const gguf::File& source, const std::vector<OutTensor>& tensors,
+                   const MetadataChanges& changes, const std::string& path) {
   std::vector<std::pair<std::string, Value>> metadata = source.metadata();
   auto set = [&](const std::string& key, Value value) {
     for (auto& [k, v] : metadata) {
@@ -155,7 +185,7 @@ void write_model_file(const gguf::File& source, const WeightOverrides& replaced,
       put_value(out, value);
     }
     uint64_t offset = 0;
-    for (const Tensor& t : tensors) {
+    for (const OutTensor& t : tensors) {
       out.string(t.info->name);
       out.put<uint32_t>(static_cast<uint32_t>(t.dims.size()));
       for (int64_t d : t.dims) out.put<uint64_t>(static_cast<uint64_t>(d));
@@ -164,7 +194,7 @@ void write_model_file(const gguf::File& source, const WeightOverrides& replaced,
       offset += (t.size + alignment - 1) / alignment * alignment;
     }
     out.pad_to(alignment);
-    for (const Tensor& t : tensors) {
+    for (const OutTensor& t : tensors) {
       out.bytes(t.data, t.size);
       out.pad_to(alignment);
     }
@@ -181,5 +211,7 @@ void write_model_file(const gguf::File& source, const WeightOverrides& replaced,
                 ErrorCode::failed);
   }
 }
+
+}  // namespace
 
 }  // namespace hearth

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gguf/gguf_file.h"
+#include "model/stored_weight.h"
 #include "model/weight_overrides.h"
 
 namespace hearth {
@@ -20,6 +21,10 @@ struct MetadataChanges {
 // Writes `source` with `replaced` and `changes` to `path` (GGUF version 3, the source's
 // alignment), through a temporary file renamed into place. Throws hearth::Error naming the path.
 void write_model_file(const gguf::File& source, const WeightOverrides& replaced,
+                      const MetadataChanges& changes, const std::string& path);
+
+// The same with tensors of the same shape stored in another type (`hearth quantize`).
+void write_model_file(const gguf::File& source, const std::map<std::string, StoredWeight>& retyped,
                       const MetadataChanges& changes, const std::string& path);
 
 }  // namespace hearth

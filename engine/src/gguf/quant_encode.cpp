@@ -1,0 +1,238 @@
+#include "gguf/quant_encode.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "gguf/fp16.h"
+#include "hearth/error.h"
+
+namespace hearth {
+namespace {
+
+// The f16 nearest to v that is not below it (v >= 0), so a scale rounded to f16 still covers
+// the range it was computed for.
+uint16_t f16_at_least(float v) {
+  uint16_t h = f32_to_f16(v);
+  if (f16_to_f32(h) < v && h < 0x7bff) ++h;  // positive halves order as their bits
+  return h;
+}
+
+// The f16 nearest to v that is not above it (v <= 0).
+uint16_t f16_at_most(float v) {
+  uint16_t h = f32_to_f16(v);
+  if (f16_to_f32(h) > v) {
+    if (h == 0) return 0x8001;  // the smallest negative subnormal
+    h = (h & 0x8000) ? static_cast<uint16_t>(h + 1) : static_cast<uint16_t>(h - 1);
+  }
+  return h;
+}
+
+void put_half(uint8_t* at, uint16_t h) { std::memcpy(at, &h, 2); }
+
+int nearest(float v) { return static_cast<int>(std::lround(v)); }
+
+// Q4_1 / Q5_1 block of 32: min rounded down, step rounded up, so [min, min + levels * step]
+// holds every value.
+void q41_q51(bool five, const float* x, uint8_t* b) {
+  const float lo = *std::min_element(x, x + 32), hi = *std::max_element(x, x + 32);
+  const int levels = five ? 31 : 15;
+  const uint16_t m16 = f16_at_most(lo);
+  const float m = f16_to_f32(m16);
+  const uint16_t d16 = f16_at_least((hi - m) / static_cast<float>(levels));
+  const float d = f16_to_f32(d16);
+  const float inverse = d > 0 ? 1.0f / d : 0.0f;
+  put_half(b, d16);
+  put_half(b + 2, m16);
+  int q[32];
+  for (int i = 0; i < 32; ++i) q[i] = std::clamp(nearest((x[i] - m) * inverse), 0, levels);
+  uint8_t* qs = b + (five ? 8 : 4);
+  if (five) {
+    uint32_t high = 0;
+    for (int j = 0; j < 16; ++j) {
+      high |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+      high |= static_cast<uint32_t>((q[j + 16] >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(b + 4, &high, 4);
+  }
+  for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>((q[j] & 15) | ((q[j + 16] & 15) << 4));
+}
+
+// Q5_0 block of 32: values -15..15 of one step (the bound is symmetric).
+void q50(const float* x, uint8_t* b) {
+  float amax = 0;
+  for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const uint16_t d16 = f16_at_least(amax / 15.0f);
+  const float d = f16_to_f32(d16);
+  const float inverse = d > 0 ? 1.0f / d : 0.0f;
+  put_half(b, d16);
+  int q[32];
+  for (int i = 0; i < 32; ++i) q[i] = std::clamp(nearest(x[i] * inverse), -15, 15) + 16;
+  uint32_t high = 0;
+  for (int j = 0; j < 16; ++j) {
+    high |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+    high |= static_cast<uint32_t>((q[j + 16] >> 4) & 1) << (j + 16);
+  }
+  std::memcpy(b + 2, &high, 4);
+  for (int j = 0; j < 16; ++j)
+    b[6 + j] = static_cast<uint8_t>((q[j] & 15) | ((q[j + 16] & 15) << 4));
+}
+
+// The inverse of the 6-bit scale/min packing that Q4_K and Q5_K decode.
+void pack_scales_k4(const int* scales, const int* mins, uint8_t* q) {
+  std::memset(q, 0, 12);
+  for (int j = 0; j < 8; ++j) {
+    if (j < 4) {
+      q[j] = static_cast<uint8_t>(scales[j] & 63);
+      q[j + 4] = static_cast<uint8_t>(mins[j] & 63);
+    } else {
+      q[j + 4] = static_cast<uint8_t>((scales[j] & 15) | ((mins[j] & 15) << 4));
+      q[j - 4] = static_cast<uint8_t>(q[j - 4] | ((scales[j] >> 4) << 6));
+      q[j] = static_cast<uint8_t>(q[j] | ((mins[j] >> 4) << 6));
+    }
+  }
+}
+
+// Q4_K / Q5_K super-block of 256: each sub-block of 32 spans [min(0, lo), hi]; the mins are
+// rounded up in units of dmin and the steps up in units of d, so each sub-block's levels
+// still cover all its values and every value ends within half a step of where it was.
+void q45_k(bool five, const float* x, uint8_t* b) {
+  const int levels = five ? 31 : 15;
+  float lo[8], hi[8];
+  float max_min = 0;
+  for (int j = 0; j < 8; ++j) {
+    lo[j] = std::min(0.0f, *std::min_element(x + 32 * j, x + 32 * j + 32));
+    hi[j] = *std::max_element(x + 32 * j, x + 32 * j + 32);
+    max_min = std::max(max_min, -lo[j]);
+  }
+  const uint16_t dmin16 = f16_at_least(max_min / 63.0f);
+  const float dmin = f16_to_f32(dmin16);
+  int mins[8], scales[8];
+  float low[8], max_span = 0;
+  for (int j = 0; j < 8; ++j) {
+    mins[j] = dmin > 0 ? std::min(63, static_cast<int>(std::ceil(-lo[j] / dmin))) : 0;
+    low[j] = -dmin * static_cast<float>(mins[j]);
+    max_span = std::max(max_span, (hi[j] - low[j]) / static_cast<float>(levels));
+  }
+  const uint16_t d16 = f16_at_least(max_span / 63.0f);
+  const float d = f16_to_f32(d16);
+  for (int j = 0; j < 8; ++j) {
+    const float span = (hi[j] - low[j]) / static_cast<float>(levels);
+    scales[j] = d > 0 ? std::min(63, static_cast<int>(std::ceil(span / d))) : 0;
+  }
+  put_half(b, d16);
+  put_half(b + 2, dmin16);
+  pack_scales_k4(scales, mins, b + 4);
+  uint8_t* qh = b + 16;
+  uint8_t* ql = b + (five ? 48 : 16);
+  if (five) std::memset(qh, 0, 32);
+  int q[256];
+  for (int j = 0; j < 8; ++j) {
+    const float step = d * static_cast<float>(scales[j]);
+    const float inverse = step > 0 ? 1.0f / step : 0.0f;
+    for (int i = 0; i < 32; ++i) {
+      q[32 * j + i] = std::clamp(nearest((x[32 * j + i] - low[j]) * inverse), 0, levels);
+    }
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      const int a = q[64 * c + l], e = q[64 * c + 32 + l];
+      ql[32 * c + l] = static_cast<uint8_t>((a & 15) | ((e & 15) << 4));
+      if (five) {
+        qh[l] = static_cast<uint8_t>(qh[l] | (((a >> 4) & 1) << (2 * c)) |
+                                     (((e >> 4) & 1) << (2 * c + 1)));
+      }
+    }
+  }
+}
+
+// Q6_K super-block of 256: sub-blocks of 16 with values -31..31 of their step; the int8
+// sub-block scales rounded up in units of d.
+void q6_k(const float* x, uint8_t* b) {
+  float step[16], max_step = 0;
+  for (int j = 0; j < 16; ++j) {
+    float amax = 0;
+    for (int i = 0; i < 16; ++i) amax = std::max(amax, std::fabs(x[16 * j + i]));
+    step[j] = amax / 31.0f;
+    max_step = std::max(max_step, step[j]);
+  }
+  const uint16_t d16 = f16_at_least(max_step / 127.0f);
+  const float d = f16_to_f32(d16);
+  auto* sc = reinterpret_cast<int8_t*>(b + 192);
+  int q[256];
+  for (int j = 0; j < 16; ++j) {
+    const int scale = d > 0 ? std::min(127, static_cast<int>(std::ceil(step[j] / d))) : 0;
+    sc[j] = static_cast<int8_t>(scale);
+    const float s = d * static_cast<float>(scale);
+    const float inverse = s > 0 ? 1.0f / s : 0.0f;
+    for (int i = 0; i < 16; ++i) {
+      q[16 * j + i] = std::clamp(nearest(x[16 * j + i] * inverse), -31, 31) + 32;
+    }
+  }
+  put_half(b + 208, d16);
+  uint8_t* ql = b;
+  uint8_t* qh = b + 128;
+  for (int n = 0; n < 256; n += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int q1 = q[n + l], q2 = q[n + l + 32], q3 = q[n + l + 64], q4 = q[n + l + 96];
+      ql[l] = static_cast<uint8_t>((q1 & 15) | ((q3 & 15) << 4));
+      ql[l + 32] = static_cast<uint8_t>((q2 & 15) | ((q4 & 15) << 4));
+      qh[l] =
+          static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+    }
+    ql += 64;
+    qh += 32;
+  }
+}
+
+}  // namespace
+
+bool can_encode_block_format(TensorType type) {
+  switch (type) {
+    case TensorType::q4_1:
+    case TensorType::q5_0:
+    case TensorType::q5_1:
+    case TensorType::q4_K:
+    case TensorType::q5_K:
+    case TensorType::q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void encode_blocks(TensorType type, const float* values, int64_t count, uint8_t* out) {
+  const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
+  if (!traits || !can_encode_block_format(type)) {
+    throw Error("quantize: cannot write " + tensor_type_name(static_cast<uint32_t>(type)));
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    const float* x = values + i * traits->block_values;
+    uint8_t* b = out + static_cast<size_t>(i) * traits->block_bytes;
+    switch (type) {
+      case TensorType::q4_1:
+        q41_q51(false, x, b);
+        break;
+      case TensorType::q5_1:
+        q41_q51(true, x, b);
+        break;
+      case TensorType::q5_0:
+        q50(x, b);
+        break;
+      case TensorType::q4_K:
+        q45_k(false, x, b);
+        break;
+      case TensorType::q5_K:
+        q45_k(true, x, b);
+        break;
+      case TensorType::q6_K:
+        q6_k(x, b);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace hearth

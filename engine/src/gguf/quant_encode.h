@@ -1,0 +1,19 @@
+// Writing the block formats hearth can produce (for `hearth quantize` and replaced weights):
+// Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K, without an importance matrix. Each block's (or
+// sub-block's) levels are chosen to cover all of its values, with every scale rounded up and
+// every min rounded down, so each value ends within half a step of where it was: the step is
+// the block's scale (Q4_1, Q5_0, Q5_1) or d times the sub-block's scale (Q4_K, Q5_K, Q6_K).
+#pragma once
+
+#include <cstdint>
+
+#include "hearth/tensor_type.h"
+
+namespace hearth {
+
+bool can_encode_block_format(TensorType type);
+
+// Encodes `count` blocks (count * block_values floats) of `type` into count * block_bytes.
+void encode_blocks(TensorType type, const float* values, int64_t count, uint8_t* out);
+
+}  // namespace hearth

@@ -1,0 +1,193 @@
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string_view>
+#include <thread>
+
+#include "gguf/dequantize.h"
+#include "gguf/gguf_file.h"
+#include "hearth/error.h"
+#include "hearth/quantize.h"
+#include "model/model_file_writer.h"
+
+namespace hearth {
+namespace {
+
+struct Recipe {
+  std::string_view name;
+  TensorType base;
+  uint32_t file_type;  // general.file_type as llama.cpp numbers its mixtures
+  char mixture;        // 'M', 'S' or 0 for a plain type
+};
+
+constexpr Recipe kRecipes[] = {
+    {"f32", TensorType::f32, 0, 0},        {"f16", TensorType::f16, 1, 0},
+    {"bf16", TensorType::bf16, 32, 0},     {"q8_0", TensorType::q8_0, 7, 0},
+    {"q4_0", TensorType::q4_0, 2, 0},      {"q4_1", TensorType::q4_1, 3, 0},
+    {"q5_0", TensorType::q5_0, 8, 0},      {"q5_1", TensorType::q5_1, 9, 0},
+    {"q4_K", TensorType::q4_K, 15, 0},     {"q5_K", TensorType::q5_K, 17, 0},
+    {"q6_K", TensorType::q6_K, 18, 0},     {"q4_K_M", TensorType::q4_K, 15, 'M'},
+    {"q4_K_S", TensorType::q4_K, 14, 'S'}, {"q5_K_M", TensorType::q5_K, 17, 'M'},
+    {"q5_K_S", TensorType::q5_K, 16, 'S'},
+};
+
+const Recipe& find_recipe(const std::string& name) {
+  for (const Recipe& r : kRecipes) {
+    if (r.name == name) return r;
+  }
+  std::string known;
+  for (const Recipe& r : kRecipes) known += (known.empty() ? "" : ", ") + std::string(r.name);
+  throw Error("quantize: unknown type '" + name + "' (one of " + known + ")");
+}
+
+// The layers that get more bits in the _M mixtures: the first and last eighth, and every
+// third in between.
+bool more_bits(int64_t layer, int64_t layers) {
+  return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+}
+
+// blk.N.<name>: the layer number, or -1.
+int64_t layer_of(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0) return -1;
+  const size_t dot = name.find('.', 4);
+  try {
+    return std::stoll(name.substr(4, dot - 4));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+bool ends_with(const std::string& s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The type of one matrix under a recipe: the base type, the mixture's exceptions, and a
+// fallback where the width does not hold whole blocks of the chosen type.
+TensorType choose_type(const Recipe& r, bool pure, const std::string& name, int64_t cols,
+                       int64_t layers) {
+  TensorType type = r.base;
+  const bool low_bits = r.base != TensorType::f32 && r.base != TensorType::f16 &&
+                        r.base != TensorType::bf16 && r.base != TensorType::q8_0 &&
+                        r.base != TensorType::q6_K;
+  if (!pure && low_bits) {
+    const int64_t layer = layer_of(name);
+    if (name == "output.weight") {
+      type = TensorType::q6_K;
+    } else if (r.mixture == 'M' && layer >= 0 &&
+               (ends_with(name, "attn_v.weight") || ends_with(name, "ffn_down.weight"))) {
+      if (more_bits(layer, layers)) type = TensorType::q6_K;
+    } else if (r.mixture == 'S' && r.base == TensorType::q4_K && layer >= 0) {
+      if ((ends_with(name, "attn_v.weight") && layer < 4) ||
+          (ends_with(name, "ffn_down.weight") && layer < layers / 8)) {
+        type = TensorType::q5_K;
+      }
+    }
+  }
+  const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
+  if (cols % traits->block_values != 0) {
+    type = type == TensorType::q4_K   ? TensorType::q5_0
+           : type == TensorType::q5_K ? TensorType::q5_1
+           : type == TensorType::q6_K ? TensorType::q8_0
+                                      : type;
+    if (cols % tensor_type_traits(static_cast<uint32_t>(type))->block_values != 0) {
+      type = TensorType::f16;
+    }
+  }
+  return type;
+}
+
+bool is_float(TensorType t) {
+  return t == TensorType::f32 || t == TensorType::f16 || t == TensorType::bf16;
+}
+
+StoredWeight convert(const gguf::TensorInfo& t, TensorType type, int threads) {
+  const int64_t cols = t.dims[0], rows = t.element_count / cols;
+  const auto in = *tensor_type_traits(t.type_id);
+  const auto out = *tensor_type_traits(static_cast<uint32_t>(type));
+  const size_t in_row = static_cast<size_t>(cols / in.block_values) * in.block_bytes;
+  const size_t out_row = static_cast<size_t>(cols / out.block_values) * out.block_bytes;
+  StoredWeight w;
+  w.type = type;
+  w.bytes.resize(out_row * static_cast<size_t>(rows));
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string failure;
+  auto work = [&] {
+    std::vector<float> values(static_cast<size_t>(cols));
+    try {
+      for (int64_t r; (r = next.fetch_add(64)) < rows;) {
+        for (int64_t i = r; i < std::min(rows, r + 64); ++i) {
+          dequantize_row(t.type(), t.data + static_cast<size_t>(i) * in_row, cols, values.data());
+          quantize_row(type, values.data(), cols,
+                       w.bytes.data() + static_cast<size_t>(i) * out_row);
+        }
+      }
+    } catch (const std::exception& e) {
+      if (!failed.exchange(true)) failure = e.what();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(work);
+  work();
+  for (std::thread& th : pool) th.join();
+  if (failed) throw Error("quantize: tensor '" + t.name + "': " + failure);
+  return w;
+}
+
+}  // namespace
+
+std::vector<std::string> quantize_type_names() {
+  std::vector<std::string> names;
+  for (const Recipe& r : kRecipes) names.emplace_back(r.name);
+  return names;
+}
+
+QuantizeStats quantize_model(const QuantizeOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  if (options.input.empty()) throw Error("quantize: no input model");
+  if (options.output.empty()) throw Error("quantize: no output file");
+  const Recipe& recipe = find_recipe(options.type);
+  const auto file = gguf::File::open(options.input);
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int64_t layers = 0;
+  for (const gguf::TensorInfo& t : file->tensors()) layers = std::max(layers, layer_of(t.name) + 1);
+
+  QuantizeStats stats;
+  std::map<std::string, StoredWeight> retyped;
+  int64_t done = 0;
+  const auto total = static_cast<int64_t>(file->tensors().size());
+  for (const gguf::TensorInfo& t : file->tensors()) {
+    gguf::File::require_supported(*file, t);
+    ++stats.tensors;
+    stats.input_bytes += t.byte_size;
+    TensorType type = t.type();
+    if (t.dims.size() == 2) {
+      if (!is_float(t.type())) {
+        throw Error(options.input + ": tensor '" + t.name + "' is " + tensor_type_name(t.type_id) +
+                    ": quantize reads F32, F16 and BF16 models only");
+      }
+      type = choose_type(recipe, options.pure, t.name, t.dims[0], layers);
+      if (type != t.type()) {
+        retyped.emplace(t.name, convert(t, type, threads));
+        stats.output_bytes += retyped.at(t.name).bytes.size();
+        ++stats.converted;
+      } else {
+        stats.output_bytes += t.byte_size;
+      }
+    } else {
+      stats.output_bytes += t.byte_size;
+    }
+    ++stats.tensors_per_type[tensor_type_name(static_cast<uint32_t>(type))];
+    if (options.on_progress) options.on_progress(++done, total);
+  }
+  MetadataChanges changes;
+  changes.uints["general.file_type"] = recipe.file_type;
+  write_model_file(*file, retyped, changes, options.output);
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return stats;
+}
+
+}  // namespace hearth
