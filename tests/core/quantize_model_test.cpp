@@ -123,7 +123,7 @@ TEST_CASE("quantize refuses what it cannot do, naming it", "[quantize]") {
   CHECK_FALSE(std::filesystem::exists(o.output));
 }
 
-TEST_CASE("--pure writes every matrix in the base type", "[quantize]") {
+TEST_CASE("a pure recipe writes every matrix in the base type", "[quantize]") {
   QuantizeOptions o;
   o.input = test::source_path("tests/data/quant/kq-f16.gguf");
   o.output = temp_model("pure");
