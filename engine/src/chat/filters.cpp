@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "chat/json_value.h"
+#include "chat/methods.h"
 #include "chat/python_text.h"
 #include "chat/value_ops.h"
 
@@ -29,7 +30,7 @@ const Value kNone = Value::none();
 const Value kAbsent;
 
 bool flag(const Arguments& args, size_t position, std::string_view keyword, bool fallback) {
-  const Value& v = argument(args, position, keyword, Value(fallback));
+  const Value v = argument(args, position, keyword, Value(fallback));
   return v.truthy();
 }
 
@@ -97,9 +98,9 @@ Value select_items(const Value& input, const Arguments& args, RenderBudget& budg
 
 Value map_items(const Value& input, const Arguments& args, RenderBudget& budget) {
   std::vector<Value> out;
-  const Value& attribute = argument(args, 99, "attribute", kAbsent);
+  const Value attribute = argument(args, 99, "attribute", kAbsent);
   if (!attribute.is_undefined()) {
-    const Value& fallback = argument(args, 99, "default", kAbsent);
+    const Value fallback = argument(args, 99, "default", kAbsent);
     for (const Value& item : iterate(input)) {
       budget.step();
       Value v = lookup_path(item, attribute);
@@ -122,7 +123,7 @@ Value map_items(const Value& input, const Arguments& args, RenderBudget& budget)
 }
 
 Value to_int(const Value& input, const Arguments& args) {
-  const Value& fallback = argument(args, 0, "default", Value(0));
+  const Value fallback = argument(args, 0, "default", Value(0));
   if (input.is_int()) return input;
   if (input.is_bool()) return Value(int64_t{input.as_bool()});
   if (input.is_float()) {
@@ -147,7 +148,7 @@ Value to_int(const Value& input, const Arguments& args) {
 }
 
 Value to_float(const Value& input, const Arguments& args) {
-  const Value& fallback = argument(args, 0, "default", Value(0.0));
+  const Value fallback = argument(args, 0, "default", Value(0.0));
   if (input.is_number()) return Value(input.as_number());
   if (!input.is_string()) return fallback;
   const std::string text = python_strip(input.as_string(), true, true);
@@ -159,10 +160,10 @@ Value to_float(const Value& input, const Arguments& args) {
 
 Value round_number(const Value& input, const Arguments& args) {
   if (!input.is_number()) throw Fault("round needs a number, not '" + input.type_name() + "'");
-  const Value& precision_value = argument(args, 0, "precision", Value(0));
+  const Value precision_value = argument(args, 0, "precision", Value(0));
   if (!precision_value.is_int()) throw Fault("round precision must be an integer");
   const int64_t precision = std::clamp<int64_t>(precision_value.as_int(), -300, 300);
-  const Value& method_value = argument(args, 1, "method", Value("common"));
+  const Value method_value = argument(args, 1, "method", Value("common"));
   const std::string method = method_value.is_string() ? method_value.as_string() : "";
   if (method != "common" && method != "ceil" && method != "floor") {
     throw Fault("round method must be common, ceil or floor");
@@ -187,7 +188,7 @@ Value length_of(const Value& input) {
 Value tojson(const Value& input, const Arguments& args, RenderBudget& budget) {
   JsonStyle style;
   style.ensure_ascii = flag(args, 0, "ensure_ascii", false);
-  const Value& indent = argument(args, 1, "indent", kNone);
+  const Value indent = argument(args, 1, "indent", kNone);
   if (indent.is_int()) {
     style.indented = true;
     style.indent =
@@ -199,7 +200,7 @@ Value tojson(const Value& input, const Arguments& args, RenderBudget& budget) {
     throw Fault("tojson indent must be an integer or a string");
   }
   if (style.indented) style.item_separator = ",";
-  const Value& separators = argument(args, 2, "separators", kNone);
+  const Value separators = argument(args, 2, "separators", kNone);
   if (separators.is_list()) {
     const auto& parts = separators.as_list().items;
     if (parts.size() != 2 || !parts[0].is_string() || !parts[1].is_string()) {
@@ -213,7 +214,7 @@ Value tojson(const Value& input, const Arguments& args, RenderBudget& budget) {
 }
 
 Value indent_text(const Value& input, const Arguments& args, RenderBudget& budget) {
-  const Value& width = argument(args, 0, "width", Value(4));
+  const Value width = argument(args, 0, "width", Value(4));
   std::string indentation;
   if (width.is_string()) {
     indentation = width.as_string();
@@ -272,7 +273,7 @@ Value html_escape(const Value& input, RenderBudget& budget) {
 
 Value extreme(const Value& input, const Arguments& args, bool want_max) {
   const bool case_sensitive = flag(args, 0, "case_sensitive", false);
-  const Value& attribute = argument(args, 1, "attribute", kNone);
+  const Value attribute = argument(args, 1, "attribute", kNone);
   const std::vector<Value> items = iterate(input);
   const std::vector<Value> keys = keyed_items(input, attribute);
   if (items.empty()) return Value::undefined("No aggregated item, sequence was empty.");
@@ -292,7 +293,16 @@ const std::pair<std::string_view, Filter> kFilters[] = {
        const Value n = v.is_bool() ? Value(int64_t{v.as_bool()}) : v;
        return n.as_int() < 0 ? negate(n) : n;
      }},
-    {"attr", [](const Value& v, const Arguments& a, RenderBudget&) { return get_attribute(v, to_display(argument(a, 0, "name", kAbsent))); }},
+    // attr() is Python's getattr alone: a dict's keys are not its attributes.
+    {"attr",
+     [](const Value& v, const Arguments& a, RenderBudget&) {
+       const std::string name = to_display(argument(a, 0, "name", kAbsent));
+       if (v.is_dict()) {
+         if (Value::CallablePtr method = find_method(v, name)) return Value(std::move(method));
+         return Value::undefined("'dict object' has no attribute '" + name + "'");
+       }
+       return get_attribute(v, name);
+     }},
     {"capitalize", [](const Value& v, const Arguments&, RenderBudget& b) { return charged(python_capitalize(text_of(v)), b); }},
     {"count", [](const Value& v, const Arguments&, RenderBudget&) { return length_of(v); }},
     {"d",
@@ -311,7 +321,7 @@ const std::pair<std::string_view, Filter> kFilters[] = {
      [](const Value& v, const Arguments& a, RenderBudget& b) {
        if (!v.is_dict()) throw Fault("dictsort needs a dict");
        const bool case_sensitive = flag(a, 0, "case_sensitive", false);
-       const Value& by = argument(a, 1, "by", Value("key"));
+       const Value by = argument(a, 1, "by", Value("key"));
        const bool by_value = by.is_string() && by.as_string() == "value";
        const bool reverse = flag(a, 2, "reverse", false);
        std::vector<Value> pairs;
@@ -344,7 +354,7 @@ const std::pair<std::string_view, Filter> kFilters[] = {
     {"join",
      [](const Value& v, const Arguments& a, RenderBudget& b) {
        const std::string separator = to_display(argument(a, 0, "d", Value("")));
-       const Value& attribute = argument(a, 1, "attribute", kNone);
+       const Value attribute = argument(a, 1, "attribute", kNone);
        std::string out;
        bool first = true;
        for (const Value& item : keyed_items(v, attribute)) {
@@ -373,7 +383,7 @@ const std::pair<std::string_view, Filter> kFilters[] = {
        const std::string text = text_of(v);
        const std::string from = to_display(argument(a, 0, "old", kAbsent));
        const std::string to = to_display(argument(a, 1, "new", kAbsent));
-       const Value& count = argument(a, 2, "count", kNone);
+       const Value count = argument(a, 2, "count", kNone);
        const size_t worst = text.size() + (text.size() + 1) * to.size();
        if (worst > kMaxOutputBytes) b.charge_bytes(worst);
        return charged(python_replace(text, from, to, count.is_int() ? count.as_int() : -1), b);
@@ -398,7 +408,7 @@ const std::pair<std::string_view, Filter> kFilters[] = {
      [](const Value& v, const Arguments& a, RenderBudget& b) {
        const bool reverse = flag(a, 0, "reverse", false);
        const bool case_sensitive = flag(a, 1, "case_sensitive", false);
-       const Value& attribute = argument(a, 2, "attribute", kNone);
+       const Value attribute = argument(a, 2, "attribute", kNone);
        std::vector<Value> items = iterate(v);
        std::vector<Value> keys = keyed_items(v, attribute);
        std::vector<size_t> order(items.size());
@@ -422,7 +432,7 @@ const std::pair<std::string_view, Filter> kFilters[] = {
     {"tojson", tojson},
     {"trim",
      [](const Value& v, const Arguments& a, RenderBudget& b) {
-       const Value& chars = argument(a, 0, "chars", kNone);
+       const Value chars = argument(a, 0, "chars", kNone);
        const bool given = chars.is_string();
        return charged(python_strip(text_of(v), true, true, given ? chars.as_string() : "", given), b);
      }},
@@ -527,8 +537,8 @@ auto find_entry(const Table& table, std::string_view name) -> decltype(&table[0]
 
 }  // namespace
 
-const Value& argument(const Arguments& args, size_t position, std::string_view keyword,
-                      const Value& fallback) {
+Value argument(const Arguments& args, size_t position, std::string_view keyword,
+               const Value& fallback) {
   for (const auto& [key, value] : args.keyword) {
     if (key == keyword) return value;
   }

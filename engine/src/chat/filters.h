@@ -19,7 +19,7 @@ bool apply_test(std::string_view name, const Value& input, const Arguments& args
                 RenderBudget& budget);
 
 // An argument by position or keyword, or `fallback` when it is absent.
-const Value& argument(const Arguments& args, size_t position, std::string_view keyword,
-                      const Value& fallback);
+Value argument(const Arguments& args, size_t position, std::string_view keyword,
+               const Value& fallback);
 
 }  // namespace hearth::chat

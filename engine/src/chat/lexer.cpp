@@ -82,13 +82,24 @@ class Lexer {
     throw Error(located(name_, position(offset), message));
   }
 
+  // Tokens are positioned in source order, so the column is counted on from the last one:
+  // a single long line costs linear time, not quadratic.
   Position position(size_t offset) const {
     const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - 1;
     const size_t line_start = *it;
-    return {static_cast<int>(it - line_starts_.begin()) + 1,
-            static_cast<int>(
-                code_point_count(std::string_view(src_).substr(line_start, offset - line_start))) +
-                1};
+    const int line = static_cast<int>(it - line_starts_.begin()) + 1;
+    size_t from = line_start;
+    int column = 1;
+    if (cached_line_ == line && cached_offset_ <= offset) {
+      from = cached_offset_;
+      column = cached_column_;
+    }
+    column +=
+        static_cast<int>(code_point_count(std::string_view(src_).substr(from, offset - from)));
+    cached_line_ = line;
+    cached_offset_ = offset;
+    cached_column_ = column;
+    return {line, column};
   }
 
   size_t next_tag(size_t from) const {
@@ -328,6 +339,9 @@ class Lexer {
   const std::string& name_;
   std::vector<size_t> line_starts_;
   std::vector<Token> tokens_;
+  mutable int cached_line_ = 0;
+  mutable size_t cached_offset_ = 0;
+  mutable int cached_column_ = 1;
 };
 
 }  // namespace

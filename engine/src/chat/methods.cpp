@@ -1,5 +1,7 @@
 #include "chat/methods.h"
 
+#include <optional>
+
 #include "chat/filters.h"
 #include "chat/python_text.h"
 #include "chat/render_limits.h"
@@ -9,18 +11,17 @@ namespace {
 
 using Method = Value (*)(const Value& self, const Arguments& args, RenderBudget& budget);
 
-const std::string* optional_string(const Arguments& args, size_t position,
-                                   std::string_view keyword) {
+std::optional<std::string> optional_string(const Arguments& args, size_t position,
+                                           std::string_view keyword) {
   static const Value kAbsent = Value::none();
-  const Value& v = argument(args, position, keyword, kAbsent);
-  if (v.is_none()) return nullptr;
+  const Value v = argument(args, position, keyword, kAbsent);
+  if (v.is_none()) return std::nullopt;
   if (!v.is_string()) throw Fault("expected a string argument, got '" + v.type_name() + "'");
-  return &v.as_string();
+  return v.as_string();
 }
 
-const std::string& required_string(const Arguments& args, size_t position,
-                                   std::string_view keyword) {
-  const std::string* s = optional_string(args, position, keyword);
+std::string required_string(const Arguments& args, size_t position, std::string_view keyword) {
+  const std::optional<std::string> s = optional_string(args, position, keyword);
   if (!s) throw Fault("missing the string argument '" + std::string(keyword) + "'");
   return *s;
 }
@@ -28,7 +29,7 @@ const std::string& required_string(const Arguments& args, size_t position,
 int64_t optional_int(const Arguments& args, size_t position, std::string_view keyword,
                      int64_t fallback) {
   static const Value kAbsent;
-  const Value& v = argument(args, position, keyword, kAbsent);
+  const Value v = argument(args, position, keyword, kAbsent);
   if (v.is_undefined() || v.is_none()) return fallback;
   if (!v.is_int()) throw Fault("expected an integer argument, got '" + v.type_name() + "'");
   return v.as_int();
@@ -41,9 +42,9 @@ Value charged(std::string text, RenderBudget& budget) {
 
 Value strip_method(const Value& self, const Arguments& args, RenderBudget& budget, bool left,
                    bool right) {
-  const std::string* chars = optional_string(args, 0, "chars");
-  return charged(python_strip(self.as_string(), left, right, chars ? *chars : "", chars != nullptr),
-                 budget);
+  const std::optional<std::string> chars = optional_string(args, 0, "chars");
+  return charged(
+      python_strip(self.as_string(), left, right, chars ? *chars : "", chars.has_value()), budget);
 }
 
 Value string_list(std::vector<std::string> parts, RenderBudget& budget) {
@@ -85,10 +86,11 @@ const std::pair<std::string_view, Method> kStringMethods[] = {
                   RenderBudget& b) { return strip_method(s, a, b, false, true); }},
     {"split",
      [](const Value& s, const Arguments& a, RenderBudget& b) {
-       const std::string* separator = optional_string(a, 0, "sep");
+       const std::optional<std::string> separator = optional_string(a, 0, "sep");
        if (separator && separator->empty()) throw Fault("empty separator");
-       return string_list(
-           python_split(s.as_string(), separator, optional_int(a, 1, "maxsplit", -1)), b);
+       return string_list(python_split(s.as_string(), separator ? &*separator : nullptr,
+                                       optional_int(a, 1, "maxsplit", -1)),
+                          b);
      }},
     {"startswith",
      [](const Value& s, const Arguments& a, RenderBudget&) {
@@ -165,7 +167,7 @@ Value dict_items(const Value& self, RenderBudget& budget, int which) {
 const std::pair<std::string_view, Method> kDictMethods[] = {
     {"get",
      [](const Value& d, const Arguments& a, RenderBudget&) {
-       const Value& key = argument(a, 0, "key", Value());
+       const Value key = argument(a, 0, "key", Value());
        if (key.is_string()) {
          if (const Value* v = d.as_dict().find(key.as_string())) return *v;
        }

@@ -37,6 +37,25 @@ class Parser {
     Parser& parser_;
   };
 
+  // A left-leaning chain (a + b + c, x.a.b, x | f | g) deepens the tree by one per link
+  // without recursing here, but evaluating and freeing it recurse: each link counts too.
+  class Chain {
+   public:
+    explicit Chain(Parser& parser) : parser_(parser) {}
+    ~Chain() { parser_.depth_ -= links_; }
+    void link() {
+      ++links_;
+      if (++parser_.depth_ > kMaxParseDepth) {
+        parser_.fail("the template nests blocks or expressions more than " +
+                     std::to_string(kMaxParseDepth) + " deep");
+      }
+    }
+
+   private:
+    Parser& parser_;
+    int links_ = 0;
+  };
+
   const Token& current() const { return tokens_[pos_]; }
   const Token& peek(size_t ahead = 1) const {
     return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)];
@@ -299,9 +318,11 @@ class Parser {
   }
 
   ExprPtr parse_expression() {
+    Chain chain(*this);
     Nest nest(*this);
     ExprPtr value = parse_or();
     while (is_name("if")) {
+      chain.link();
       const Position at = take().at;
       auto ternary = make(Expr::Kind::ternary, at);
       ternary->items.push_back(std::move(value));
@@ -321,8 +342,10 @@ class Parser {
   }
 
   ExprPtr parse_or() {
+    Chain chain(*this);
     ExprPtr left = parse_and();
     while (is_name("or")) {
+      chain.link();
       const Position at = take().at;
       left = binary("or", std::move(left), parse_and(), at);
     }
@@ -330,8 +353,10 @@ class Parser {
   }
 
   ExprPtr parse_and() {
+    Chain chain(*this);
     ExprPtr left = parse_not();
     while (is_name("and")) {
+      chain.link();
       const Position at = take().at;
       left = binary("and", std::move(left), parse_not(), at);
     }
@@ -379,8 +404,10 @@ class Parser {
   }
 
   ExprPtr parse_math1() {
+    Chain chain(*this);
     ExprPtr left = parse_concat();
     while (is_op("+") || is_op("-")) {
+      chain.link();
       const Token op = take();
       left = binary(op.text, std::move(left), parse_concat(), op.at);
     }
@@ -388,8 +415,10 @@ class Parser {
   }
 
   ExprPtr parse_concat() {
+    Chain chain(*this);
     ExprPtr left = parse_math2();
     while (is_op("~")) {
+      chain.link();
       const Position at = take().at;
       left = binary("~", std::move(left), parse_math2(), at);
     }
@@ -397,8 +426,10 @@ class Parser {
   }
 
   ExprPtr parse_math2() {
+    Chain chain(*this);
     ExprPtr left = parse_pow();
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
+      chain.link();
       const Token op = take();
       left = binary(op.text, std::move(left), parse_pow(), op.at);
     }
@@ -406,8 +437,10 @@ class Parser {
   }
 
   ExprPtr parse_pow() {
+    Chain chain(*this);
     ExprPtr left = parse_unary(true);
     while (is_op("**")) {
+      chain.link();
       const Position at = take().at;
       left = binary("**", std::move(left), parse_unary(true), at);
     }
@@ -494,7 +527,9 @@ class Parser {
   }
 
   ExprPtr parse_postfix(ExprPtr node) {
+    Chain chain(*this);
     while (true) {
+      chain.link();
       if (is_op(".")) {
         const Position at = take().at;
         if (current().kind == TokenKind::integer) {
@@ -570,7 +605,9 @@ class Parser {
   }
 
   ExprPtr parse_filters(ExprPtr node) {
+    Chain chain(*this);
     while (true) {
+      chain.link();
       if (is_op("|")) {
         take();
         const Position at = current().at;

@@ -10,19 +10,20 @@
 namespace hearth::chat {
 
 inline constexpr size_t kMaxTemplateBytes = size_t{1} << 20;
-// Nested blocks and expressions in the parser, and nested evaluation when rendering (macros
-// calling macros): what bounds the stack.
-inline constexpr int kMaxParseDepth = 100;
-inline constexpr int kMaxEvaluationDepth = 400;
+// Nested blocks and expressions in the parser (a chain such as a + b + c counts one level
+// per link), and nested evaluation when rendering (macros calling macros): what bounds the
+// stack.
+inline constexpr int kMaxParseDepth = 250;
+inline constexpr int kMaxEvaluationDepth = 1000;
 inline constexpr int kMaxMacroCallDepth = 20;
 inline constexpr size_t kMaxOutputBytes = size_t{16} << 20;
 // Bytes of every string and list built while rendering, together: bounds memory even when
 // a template keeps doubling a value it never prints.
-inline constexpr size_t kMaxBuiltBytes = size_t{256} << 20;
+inline constexpr size_t kMaxBuiltBytes = size_t{64} << 20;
 // Loop iterations and evaluated expressions in one rendering.
-inline constexpr uint64_t kMaxSteps = 20'000'000;
+inline constexpr uint64_t kMaxSteps = 5'000'000;
 // Elements in one list (a range, a repeated list).
-inline constexpr size_t kMaxListItems = size_t{1} << 20;
+inline constexpr size_t kMaxListItems = size_t{1} << 18;
 // Lists and dicts inside one another, in messages or built by a template.
 inline constexpr int kMaxValueDepth = 64;
 
