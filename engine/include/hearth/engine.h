@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,6 +35,7 @@ struct EngineState;  // what an Engine owns; private to the engine library
 
 struct EngineOptions {
   std::string model_path;
+  std::string chat_template_path;               // "" = the model's own tokenizer.chat_template
   std::string device = "cpu";                   // cpu (more with the GPU backends)
   int32_t threads = 0;                          // 0 = all physical cores
   int32_t context_size = 0;                     // 0 = the model's training context, at least 4096
@@ -81,6 +83,15 @@ class Engine {
   std::string token_piece(int32_t token) const;
   int32_t bos_token() const;  // -1 when the vocabulary has none
   bool is_end_of_generation(int32_t token) const;
+
+  // Chat: the template (the model's, or EngineOptions::chat_template_path) is parsed at load,
+  // so one the renderer cannot handle fails the load. render_chat() renders `messages` (a JSON
+  // array of role/content objects, tool_calls and the like) with the model's BOS and EOS
+  // texts; `variables` (a JSON object: tools, documents...) adds variables. Throws
+  // hearth::Error when the model has no template or the template raises or fails.
+  bool has_chat_template() const;
+  std::string render_chat(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                          const nlohmann::ordered_json* variables = nullptr) const;
 
   // Sequences in the KV cache.
   SequenceId create_sequence();

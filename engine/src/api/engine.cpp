@@ -36,7 +36,11 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   settings::validate(options);
   impl->file = gguf::File::open(options.model_path);
   impl->config = read_model_config(*impl->file);
-  impl->text_tokenizer = std::make_unique<Tokenizer>(load_vocabulary(*impl->file));
+  {
+    Vocabulary vocab = load_vocabulary(*impl->file);
+    impl->chat = read_chat_template(*impl->file, vocab, options.chat_template_path);
+    impl->text_tokenizer = std::make_unique<Tokenizer>(std::move(vocab));
+  }
   if (impl->text_tokenizer->n_vocab() != impl->config.vocab_size) {
     throw Error(
         options.model_path + ": vocabulary has " + std::to_string(impl->text_tokenizer->n_vocab()) +

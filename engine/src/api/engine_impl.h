@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "gguf/gguf_file.h"
 #include "hearth/engine.h"
+#include "hearth/model_chat_template.h"
 #include "hearth/plugin.h"
 #include "kv_cache/kv_cache.h"
 #include "model/calibration_forward.h"
@@ -35,6 +36,7 @@ struct detail::EngineState final : plugins::EngineServices {
   std::unique_ptr<gguf::File> file;
   ModelConfig config;
   std::unique_ptr<Tokenizer> text_tokenizer;
+  ModelChatTemplate chat;  // the template and the BOS/EOS texts it is rendered with
   std::unique_ptr<backend::Backend> backend;
   std::unique_ptr<WeightOverrides> overrides;       // while attention plugins transform the model
   std::unique_ptr<WeightOverrides> kept_overrides;  // keep_transformed_weights: for write_model
@@ -101,6 +103,11 @@ struct detail::EngineState final : plugins::EngineServices {
     if (options.on_progress) options.on_progress(task, done, total);
   }
 };
+
+// The chat template of an open model file (or the file at `template_path` when not empty)
+// and its BOS/EOS texts from `vocab`.
+ModelChatTemplate read_chat_template(const gguf::File& file, const Vocabulary& vocab,
+                                     const std::string& template_path);
 
 // Creates the backend named by options.device ("cpu").
 std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options);

@@ -15,6 +15,7 @@ int cag_command(int argc, char** argv);
 int perplexity_command(int argc, char** argv);
 int retrofit_command(int argc, char** argv);
 int oae_command(int argc, char** argv);
+int template_command(int argc, char** argv);
 int quantize_command(int argc, char** argv);
 
 }  // namespace hearth::cli

@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  perplexity measure a model's perplexity on a text (llama-perplexity's method)\n"
     "  retrofit   convert a model to grouped-query attention and write it\n"
     "  oae        measure what a method costs against its baseline, and report it\n"
+    "  template   print what a conversation becomes through a chat template\n"
     "  quantize   write a float model's matrices in another weight format\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "perplexity") handler = hearth::cli::perplexity_command;
   if (command == "retrofit") handler = hearth::cli::retrofit_command;
   if (command == "oae") handler = hearth::cli::oae_command;
+  if (command == "template") handler = hearth::cli::template_command;
   if (command == "quantize") handler = hearth::cli::quantize_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),

@@ -150,6 +150,10 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
     TableReader model(path, "model", section(path, root, "model"));
     model.string("path", c.engine.model_path);
     c.engine.model_path = resolve(path, c.engine.model_path);
+    model.string("chat_template", c.engine.chat_template_path);
+    if (!c.engine.chat_template_path.empty()) {
+      c.engine.chat_template_path = resolve(path, c.engine.chat_template_path);
+    }
   }
   {
     TableReader runtime(path, "runtime", section(path, root, "runtime"));
