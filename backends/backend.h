@@ -114,6 +114,10 @@ struct RopeParams {
   float theta = 10000.0f;
   // Rotated pairs: (i, i + rope_dims/2) as in NeoX/Qwen2, else (2i, 2i+1) as in Llama GGUF.
   bool neox = false;
+  // Pair i turns at theta^(-2i/rope_dims) / freq_factors[i] (Llama 3.1+; null: 1) per
+  // position, positions multiplied by position_scale (linear interpolation).
+  const float* freq_factors = nullptr;
+  float position_scale = 1.0f;
 };
 
 struct DeviceInfo {

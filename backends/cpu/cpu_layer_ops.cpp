@@ -99,7 +99,8 @@ void CpuBackend::rope(float* q, int32_t q_heads, float* k, int32_t k_heads,
   for (size_t t = 0; t < positions.size(); ++t) {
     for (int32_t i = 0; i < half; ++i) {
       double freq = std::pow(theta, -2.0 * i / rope_dims);
-      double angle = positions[t] * freq;
+      if (rope.freq_factors) freq /= rope.freq_factors[i];
+      const double angle = double(positions[t]) * rope.position_scale * freq;
       cos_table[i] = static_cast<float>(std::cos(angle));
       sin_table[i] = static_cast<float>(std::sin(angle));
     }

@@ -49,10 +49,13 @@ Vec matvec(const Floats& m, const Vec& x, const Floats& bias = {}) {
 }
 
 // Rotates the first rope_dims values of one head; the rest pass through unchanged.
-void rope(double* head, int rope_dims, int position, double theta, bool neox) {
-  const int half = rope_dims / 2;
+void rope(double* head, const Variant& v, int position) {
+  const int rope_dims = v.rope_dims, half = rope_dims / 2;
+  const bool neox = v.neox;
+  const double scaled = v.linear_scaling > 0 ? position / double(v.linear_scaling) : position;
   for (int i = 0; i < half; ++i) {
-    const double angle = position * std::pow(theta, -2.0 * i / rope_dims);
+    double angle = scaled * std::pow(double(v.theta), -2.0 * i / rope_dims);
+    if (!v.rope_freq_factors.empty()) angle /= v.rope_freq_factors[i];
     double& a = head[neox ? i : 2 * i];
     double& b = head[neox ? i + half : 2 * i + 1];
     const double a0 = a, b0 = b;
@@ -78,10 +81,8 @@ std::vector<Vec> reference_logits(const Variant& v, const Weights& w,
       q[t] = matvec(l.wq, h, l.bq);
       k[t] = matvec(l.wk, h, l.bk);
       val[t] = matvec(l.wv, h, l.bv);
-      for (int head = 0; head < v.heads; ++head)
-        rope(&q[t][head * hd], v.rope_dims, t, v.theta, v.neox);
-      for (int head = 0; head < v.kv_heads; ++head)
-        rope(&k[t][head * hd], v.rope_dims, t, v.theta, v.neox);
+      for (int head = 0; head < v.heads; ++head) rope(&q[t][head * hd], v, t);
+      for (int head = 0; head < v.kv_heads; ++head) rope(&k[t][head * hd], v, t);
     }
     for (int t = 0; t < n; ++t) {
       Vec att(v.heads * hd, 0.0);
@@ -220,4 +221,45 @@ TEST_CASE("qwen2 with QKV biases and NeoX RoPE matches the reference forward pas
   v.theta = 1000000.0f;
   v.eps = 1e-6f;
   check_against_reference(v);
+}
+
+TEST_CASE("llama with Llama 3.1 RoPE frequency factors matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "llama";
+  v.theta = 500000.0f;
+  v.rope_freq_factors = {1.0f, 2.5f, 8.0f, 8.0f};  // rope_dims / 2 pairs, the slow ones slower
+  check_against_reference(v);
+}
+
+TEST_CASE("llama with linear RoPE scaling matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "llama";
+  v.linear_scaling = 4.0f;  // positions interpolated: 4 positions turn as far as 1 did
+  check_against_reference(v);
+}
+
+TEST_CASE("RoPE scaling the engine cannot run is refused at load and named", "[engine]") {
+  auto load_error = [](const Variant& v) {
+    TempFile file("rope-refused.gguf", build_gguf(v, random_weights(v, 3)));
+    hearth::EngineOptions options;
+    options.model_path = file.path.string();
+    try {
+      hearth::Engine::load(options);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("loaded");
+  };
+  Variant yarn;
+  yarn.linear_scaling = 4.0f;
+  yarn.scaling_type = "yarn";
+  CHECK_THAT(load_error(yarn), Catch::Contains("rope.scaling.type 'yarn' is not supported"));
+  Variant short_factors;
+  short_factors.rope_freq_factors = {1.0f, 2.0f};  // rope_dims / 2 = 4 are needed
+  CHECK_THAT(load_error(short_factors), Catch::Contains("'rope_freqs.weight' must be 4 f32"));
+  Variant zero_factor;
+  zero_factor.rope_freq_factors = {1.0f, 0.0f, 1.0f, 1.0f};
+  CHECK_THAT(load_error(zero_factor), Catch::Contains("rope_freqs.weight"));
 }

@@ -61,6 +61,9 @@ std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
       .u32(p + "rope.dimension_count", v.rope_dims)
       .f32(p + "rope.freq_base", v.theta)
       .f32(p + "attention.layer_norm_rms_epsilon", v.eps);
+  if (v.linear_scaling > 0) {
+    b.str(p + "rope.scaling.type", v.scaling_type).f32(p + "rope.scaling.factor", v.linear_scaling);
+  }
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};
   for (int i = 0; static_cast<int>(tokens.size()) < v.vocab; ++i) {
@@ -84,6 +87,7 @@ std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
   };
   const int q_dim = v.heads * v.head_dim(), kv_dim = v.kv_heads * v.head_dim();
   matrix("token_embd.weight", w.embedding, v.vocab, v.dim);
+  if (!v.rope_freq_factors.empty()) vector("rope_freqs.weight", v.rope_freq_factors);
   vector("output_norm.weight", w.output_norm);
   if (!v.tied) matrix("output.weight", w.output, v.vocab, v.dim);
   for (int i = 0; i < v.layers; ++i) {

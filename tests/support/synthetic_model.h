@@ -20,6 +20,9 @@ struct Variant {
   // trained model's are, instead of nearly flat.
   float output_scale = 1.0f;
   bool tied = false, bias = false, neox = false;
+  Floats rope_freq_factors;     // written as rope_freqs.weight (Llama 3.1+) when not empty
+  float linear_scaling = 0.0f;  // rope.scaling.type = scaling_type with this factor when > 0
+  std::string scaling_type = "linear";
   int head_dim() const { return dim / heads; }
 };
 

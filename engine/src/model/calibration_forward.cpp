@@ -39,10 +39,13 @@ Floats rms_norm(const Floats& x, size_t tokens, size_t dim, const Floats& weight
   return out;
 }
 
-void rope(float* head, int32_t rope_dims, int32_t position, float theta, bool neox) {
-  const int32_t half = rope_dims / 2;
+void rope(float* head, const ModelConfig& c, int32_t position) {
+  const int32_t half = c.rope_dims / 2;
+  const bool neox = c.rope_style == RopeStyle::neox;
   for (int32_t i = 0; i < half; ++i) {
-    const double angle = position * std::pow(double(theta), -2.0 * i / rope_dims);
+    double freq = std::pow(double(c.rope_theta), -2.0 * i / c.rope_dims);
+    if (!c.rope_freq_factors.empty()) freq /= c.rope_freq_factors[size_t(i)];
+    const double angle = double(position) * c.rope_position_scale * freq;
     float& a = head[neox ? i : 2 * i];
     float& b = head[neox ? i + half : 2 * i + 1];
     const float a0 = a, b0 = b, c = float(std::cos(angle)), s = float(std::sin(angle));
@@ -56,7 +59,6 @@ void rope(float* head, int32_t rope_dims, int32_t position, float theta, bool ne
 void calibration_forward(const ModelConfig& c, const WeightOverrides& weights,
                          std::span<const int32_t> tokens, const CalibrationSink& sink) {
   const size_t n = tokens.size(), dim = size_t(c.dim), hd = size_t(c.head_dim);
-  const bool neox = c.rope_style == RopeStyle::neox;
   Floats x(n * dim);
   for (size_t t = 0; t < n; ++t) {
     if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
@@ -85,10 +87,10 @@ void calibration_forward(const ModelConfig& c, const WeightOverrides& weights,
         multiply(h, n, weights.read(p + "attn_v.weight"), kv_rows, dim, c.qkv_bias ? &bv : nullptr);
     for (size_t t = 0; t < n; ++t) {
       for (size_t head = 0; head < size_t(c.heads); ++head) {
-        rope(&q[t * q_rows + head * hd], c.rope_dims, int32_t(t), c.rope_theta, neox);
+        rope(&q[t * q_rows + head * hd], c, int32_t(t));
       }
       for (size_t head = 0; head < kv_heads; ++head) {
-        rope(&k[t * kv_rows + head * hd], c.rope_dims, int32_t(t), c.rope_theta, neox);
+        rope(&k[t * kv_rows + head * hd], c, int32_t(t));
       }
     }
     const size_t group = size_t(c.heads) / kv_heads;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -99,6 +100,26 @@ ModelConfig read_model_config(const gguf::File& f) {
     }
   };
   require_positive_finite(p + "rope.freq_base", c.rope_theta);
+  if (const gguf::TensorInfo* factors = f.find_tensor("rope_freqs.weight")) {
+    if (factors->type() != TensorType::f32 || factors->element_count != c.rope_dims / 2) {
+      throw Error(f.path() + ": tensor 'rope_freqs.weight' must be " +
+                  std::to_string(c.rope_dims / 2) + " f32 values (rope.dimension_count / 2)");
+    }
+    c.rope_freq_factors.resize(static_cast<size_t>(c.rope_dims / 2));
+    std::memcpy(c.rope_freq_factors.data(), factors->data, c.rope_freq_factors.size() * 4);
+    for (float v : c.rope_freq_factors) require_positive_finite("rope_freqs.weight", v);
+  }
+  if (auto scaling = f.get_string(p + "rope.scaling.type"); scaling && *scaling != "none") {
+    if (*scaling == "linear") {
+      const double factor = f.get_float(p + "rope.scaling.factor").value_or(0.0);
+      require_positive_finite(p + "rope.scaling.factor", factor);
+      c.rope_position_scale = static_cast<float>(1.0 / factor);
+    } else if (!(*scaling == "llama3" && !c.rope_freq_factors.empty())) {
+      // llama3's scaling is carried by rope_freqs.weight; YaRN and others are not supported.
+      throw Error(f.path() + ": " + p + "rope.scaling.type '" + *scaling +
+                  "' is not supported (none, linear, or llama3 with rope_freqs.weight)");
+    }
+  }
   require_positive_finite(p + "attention.layer_norm_rms_epsilon", c.rms_eps);
   c.context_train =
       f.find(p + "context_length") ? required_int(f, p + "context_length", 1 << 24) : 2048;

@@ -20,6 +20,11 @@ struct ModelConfig : ModelShape {
   std::vector<int32_t> layer_kv_heads;  // per layer; plugins may change them at load time
   int32_t rope_dims = 0;
   float rope_theta = 10000.0f;
+  // Llama 3.1+ (the `rope_freqs.weight` tensor): rope_dims / 2 divisors of each pair's
+  // rotation speed, so low frequencies turn slower over long contexts. Empty: none.
+  std::vector<float> rope_freq_factors;
+  // Linear position interpolation (rope.scaling.type = "linear"): positions times this.
+  float rope_position_scale = 1.0f;
   float rms_eps = 1e-5f;
   RopeStyle rope_style = RopeStyle::interleaved;
   bool qkv_bias = false;

@@ -15,6 +15,8 @@ std::string model_identity(const gguf::File& file, const ModelConfig& c,
     h.update_value(v);
   }
   h.update_value(c.rope_theta);
+  h.update_value(c.rope_position_scale);
+  for (float factor : c.rope_freq_factors) h.update_value(factor);
   for (int32_t heads : c.layer_kv_heads) h.update_value(heads);
   for (const auto& t : file.tensors()) {
     h.update(t.name.data(), t.name.size());

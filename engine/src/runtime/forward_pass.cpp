@@ -133,8 +133,10 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
     backend_.add_bias(k_, f32(w.k_bias), n, kv_dim);
     backend_.add_bias(v_, f32(w.v_bias), n, kv_dim);
   }
-  backend_.rope(q_, c.heads, k_, kv_heads,
-                {c.head_dim, c.rope_dims, c.rope_theta, c.rope_style == RopeStyle::neox});
+  backend_.rope(
+      q_, c.heads, k_, kv_heads,
+      {c.head_dim, c.rope_dims, c.rope_theta, c.rope_style == RopeStyle::neox,
+       c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data(), c.rope_position_scale});
   backend_.kv_store(cache_.storage(), layer, k_, v_);
   backend_.attention(cache_.storage(), layer, q_, c.heads, att_);
   backend_.matmul(*w.wo, att_, n, h_);
