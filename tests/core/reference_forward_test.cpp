@@ -81,6 +81,17 @@ std::vector<Vec> reference_logits(const Variant& v, const Weights& w,
       q[t] = matvec(l.wq, h, l.bq);
       k[t] = matvec(l.wk, h, l.bk);
       val[t] = matvec(l.wv, h, l.bv);
+      if (v.qk_norm) {  // each head on its own, before RoPE
+        auto norm_heads = [&](Vec& m, int heads, const Floats& weight) {
+          for (int head = 0; head < heads; ++head) {
+            const Vec one(m.begin() + head * hd, m.begin() + (head + 1) * hd);
+            const Vec normed = rms_norm(one, weight, v.eps);
+            std::copy(normed.begin(), normed.end(), m.begin() + head * hd);
+          }
+        };
+        norm_heads(q[t], v.heads, l.q_norm);
+        norm_heads(k[t], v.kv_heads, l.k_norm);
+      }
       for (int head = 0; head < v.heads; ++head) rope(&q[t][head * hd], v, t);
       for (int head = 0; head < v.kv_heads; ++head) rope(&k[t][head * hd], v, t);
     }
@@ -262,4 +273,15 @@ TEST_CASE("RoPE scaling the engine cannot run is refused at load and named", "[e
   Variant zero_factor;
   zero_factor.rope_freq_factors = {1.0f, 0.0f, 1.0f, 1.0f};
   CHECK_THAT(load_error(zero_factor), Catch::Contains("rope_freqs.weight"));
+}
+
+TEST_CASE("qwen3 with per-head Q/K norms and NeoX RoPE matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "qwen3";
+  v.qk_norm = true;
+  v.neox = true;
+  v.theta = 1000000.0f;
+  v.eps = 1e-6f;
+  check_against_reference(v);
 }

@@ -34,6 +34,10 @@ Weights random_weights(const Variant& v, uint32_t seed) {
     l.wq = matrix(q_dim, v.dim);
     l.wk = matrix(kv_dim, v.dim);
     l.wv = matrix(kv_dim, v.dim);
+    if (v.qk_norm) {
+      l.q_norm = norm(v.head_dim());
+      l.k_norm = norm(v.head_dim());
+    }
     if (v.bias) {
       l.bq = normal(q_dim, 0.0, 0.5);
       l.bk = normal(kv_dim, 0.0, 0.5);
@@ -98,6 +102,10 @@ std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
     matrix(n + "attn_q.weight", l.wq, q_dim, v.dim);
     matrix(n + "attn_k.weight", l.wk, kv_dim, v.dim);
     matrix(n + "attn_v.weight", l.wv, kv_dim, v.dim);
+    if (v.qk_norm) {
+      vector(n + "attn_q_norm.weight", l.q_norm);
+      vector(n + "attn_k_norm.weight", l.k_norm);
+    }
     if (v.bias) {
       vector(n + "attn_q.bias", l.bq);
       vector(n + "attn_k.bias", l.bk);

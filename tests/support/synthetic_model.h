@@ -20,6 +20,7 @@ struct Variant {
   // trained model's are, instead of nearly flat.
   float output_scale = 1.0f;
   bool tied = false, bias = false, neox = false;
+  bool qk_norm = false;         // Qwen3's per-head q/k norms (arch "qwen3")
   Floats rope_freq_factors;     // written as rope_freqs.weight (Llama 3.1+) when not empty
   float linear_scaling = 0.0f;  // rope.scaling.type = scaling_type with this factor when > 0
   std::string scaling_type = "linear";
@@ -29,6 +30,7 @@ struct Variant {
 // Matrices are row-major with one row per output feature, as GGUF stores them.
 struct Layer {
   Floats attn_norm, ffn_norm, wq, wk, wv, bq, bk, bv, wo, gate, up, down;
+  Floats q_norm, k_norm;  // head_dim each, when qk_norm
 };
 struct Weights {
   Floats embedding, output, output_norm;  // output is empty when tied to the embedding

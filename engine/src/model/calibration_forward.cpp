@@ -85,6 +85,10 @@ void calibration_forward(const ModelConfig& c, const WeightOverrides& weights,
         multiply(h, n, weights.read(p + "attn_k.weight"), kv_rows, dim, c.qkv_bias ? &bk : nullptr);
     const Floats v =
         multiply(h, n, weights.read(p + "attn_v.weight"), kv_rows, dim, c.qkv_bias ? &bv : nullptr);
+    if (c.qk_norm) {  // Qwen3: every head of q and k normalised on its own before RoPE
+      q = rms_norm(q, n * size_t(c.heads), hd, weights.read(p + "attn_q_norm.weight"), c.rms_eps);
+      k = rms_norm(k, n * kv_heads, hd, weights.read(p + "attn_k_norm.weight"), c.rms_eps);
+    }
     for (size_t t = 0; t < n; ++t) {
       for (size_t head = 0; head < size_t(c.heads); ++head) {
         rope(&q[t * q_rows + head * hd], c, int32_t(t));

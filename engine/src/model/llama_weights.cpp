@@ -121,6 +121,10 @@ LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
       l.k_bias = load.vector(p + "attn_k.bias", kv_dim);
       l.v_bias = load.vector(p + "attn_v.bias", kv_dim);
     }
+    if (c.qk_norm) {
+      l.q_norm = load.vector(p + "attn_q_norm.weight", c.head_dim);
+      l.k_norm = load.vector(p + "attn_k_norm.weight", c.head_dim);
+    }
     l.w_gate = load.matrix(p + "ffn_gate.weight", c.ffn_dim, c.dim);
     l.w_up = load.matrix(p + "ffn_up.weight", c.ffn_dim, c.dim);
     l.w_down = load.matrix(p + "ffn_down.weight", c.dim, c.ffn_dim);

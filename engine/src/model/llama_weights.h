@@ -15,6 +15,7 @@ namespace hearth {
 struct LayerWeights {
   std::unique_ptr<backend::DeviceBuffer> attn_norm, ffn_norm;
   std::unique_ptr<backend::DeviceBuffer> q_bias, k_bias, v_bias;  // Qwen2 only
+  std::unique_ptr<backend::DeviceBuffer> q_norm, k_norm;          // Qwen3 only: head_dim each
   std::unique_ptr<backend::DeviceMatrix> wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 

@@ -52,9 +52,12 @@ ModelConfig read_model_config(const gguf::File& f) {
   if (c.architecture == "qwen2") {
     c.rope_style = RopeStyle::neox;
     c.qkv_bias = true;
+  } else if (c.architecture == "qwen3") {
+    c.rope_style = RopeStyle::neox;
+    c.qk_norm = true;
   } else if (c.architecture != "llama" && c.architecture != "mistral") {
     throw Error(f.path() + ": unsupported architecture '" + c.architecture +
-                "' (supported: llama, mistral, qwen2)");
+                "' (supported: llama, mistral, qwen2, qwen3)");
   }
   c.name = f.get_string("general.name").value_or(c.architecture);
   const std::string p = c.architecture + ".";

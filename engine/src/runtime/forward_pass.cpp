@@ -133,6 +133,10 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
     backend_.add_bias(k_, f32(w.k_bias), n, kv_dim);
     backend_.add_bias(v_, f32(w.v_bias), n, kv_dim);
   }
+  if (c.qk_norm) {  // every head of every token a row of head_dim, normalised in place
+    backend_.rms_norm(q_, f32(w.q_norm), n * c.heads, c.head_dim, c.rms_eps, q_);
+    backend_.rms_norm(k_, f32(w.k_norm), n * kv_heads, c.head_dim, c.rms_eps, k_);
+  }
   backend_.rope(
       q_, c.heads, k_, kv_heads,
       {c.head_dim, c.rope_dims, c.rope_theta, c.rope_style == RopeStyle::neox,
