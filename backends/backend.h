@@ -183,10 +183,11 @@ class Backend {
   virtual void kv_store(KvStorage& cache, int32_t layer, const Activation* k_dev,
                         const Activation* v_dev) = 0;
   // Causal attention: row t attends to positions [0, positions[t]] of its own sequence, read
-  // through its block table (scale 1/sqrt(head_dim)). q: [rows][q_heads * head_dim], q_heads a
-  // multiple of the layer's KV heads; out likewise.
+  // through its block table (scale 1/sqrt(head_dim)); with a sliding window of w > 0
+  // positions (Mistral), to [positions[t] - w + 1, positions[t]] only. q: [rows][q_heads *
+  // head_dim], q_heads a multiple of the layer's KV heads; out likewise.
   virtual void attention(const KvStorage& cache, int32_t layer, const Activation* q_dev,
-                         int32_t q_heads, Activation* out_dev) = 0;
+                         int32_t q_heads, Activation* out_dev, int32_t window = 0) = 0;
   // out[r] = x[logit_rows[r]] for the pass's logit rows, rows of `dim`; out may alias x.
   virtual void gather_rows(const Activation* x_dev, int64_t dim, Activation* out_dev) = 0;
 };

@@ -147,7 +147,7 @@ void CpuBackend::kv_store(backend::KvStorage& cache, int32_t layer, const float*
 }
 
 void CpuBackend::attention(const backend::KvStorage& cache, int32_t layer, const float* q,
-                           int32_t q_heads, float* out) {
+                           int32_t q_heads, float* out, int32_t window) {
   const LayerView view(cache, layer);
   const backend::PassInfo& batch = pass_;
   const int32_t hd = view.head_dim, bt = view.block_tokens;
@@ -181,9 +181,13 @@ void CpuBackend::attention(const backend::KvStorage& cache, int32_t layer, const
       const int32_t* table = batch.tables.data() + batch.table_offsets[t];
       const int32_t context = batch.positions[t] + 1;
       const int32_t blocks = (context + bt - 1) / bt;
+      // A sliding window leaves the positions before `first` out; whole blocks before it are
+      // not read at all, and the part of its block before it gets weight 0.
+      const int32_t first = window > 0 ? std::max(0, context - window) : 0;
+      const int32_t first_block = first / bt;
       const float* q_group = q + (t * q_heads + kv_head * group) * hd;
       for (int32_t i = 0; i < group * hd; ++i) scaled_q[i] = q_group[i] * scale;
-      for (int32_t b = 0; b < blocks; ++b) {
+      for (int32_t b = first_block; b < blocks; ++b) {
         const std::byte* keys = view.keys(table[b], kv_head);
         // Blocks sit far apart in memory, where the hardware prefetcher does not follow:
         // fetch the keys four blocks ahead while this one is scored.
@@ -201,11 +205,13 @@ void CpuBackend::attention(const backend::KvStorage& cache, int32_t layer, const
       float* out_group = out + (t * q_heads + kv_head * group) * hd;
       for (int32_t g = 0; g < group; ++g) {
         float* s = scores + g * padded_context;
-        const float inv = 1.0f / exp_shifted_sum(s, context, max_of(s, context));
-        for (int32_t p = 0; p < context; ++p) s[p] *= inv;
+        const int32_t n = context - first;
+        const float inv = 1.0f / exp_shifted_sum(s + first, n, max_of(s + first, n));
+        for (int32_t p = first; p < context; ++p) s[p] *= inv;
+        std::fill(s + first_block * bt, s + first, 0.0f);
       }
       std::fill(out_group, out_group + group * hd, 0.0f);
-      for (int32_t b = 0; b < blocks; ++b) {
+      for (int32_t b = first_block; b < blocks; ++b) {
         const std::byte* values = view.values(table[b], kv_head);
         const int32_t n = std::min(bt, context - b * bt);
         if (b + 4 < blocks) prefetch(view.values(table[b + 4], kv_head), chunk);

@@ -56,7 +56,7 @@ class CpuBackend final : public backend::Backend {
             const backend::RopeParams& rope) override;
   void kv_store(backend::KvStorage& cache, int32_t layer, const float* k, const float* v) override;
   void attention(const backend::KvStorage& cache, int32_t layer, const float* q, int32_t q_heads,
-                 float* out) override;
+                 float* out, int32_t window = 0) override;
   void gather_rows(const float* x, int64_t dim, float* out) override;
 
  private:

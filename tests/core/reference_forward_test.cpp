@@ -105,6 +105,10 @@ std::vector<Vec> reference_logits(const Variant& v, const Weights& w,
           for (int d = 0; d < hd; ++d) dot += q[t][head * hd + d] * k[p][kv * hd + d];
           scores[p] = dot / std::sqrt(double(hd));
         }
+        // A sliding window of w positions: only [t - w + 1, t] take part.
+        for (int p = 0; v.sliding_window > 0 && p <= t - v.sliding_window; ++p) {
+          scores[p] = -INFINITY;
+        }
         const double max_score = *std::max_element(scores.begin(), scores.end());
         double sum = 0;
         for (double& s : scores) sum += (s = std::exp(s - max_score));
@@ -138,7 +142,9 @@ double max_abs_diff(const float* engine, const Vec& reference) {
 
 void check_against_reference(const Variant& v) {
   const Weights w = random_weights(v, 1234);
-  const std::vector<int32_t> tokens = {1, 7, 23, 4, v.vocab - 1, 12};
+  std::vector<int32_t> tokens = {1, 7, 23, 4, v.vocab - 1, 12};
+  // A window must also be seen leaving whole cache blocks (16 positions) behind.
+  for (int i = 0; v.sliding_window > 0 && tokens.size() < 40; ++i) tokens.push_back(3 + i % 30);
   const std::vector<Vec> reference = reference_logits(v, w, tokens);
   double scale = 1.0;
   for (const Vec& row : reference)
@@ -283,5 +289,15 @@ TEST_CASE("qwen3 with per-head Q/K norms and NeoX RoPE matches the reference for
   v.neox = true;
   v.theta = 1000000.0f;
   v.eps = 1e-6f;
+  check_against_reference(v);
+}
+
+TEST_CASE("llama with a sliding attention window matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "llama";
+  v.sliding_window = 3;  // shorter than the prompt: early positions drop out of the window
+  check_against_reference(v);
+  v.sliding_window = 21;  // 40 positions: the first block falls out whole, the next in part
   check_against_reference(v);
 }

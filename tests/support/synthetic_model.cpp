@@ -65,6 +65,7 @@ std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
       .u32(p + "rope.dimension_count", v.rope_dims)
       .f32(p + "rope.freq_base", v.theta)
       .f32(p + "attention.layer_norm_rms_epsilon", v.eps);
+  if (v.sliding_window > 0) b.u32(p + "attention.sliding_window", v.sliding_window);
   if (v.linear_scaling > 0) {
     b.str(p + "rope.scaling.type", v.scaling_type).f32(p + "rope.scaling.factor", v.linear_scaling);
   }

@@ -21,6 +21,7 @@ struct Variant {
   float output_scale = 1.0f;
   bool tied = false, bias = false, neox = false;
   bool qk_norm = false;         // Qwen3's per-head q/k norms (arch "qwen3")
+  int sliding_window = 0;       // attention.sliding_window when > 0 (Mistral v0.1)
   Floats rope_freq_factors;     // written as rope_freqs.weight (Llama 3.1+) when not empty
   float linear_scaling = 0.0f;  // rope.scaling.type = scaling_type with this factor when > 0
   std::string scaling_type = "linear";

@@ -124,6 +124,9 @@ ModelConfig read_model_config(const gguf::File& f) {
     }
   }
   require_positive_finite(p + "attention.layer_norm_rms_epsilon", c.rms_eps);
+  c.sliding_window = f.find(p + "attention.sliding_window")
+                         ? required_int(f, p + "attention.sliding_window", 1 << 24)
+                         : 0;
   c.context_train =
       f.find(p + "context_length") ? required_int(f, p + "context_length", 1 << 24) : 2048;
   if (auto tokens = f.find("tokenizer.ggml.tokens")) {

@@ -28,7 +28,10 @@ struct ModelConfig : ModelShape {
   float rms_eps = 1e-5f;
   RopeStyle rope_style = RopeStyle::interleaved;
   bool qkv_bias = false;
-  bool qk_norm = false;  // Qwen3: each head of q and k RMS-normalised (its own weights) before RoPE
+  bool qk_norm = false;
+  int32_t sliding_window =
+      0;  // attention.sliding_window (Mistral v0.1); 0: the whole context  // Qwen3: each head of q
+          // and k RMS-normalised (its own weights) before RoPE
   bool tied_output = false;
 };
 

@@ -16,6 +16,7 @@ std::string model_identity(const gguf::File& file, const ModelConfig& c,
   }
   h.update_value(c.rope_theta);
   h.update_value(c.rope_position_scale);
+  h.update_value(c.sliding_window);
   for (float factor : c.rope_freq_factors) h.update_value(factor);
   for (int32_t heads : c.layer_kv_heads) h.update_value(heads);
   for (const auto& t : file.tensors()) {

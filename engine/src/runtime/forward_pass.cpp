@@ -142,7 +142,7 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
       {c.head_dim, c.rope_dims, c.rope_theta, c.rope_style == RopeStyle::neox,
        c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data(), c.rope_position_scale});
   backend_.kv_store(cache_.storage(), layer, k_, v_);
-  backend_.attention(cache_.storage(), layer, q_, c.heads, att_);
+  backend_.attention(cache_.storage(), layer, q_, c.heads, att_, c.sliding_window);
   backend_.matmul(*w.wo, att_, n, h_);
   backend_.add(x_, h_, n * dim);
 
