@@ -17,5 +17,6 @@ int retrofit_command(int argc, char** argv);
 int oae_command(int argc, char** argv);
 int template_command(int argc, char** argv);
 int quantize_command(int argc, char** argv);
+int chat_command(int argc, char** argv);
 
 }  // namespace hearth::cli

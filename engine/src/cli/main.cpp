@@ -26,6 +26,7 @@ constexpr const char* kUsage =
     "  oae        measure what a method costs against its baseline, and report it\n"
     "  template   print what a conversation becomes through a chat template\n"
     "  quantize   write a float model's matrices in another weight format\n"
+    "  chat       converse with a model through its chat template\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   if (command == "oae") handler = hearth::cli::oae_command;
   if (command == "template") handler = hearth::cli::template_command;
   if (command == "quantize") handler = hearth::cli::quantize_command;
+  if (command == "chat") handler = hearth::cli::chat_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
                  kUsage);
