@@ -301,3 +301,11 @@ TEST_CASE("llama with a sliding attention window matches the reference forward p
   v.sliding_window = 21;  // 40 positions: the first block falls out whole, the next in part
   check_against_reference(v);
 }
+
+TEST_CASE("phi3 with fused QKV and gate-up matrices matches the reference forward pass",
+          "[engine][reference]") {
+  Variant v;
+  v.arch = "phi3";
+  v.neox = true;
+  check_against_reference(v);
+}

@@ -100,9 +100,17 @@ std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
     const std::string n = "blk." + std::to_string(i) + ".";
     vector(n + "attn_norm.weight", l.attn_norm);
     vector(n + "ffn_norm.weight", l.ffn_norm);
-    matrix(n + "attn_q.weight", l.wq, q_dim, v.dim);
-    matrix(n + "attn_k.weight", l.wk, kv_dim, v.dim);
-    matrix(n + "attn_v.weight", l.wv, kv_dim, v.dim);
+    const bool fused = v.arch == "phi3";  // q, k, v in one matrix; gate and up in another
+    if (fused) {
+      Floats qkv = l.wq;
+      qkv.insert(qkv.end(), l.wk.begin(), l.wk.end());
+      qkv.insert(qkv.end(), l.wv.begin(), l.wv.end());
+      matrix(n + "attn_qkv.weight", qkv, q_dim + 2 * kv_dim, v.dim);
+    } else {
+      matrix(n + "attn_q.weight", l.wq, q_dim, v.dim);
+      matrix(n + "attn_k.weight", l.wk, kv_dim, v.dim);
+      matrix(n + "attn_v.weight", l.wv, kv_dim, v.dim);
+    }
     if (v.qk_norm) {
       vector(n + "attn_q_norm.weight", l.q_norm);
       vector(n + "attn_k_norm.weight", l.k_norm);
@@ -113,8 +121,14 @@ std::vector<uint8_t> build_gguf(const Variant& v, const Weights& w) {
       vector(n + "attn_v.bias", l.bv);
     }
     matrix(n + "attn_output.weight", l.wo, v.dim, q_dim);
-    matrix(n + "ffn_gate.weight", l.gate, v.ffn, v.dim);
-    matrix(n + "ffn_up.weight", l.up, v.ffn, v.dim);
+    if (fused) {
+      Floats gate_up = l.gate;
+      gate_up.insert(gate_up.end(), l.up.begin(), l.up.end());
+      matrix(n + "ffn_up.weight", gate_up, 2 * v.ffn, v.dim);
+    } else {
+      matrix(n + "ffn_gate.weight", l.gate, v.ffn, v.dim);
+      matrix(n + "ffn_up.weight", l.up, v.ffn, v.dim);
+    }
     matrix(n + "ffn_down.weight", l.down, v.dim, v.ffn);
   }
   return b.build();

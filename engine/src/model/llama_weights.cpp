@@ -49,6 +49,27 @@ class Loader {
     return matrix;
   }
 
+  // A fused matrix (rows of several projections one after the other) as one matrix per
+  // part: each part's rows are contiguous in the file, so they load in place.
+  std::vector<std::unique_ptr<backend::DeviceMatrix>> parts(const std::string& name,
+                                                            std::vector<int64_t> part_rows,
+                                                            int64_t cols) {
+    int64_t total = 0;
+    for (int64_t rows : part_rows) total += rows;
+    const auto& t = require(name, {cols, total});
+    const auto traits = *tensor_type_traits(t.type_id);
+    const size_t row_bytes = static_cast<size_t>(cols / traits.block_values) * traits.block_bytes;
+    std::vector<std::unique_ptr<backend::DeviceMatrix>> out;
+    int64_t first = 0;
+    for (int64_t rows : part_rows) {
+      out.push_back(backend_.load_matrix(t.type(), t.data + static_cast<size_t>(first) * row_bytes,
+                                         rows, cols, backend::MatrixUse::multiply));
+      first += rows;
+    }
+    file_.release_pages(t);
+    return out;
+  }
+
   // Norm weights and biases are small vectors, used as f32 by every kernel.
   std::unique_ptr<backend::DeviceBuffer> vector(const std::string& name, int64_t size) {
     std::vector<float> host(size);
@@ -112,9 +133,16 @@ LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
     LayerWeights l;
     l.attn_norm = load.vector(p + "attn_norm.weight", c.dim);
     l.ffn_norm = load.vector(p + "ffn_norm.weight", c.dim);
-    l.wq = load.matrix(p + "attn_q.weight", q_dim, c.dim);
-    l.wk = load.matrix(p + "attn_k.weight", kv_dim, c.dim);
-    l.wv = load.matrix(p + "attn_v.weight", kv_dim, c.dim);
+    if (c.fused_projections) {
+      auto qkv = load.parts(p + "attn_qkv.weight", {q_dim, kv_dim, kv_dim}, c.dim);
+      l.wq = std::move(qkv[0]);
+      l.wk = std::move(qkv[1]);
+      l.wv = std::move(qkv[2]);
+    } else {
+      l.wq = load.matrix(p + "attn_q.weight", q_dim, c.dim);
+      l.wk = load.matrix(p + "attn_k.weight", kv_dim, c.dim);
+      l.wv = load.matrix(p + "attn_v.weight", kv_dim, c.dim);
+    }
     l.wo = load.matrix(p + "attn_output.weight", c.dim, q_dim);
     if (c.qkv_bias) {
       l.q_bias = load.vector(p + "attn_q.bias", q_dim);
@@ -125,8 +153,14 @@ LlamaWeights load_llama_weights(const gguf::File& file, const ModelConfig& c,
       l.q_norm = load.vector(p + "attn_q_norm.weight", c.head_dim);
       l.k_norm = load.vector(p + "attn_k_norm.weight", c.head_dim);
     }
-    l.w_gate = load.matrix(p + "ffn_gate.weight", c.ffn_dim, c.dim);
-    l.w_up = load.matrix(p + "ffn_up.weight", c.ffn_dim, c.dim);
+    if (c.fused_projections) {
+      auto gate_up = load.parts(p + "ffn_up.weight", {c.ffn_dim, c.ffn_dim}, c.dim);
+      l.w_gate = std::move(gate_up[0]);
+      l.w_up = std::move(gate_up[1]);
+    } else {
+      l.w_gate = load.matrix(p + "ffn_gate.weight", c.ffn_dim, c.dim);
+      l.w_up = load.matrix(p + "ffn_up.weight", c.ffn_dim, c.dim);
+    }
     l.w_down = load.matrix(p + "ffn_down.weight", c.dim, c.ffn_dim);
     w.layers.push_back(std::move(l));
     if (progress) progress(static_cast<float>(i + 1) / c.layers);

@@ -55,9 +55,17 @@ ModelConfig read_model_config(const gguf::File& f) {
   } else if (c.architecture == "qwen3") {
     c.rope_style = RopeStyle::neox;
     c.qk_norm = true;
+  } else if (c.architecture == "phi3") {
+    c.rope_style = RopeStyle::neox;
+    c.fused_projections = true;
+    if (f.find_tensor("rope_factors_long.weight") || f.find_tensor("rope_factors_short.weight")) {
+      throw Error(f.path() +
+                  ": LongRoPE (rope_factors_long/short, the 128k Phi-3 models) is "
+                  "not supported");
+    }
   } else if (c.architecture != "llama" && c.architecture != "mistral") {
     throw Error(f.path() + ": unsupported architecture '" + c.architecture +
-                "' (supported: llama, mistral, qwen2, qwen3)");
+                "' (supported: llama, mistral, qwen2, qwen3, phi3)");
   }
   c.name = f.get_string("general.name").value_or(c.architecture);
   const std::string p = c.architecture + ".";

@@ -28,10 +28,12 @@ struct ModelConfig : ModelShape {
   float rms_eps = 1e-5f;
   RopeStyle rope_style = RopeStyle::interleaved;
   bool qkv_bias = false;
+  // Qwen3: each head of q and k RMS-normalised (its own weights) before RoPE.
   bool qk_norm = false;
-  int32_t sliding_window =
-      0;  // attention.sliding_window (Mistral v0.1); 0: the whole context  // Qwen3: each head of q
-          // and k RMS-normalised (its own weights) before RoPE
+  // Phi-3: q, k and v in one matrix (attn_qkv), gate and up in one (ffn_up, gate first).
+  bool fused_projections = false;
+  // attention.sliding_window (Mistral v0.1): positions a token attends to; 0: all before it.
+  int32_t sliding_window = 0;
   bool tied_output = false;
 };
 
