@@ -11,7 +11,8 @@ namespace hearth {
 
 struct QuantizeOptions {
   std::string input, output;  // GGUF files; the output is written whole, then moved into place
-  // A type (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K) or a mixture
+  // A type (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, iq4_nl, iq4_xs, q4_K,
+  // q5_K, q6_K) or a mixture
   // (q4_K_M, q4_K_S, q5_K_M, q5_K_S): the base type with the exceptions those use.
   std::string type;
   bool pure = false;  // every matrix in the base type: no exceptions

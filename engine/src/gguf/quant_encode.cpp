@@ -186,6 +186,131 @@ void q6_k(const float* x, uint8_t* b) {
   }
 }
 
+// Q2_K / Q3_K share one arrangement of 16 sub-blocks of 16 values: value v = 128 n + 32 j +
+// 16 h + l sits in byte 32 n + 16 h + l of the 2-bit quants at bits 2j, and uses sub-block
+// scale 8 n + 2 j + h.
+size_t two_bit_byte(int v) { return size_t(32 * (v / 128) + 16 * ((v % 32) / 16) + v % 16); }
+int two_bit_shift(int v) { return 2 * ((v % 128) / 32); }
+
+// Q2_K: per sub-block of 16, x = d * scale * q - dmin * min with q in 0..3 and 4-bit scale and
+// min; covering as Q4_K does.
+void q2_k(const float* x, uint8_t* b) {
+  float lo[16], hi[16], max_min = 0;
+  for (int j = 0; j < 16; ++j) {
+    lo[j] = std::min(0.0f, *std::min_element(x + 16 * j, x + 16 * j + 16));
+    hi[j] = *std::max_element(x + 16 * j, x + 16 * j + 16);
+    max_min = std::max(max_min, -lo[j]);
+  }
+  const uint16_t dmin16 = f16_at_least(max_min / 15.0f);
+  const float dmin = f16_to_f32(dmin16);
+  int mins[16], scales[16];
+  float low[16], max_span = 0;
+  for (int j = 0; j < 16; ++j) {
+    mins[j] = dmin > 0 ? std::min(15, static_cast<int>(std::ceil(-lo[j] / dmin))) : 0;
+    low[j] = -dmin * static_cast<float>(mins[j]);
+    max_span = std::max(max_span, (hi[j] - low[j]) / 3.0f);
+  }
+  const uint16_t d16 = f16_at_least(max_span / 15.0f);
+  const float d = f16_to_f32(d16);
+  std::memset(b, 0, 84);
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = d > 0 ? std::min(15, static_cast<int>(std::ceil((hi[j] - low[j]) / 3.0f / d))) : 0;
+    b[j] = static_cast<uint8_t>(scales[j] | (mins[j] << 4));
+  }
+  for (int v = 0; v < 256; ++v) {
+    const int j = 8 * (v / 128) + 2 * ((v % 128) / 32) + (v % 32) / 16;
+    const float step = d * static_cast<float>(scales[j]);
+    const int q = step > 0 ? std::clamp(nearest((x[v] - low[j]) / step), 0, 3) : 0;
+    b[16 + two_bit_byte(v)] =
+        static_cast<uint8_t>(b[16 + two_bit_byte(v)] | (q << two_bit_shift(v)));
+  }
+  put_half(b + 80, d16);
+  put_half(b + 82, dmin16);
+}
+
+// Q3_K: per sub-block of 16, x = d * (scale - 32) * (q - 4) with q in 0..7; the sub-block
+// step covers its largest value (3 steps up) and its smallest (4 steps down).
+void q3_k(const float* x, uint8_t* b) {
+  float step[16], max_step = 0;
+  for (int j = 0; j < 16; ++j) {
+    const float up = std::max(0.0f, *std::max_element(x + 16 * j, x + 16 * j + 16));
+    const float down = std::max(0.0f, -*std::min_element(x + 16 * j, x + 16 * j + 16));
+    step[j] = std::max(up / 3.0f, down / 4.0f);
+    max_step = std::max(max_step, step[j]);
+  }
+  const uint16_t d16 = f16_at_least(max_step / 31.0f);
+  const float d = f16_to_f32(d16);
+  std::memset(b, 0, 110);
+  int scales[16];
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = d > 0 ? std::min(31, static_cast<int>(std::ceil(step[j] / d))) : 0;
+    const int stored = scales[j] + 32;  // 6 bits: 4 low in bytes 0..7, 2 high in bytes 8..11
+    b[96 + j % 8] = static_cast<uint8_t>(b[96 + j % 8] | ((stored & 15) << (4 * (j / 8))));
+    b[104 + j % 4] = static_cast<uint8_t>(b[104 + j % 4] | ((stored >> 4) << (2 * (j / 4))));
+  }
+  for (int v = 0; v < 256; ++v) {
+    const int j = 8 * (v / 128) + 2 * ((v % 128) / 32) + (v % 32) / 16;
+    const float s = d * static_cast<float>(scales[j]);
+    const int q = (s > 0 ? std::clamp(nearest(x[v] / s), -4, 3) : 0) + 4;
+    b[32 + two_bit_byte(v)] =
+        static_cast<uint8_t>(b[32 + two_bit_byte(v)] | ((q & 3) << two_bit_shift(v)));
+    // The high bit: set means "no -4".
+    const size_t mask_byte = size_t(16 * ((v % 32) / 16) + v % 16);
+    const int mask_bit = 4 * (v / 128) + (v % 128) / 32;
+    if (q >> 2) b[mask_byte] = static_cast<uint8_t>(b[mask_byte] | (1 << mask_bit));
+  }
+  put_half(b + 108, d16);
+}
+
+constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                   1,    13,   25,  38,  53,  69,  89,  113};
+
+// The step that puts a block's values inside the IQ4 levels (-127 .. 113 steps).
+float iq4_step(const float* x, int n) {
+  const float up = std::max(0.0f, *std::max_element(x, x + n));
+  const float down = std::max(0.0f, -*std::min_element(x, x + n));
+  return std::max(up / 113.0f, down / 127.0f);
+}
+
+// 32 values as IQ4 level indices (nearest level) in 16 bytes: value j low nibble, j + 16 high.
+void iq4_nibbles(const float* x, float step, uint8_t* qs) {
+  int q[32];
+  for (int i = 0; i < 32; ++i) {
+    const float target = step > 0 ? x[i] / step : 0.0f;
+    int best = 0;
+    for (int k = 1; k < 16; ++k) {
+      if (std::fabs(kIq4Levels[k] - target) < std::fabs(kIq4Levels[best] - target)) best = k;
+    }
+    q[i] = best;
+  }
+  for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>(q[j] | (q[j + 16] << 4));
+}
+
+void iq4_nl(const float* x, uint8_t* b) {
+  const uint16_t d16 = f16_at_least(iq4_step(x, 32));
+  put_half(b, d16);
+  iq4_nibbles(x, f16_to_f32(d16), b + 2);
+}
+
+// IQ4_XS: 8 sub-blocks of 32 with 6-bit scales (offset 32, rounded up) of one f16 d.
+void iq4_xs(const float* x, uint8_t* b) {
+  float step[8], max_step = 0;
+  for (int j = 0; j < 8; ++j) max_step = std::max(max_step, step[j] = iq4_step(x + 32 * j, 32));
+  const uint16_t d16 = f16_at_least(max_step / 31.0f);
+  const float d = f16_to_f32(d16);
+  std::memset(b, 0, 136);
+  put_half(b, d16);
+  uint16_t scales_high = 0;
+  for (int j = 0; j < 8; ++j) {
+    const int scale = d > 0 ? std::min(31, static_cast<int>(std::ceil(step[j] / d))) : 0;
+    const int ls = scale + 32;
+    scales_high = static_cast<uint16_t>(scales_high | ((ls >> 4) << (2 * j)));
+    b[4 + j / 2] = static_cast<uint8_t>(b[4 + j / 2] | ((ls & 15) << (4 * (j % 2))));
+    iq4_nibbles(x + 32 * j, d * static_cast<float>(scale), b + 8 + 16 * j);
+  }
+  std::memcpy(b + 2, &scales_high, 2);
+}
+
 }  // namespace
 
 bool can_encode_block_format(TensorType type) {
@@ -193,9 +318,13 @@ bool can_encode_block_format(TensorType type) {
     case TensorType::q4_1:
     case TensorType::q5_0:
     case TensorType::q5_1:
+    case TensorType::q2_K:
+    case TensorType::q3_K:
     case TensorType::q4_K:
     case TensorType::q5_K:
     case TensorType::q6_K:
+    case TensorType::iq4_nl:
+    case TensorType::iq4_xs:
       return true;
     default:
       return false;
@@ -228,6 +357,18 @@ void encode_blocks(TensorType type, const float* values, int64_t count, uint8_t*
         break;
       case TensorType::q6_K:
         q6_k(x, b);
+        break;
+      case TensorType::q2_K:
+        q2_k(x, b);
+        break;
+      case TensorType::q3_K:
+        q3_k(x, b);
+        break;
+      case TensorType::iq4_nl:
+        iq4_nl(x, b);
+        break;
+      case TensorType::iq4_xs:
+        iq4_xs(x, b);
         break;
       default:
         break;

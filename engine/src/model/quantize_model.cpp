@@ -26,6 +26,8 @@ constexpr Recipe kRecipes[] = {
     {"bf16", TensorType::bf16, 32, 0},     {"q8_0", TensorType::q8_0, 7, 0},
     {"q4_0", TensorType::q4_0, 2, 0},      {"q4_1", TensorType::q4_1, 3, 0},
     {"q5_0", TensorType::q5_0, 8, 0},      {"q5_1", TensorType::q5_1, 9, 0},
+    {"q2_K", TensorType::q2_K, 10, 0},     {"q3_K", TensorType::q3_K, 12, 0},
+    {"iq4_nl", TensorType::iq4_nl, 25, 0}, {"iq4_xs", TensorType::iq4_xs, 30, 0},
     {"q4_K", TensorType::q4_K, 15, 0},     {"q5_K", TensorType::q5_K, 17, 0},
     {"q6_K", TensorType::q6_K, 18, 0},     {"q4_K_M", TensorType::q4_K, 15, 'M'},
     {"q4_K_S", TensorType::q4_K, 14, 'S'}, {"q5_K_M", TensorType::q5_K, 17, 'M'},
@@ -86,10 +88,25 @@ TensorType choose_type(const Recipe& r, bool pure, const std::string& name, int6
   }
   const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
   if (cols % traits->block_values != 0) {
-    type = type == TensorType::q4_K   ? TensorType::q5_0
-           : type == TensorType::q5_K ? TensorType::q5_1
-           : type == TensorType::q6_K ? TensorType::q8_0
-                                      : type;
+    // As llama.cpp falls back: to the nearest format with blocks of 32.
+    switch (type) {
+      case TensorType::q4_K:
+        type = TensorType::q5_0;
+        break;
+      case TensorType::q5_K:
+        type = TensorType::q5_1;
+        break;
+      case TensorType::q6_K:
+        type = TensorType::q8_0;
+        break;
+      case TensorType::q2_K:
+      case TensorType::q3_K:
+      case TensorType::iq4_xs:
+        type = TensorType::iq4_nl;
+        break;
+      default:
+        break;
+    }
     if (cols % tensor_type_traits(static_cast<uint32_t>(type))->block_values != 0) {
       type = TensorType::f16;
     }
