@@ -3,6 +3,8 @@
 //   q4_0: nibbles 0..15 are unsigned already; the accumulator starts at the activation bias
 //         (-8 * sum(x)) to remove the offset.
 //   q4_1: the same nibbles from 0, plus the block's min times sum(x) (its bias) in f32.
+//   iq4_nl: each nibble looked up as its signed level, then multiplied as q8_0's are
+//         (|level| x (x with the level's sign)); no bias.
 //   q8_0: q + 128 would saturate vpmaddubsw, so the stored value is turned back into the
 //         signed q and multiplied as |q| x (x with q's sign); no bias needed.
 #include "cpu/kernels/avx2_common.h"
@@ -15,7 +17,8 @@ namespace {
 template <TensorType kType>
 struct QuantKernel {
   using Job = MatmulJob;
-  static constexpr bool kQ4 = kType == TensorType::q4_0 || kType == TensorType::q4_1;
+  static constexpr bool kLevels = kType == TensorType::iq4_nl;
+  static constexpr bool kQ4 = kType == TensorType::q4_0 || kType == TensorType::q4_1 || kLevels;
   static constexpr bool kMin = kType == TensorType::q4_1;
   static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
@@ -47,7 +50,7 @@ struct QuantKernel {
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const __m256i start =
-            kQ4 && !kMin ? _mm256_set1_epi32(x[t].biases[b]) : _mm256_setzero_si256();
+            kQ4 && !kMin && !kLevels ? _mm256_set1_epi32(x[t].biases[b]) : _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) dot[g][0][t] = dot[g][1][t] = start;
       }
@@ -59,7 +62,36 @@ struct QuantKernel {
 #pragma GCC unroll 8
         for (size_t line = 0; line < kBlockBytes; line += 64)
           _mm_prefetch(ahead + line, _MM_HINT_T0);
-        if constexpr (kQ4) {
+        if constexpr (kLevels) {
+          // Levels reach 127: each product pair is widened at once, as q8_0's are.
+          alignas(16) int8_t table[16];
+          for (int i = 0; i < 16; ++i) table[i] = layout::kIq4Levels[i];
+          const __m256i levels =
+              _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
+          const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+#pragma GCC unroll 4
+          for (int quad = 0; quad < 4; ++quad) {
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h) {
+              const __m256i packed =
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
+              const __m256i low =
+                  _mm256_shuffle_epi8(levels, _mm256_and_si256(packed, low_nibbles));
+              const __m256i high = _mm256_shuffle_epi8(
+                  levels, _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles));
+              const __m256i low_magnitude = _mm256_abs_epi8(low);
+              const __m256i high_magnitude = _mm256_abs_epi8(high);
+#pragma GCC unroll 8
+              for (int t = 0; t < T; ++t) {
+                const int8_t* xq = x[t].quants + b * kQuantBlock + quad * 4;
+                dot[g][h][t] =
+                    dot_add(dot[g][h][t], low_magnitude, _mm256_sign_epi8(broadcast_u32(xq), low));
+                dot[g][h][t] = dot_add(dot[g][h][t], high_magnitude,
+                                       _mm256_sign_epi8(broadcast_u32(xq + 16), high));
+              }
+            }
+          }
+        } else if constexpr (kQ4) {
           // 15 * 127 * 2 per vpmaddubsw lane: all 8 of a block's products fit in int16, so
           // they are summed there and widened once per block.
           const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
@@ -158,6 +190,8 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q8_0>(job, tokens);
   } else if (w.type() == TensorType::q4_1) {
     run_quantized<TensorType::q4_1>(job, tokens);
+  } else if (w.type() == TensorType::iq4_nl) {
+    run_quantized<TensorType::iq4_nl>(job, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, tokens);
   }

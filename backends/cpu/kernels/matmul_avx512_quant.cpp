@@ -17,7 +17,11 @@ using layout::kGroupRows;
 template <TensorType kType>
 struct QuantKernel {
   using Job = MatmulJob;
-  static constexpr bool kQ4 = kType == TensorType::q4_0 || kType == TensorType::q4_1;
+  static constexpr bool kQ4 =
+      kType == TensorType::q4_0 || kType == TensorType::q4_1 || kType == TensorType::iq4_nl;
+  // iq4_nl: each nibble looked up as its level + 128 (unsigned for vpdpbusd; the bias of
+  // -128 * sum(x) removes the offset).
+  static constexpr bool kLevels = kType == TensorType::iq4_nl;
   static constexpr bool kMin = kType == TensorType::q4_1;
   static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
@@ -72,6 +76,12 @@ struct QuantKernel {
       }
       if constexpr (kQ4) {
         const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+        __m512i levels = _mm512_setzero_si512();
+        if constexpr (kLevels) {
+          alignas(16) int8_t table[16];
+          for (int i = 0; i < 16; ++i) table[i] = static_cast<int8_t>(layout::kIq4Levels[i] + 128);
+          levels = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(table)));
+        }
 #pragma GCC unroll 4
         for (int quad = 0; quad < 4; ++quad) {
           __m512i low[G], high[G];
@@ -80,6 +90,10 @@ struct QuantKernel {
             const __m512i packed = _mm512_loadu_si512(weights[g] + b * kBlockBytes + quad * 64);
             low[g] = _mm512_and_si512(packed, low_nibbles);
             high[g] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
+            if constexpr (kLevels) {
+              low[g] = _mm512_shuffle_epi8(levels, low[g]);
+              high[g] = _mm512_shuffle_epi8(levels, high[g]);
+            }
           }
 #pragma GCC unroll 16
           for (int t = 0; t < T; ++t) {
@@ -162,6 +176,8 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q8_0>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q4_1) {
     run_quantized<TensorType::q4_1>(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::iq4_nl) {
+    run_quantized<TensorType::iq4_nl>(job, group_begin, group_end, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, group_begin, group_end, tokens);
   }

@@ -144,12 +144,30 @@ PackedWeights pack_as_q8_0(TensorType type, const std::byte* src, int64_t rows, 
   return PackedWeights::pack(TensorType::q8_0, q8.data(), rows, cols);
 }
 
+// IQ4_XS runs in the iq4_nl layout: each sub-block of 32 becomes an IQ4_NL block.
+PackedWeights pack_iq4_xs(const std::byte* src, int64_t rows, int64_t cols) {
+  if (cols % kSuperBlock != 0) {
+    throw Error("matmul: iq4_xs weights need a column count that is a multiple of 256, got " +
+                std::to_string(cols));
+  }
+  const size_t in_row = source_row_bytes(TensorType::iq4_xs, cols);
+  const size_t out_row = source_row_bytes(TensorType::iq4_nl, cols);
+  std::vector<std::byte> nl(out_row * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    iq4_xs_as_iq4_nl(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
+                     cols / kSuperBlock,
+                     reinterpret_cast<uint8_t*>(nl.data()) + static_cast<size_t>(r) * out_row);
+  }
+  return PackedWeights::pack(TensorType::iq4_nl, nl.data(), rows, cols);
+}
+
 }  // namespace
 
 PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) throw Error("matmul: negative weight shape");
   const auto* bytes = static_cast<const std::byte*>(data);
   if (type == TensorType::q4_K) return pack_q4_k(bytes, rows, cols);
+  if (type == TensorType::iq4_xs) return pack_iq4_xs(bytes, rows, cols);
   if (is_block_format(type) && !layout::is_quantized(type)) {
     return pack_as_q8_0(type, bytes, rows, cols);
   }

@@ -12,6 +12,8 @@
 //   q4_0  [group]{ quants [block][k/4 % 4][16 rows][4]: low nibble = column quad k/4,
 //                  high nibble = quad k/4 + 4, nibbles as stored in GGUF (0..15),
 //                  scales [block][16 rows] f16 }
+//   iq4_nl  as q4_0, the nibbles indexing the 16 IQ4 levels (kIq4Levels): weight = scale *
+//         level. IQ4_XS's sub-blocks become such blocks too (scale = f16(d * (ls - 32))).
 //   q4_1  as q4_0, then mins [block][16 rows] f16: weight = scale * nibble + min. Q4_1
 //         files keep their blocks; Q4_K's sub-blocks of 32 become such blocks too.
 // f32/f16/bf16 matrices are padded to an even column count (zeros), so kernels may step
@@ -47,12 +49,17 @@ inline constexpr size_t kAlign = 64;
 inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 inline bool is_quantized(TensorType type) {
-  return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1;
+  return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1 ||
+         type == TensorType::iq4_nl;
 }
 
-// Nibble layouts (q4_0, q4_1): two values a byte.
+// The 16 levels IQ4_NL and IQ4_XS nibbles stand for.
+inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                          1,    13,   25,  38,  53,  69,  89,  113};
+
+// Nibble layouts (q4_0, q4_1, iq4_nl): two values a byte.
 inline bool is_nibbles(TensorType type) {
-  return type == TensorType::q4_0 || type == TensorType::q4_1;
+  return type == TensorType::q4_0 || type == TensorType::q4_1 || type == TensorType::iq4_nl;
 }
 
 inline int64_t group_count(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
@@ -90,6 +97,7 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
       return k * kGroupRows * sizeof(uint16_t);
     case TensorType::q8_0:
     case TensorType::q4_0:
+    case TensorType::iq4_nl:
       return mins_offset(type, cols);
     case TensorType::q4_1:
       return mins_offset(type, cols) +
@@ -137,13 +145,14 @@ inline float float_weight(const PackedWeights& w, int64_t row, int64_t k) {
 }
 
 // Quant (row, k) of a packed matrix: signed for q8_0 (-128..127) and q4_0 (-8..7), the
-// nibble (0..15) for q4_1.
+// nibble (0..15) for q4_1, the level (-127..113) for iq4_nl.
 inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
   const auto byte = static_cast<uint8_t>(
       group_data(w, row / kGroupRows)[quant_byte_offset(w.type(), row % kGroupRows, k)]);
   if (w.type() == TensorType::q8_0) return static_cast<int>(byte) - 128;
   const bool high = (k % kQuantBlock) / 4 >= 4;
   const int nibble = high ? byte >> 4 : byte & 0x0f;
+  if (w.type() == TensorType::iq4_nl) return kIq4Levels[nibble];
   return w.type() == TensorType::q4_1 ? nibble : nibble - 8;
 }
 
@@ -162,7 +171,8 @@ inline float quant_min(const PackedWeights& w, int64_t row, int64_t block) {
 // Offset the packed quants carry relative to the signed value; -1 for q4_1, whose prepared
 // activations carry +sum(quants) for its mins.
 inline int quant_offset(TensorType type) {
-  return type == TensorType::q8_0 ? 128 : type == TensorType::q4_1 ? -1 : 8;
+  if (type == TensorType::q8_0 || type == TensorType::iq4_nl) return 128;  // u8 = level + 128
+  return type == TensorType::q4_1 ? -1 : 8;
 }
 
 // --- prepared activations ---
@@ -181,7 +191,8 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
       return float_activation_bytes(type, cols) + align_up(k * sizeof(uint16_t));
     case TensorType::q8_0:
     case TensorType::q4_0:
-    case TensorType::q4_1: {
+    case TensorType::q4_1:
+    case TensorType::iq4_nl: {
       const auto blocks = static_cast<size_t>(block_count(cols));
       return align_up(k) + 2 * align_up(blocks * sizeof(float));
     }

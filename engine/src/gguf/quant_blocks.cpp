@@ -228,6 +228,22 @@ void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
   }
 }
 
+void iq4_xs_as_iq4_nl(const uint8_t* superblocks, int64_t count, uint8_t* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* b = superblocks + i * 136;
+    const float d = half(b);
+    uint16_t scales_high;
+    std::memcpy(&scales_high, b + 2, sizeof scales_high);
+    for (int ib = 0; ib < 8; ++ib, out += 18) {
+      const int ls =
+          ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0x0f) | (((scales_high >> (2 * ib)) & 3) << 4);
+      const uint16_t scale = f32_to_f16(d * static_cast<float>(ls - 32));
+      std::memcpy(out, &scale, 2);
+      std::memcpy(out + 2, b + 8 + 16 * ib, 16);
+    }
+  }
+}
+
 bool is_block_format(TensorType type) {
   switch (type) {
     case TensorType::q4_1:
