@@ -47,8 +47,8 @@ void prepare_quant_row(TensorType type, const float* x, int64_t cols, std::byte*
     const __m256 inverse = _mm256_set1_ps(scale != 0 ? 1.0f / scale : 0.0f);
     __m256i q[4];
     for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inverse));
-    const __m256i sum =
-        _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    const __m256i first = _mm256_add_epi32(q[0], q[1]), second = _mm256_add_epi32(q[2], q[3]);
+    const __m256i sum = _mm256_add_epi32(first, second);
     // packs works within 128-bit lanes; the permute restores the original order.
     const __m256i packed =
         _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
@@ -56,7 +56,12 @@ void prepare_quant_row(TensorType type, const float* x, int64_t cols, std::byte*
         _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(quants + b * kQuantBlock), ordered);
     scales[b] = scale;
-    biases[b] = -offset * horizontal_sum(sum);
+    if (layout::has_half_scales(type)) {
+      biases[2 * b] = -offset * horizontal_sum(first);
+      biases[2 * b + 1] = -offset * horizontal_sum(second);
+    } else {
+      biases[b] = -offset * horizontal_sum(sum);
+    }
   }
 }
 

@@ -172,6 +172,97 @@ struct QuantKernel {
   }
 };
 
+// q6_K: the low nibbles as q4_0's with each value's top 2 bits put back from the planes,
+// q = 0..63 multiplied unsigned; one accumulator per half block, started at its bias.
+struct Q6Kernel {
+  using Job = MatmulJob;
+  static constexpr size_t kBlockBytes = layout::quant_block_bytes(TensorType::q6_K);
+
+  static __m256i dot_add(__m256i dot, __m256i u, __m256i s) {
+    return _mm256_add_epi32(dot,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+  }
+
+  template <int G, int T>
+  static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
+    const int64_t blocks = layout::block_count(job.cols);
+    const size_t first_scales = layout::scales_offset(TensorType::q6_K, job.cols);
+    const size_t second_scales = layout::mins_offset(TensorType::q6_K, job.cols);
+    const std::byte* weights[G];
+    layout::QuantActivationRow x[T];
+    __m256 sum[G][2][T];
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g) weights[g] = group_weights(job, group0 + g);
+#pragma GCC unroll 2
+    for (int t = 0; t < T; ++t) {
+      x[t] = layout::quant_activation_row(token_activations(job, token0 + t), job.cols);
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) sum[g][0][t] = sum[g][1][t] = _mm256_setzero_ps();
+    }
+    const __m256i nibble = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(0x03),
+                  two_high = _mm256_set1_epi8(0x0c);
+    for (int64_t b = 0; b < blocks; ++b) {
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) {
+        const std::byte* block = weights[g] + b * kBlockBytes;
+        const char* ahead = reinterpret_cast<const char*>(block + 8 * kBlockBytes);
+#pragma GCC unroll 6
+        for (size_t line = 0; line < kBlockBytes; line += 64)
+          _mm_prefetch(ahead + line, _MM_HINT_T0);
+        __m256i dot[2][2][T];  // [rows 0-7 | 8-15][value half][token]
+#pragma GCC unroll 2
+        for (int t = 0; t < T; ++t) {
+          const __m256i first = _mm256_set1_epi32(x[t].biases[2 * b]);
+          const __m256i second = _mm256_set1_epi32(x[t].biases[2 * b + 1]);
+          dot[0][0][t] = dot[1][0][t] = first;
+          dot[0][1][t] = dot[1][1][t] = second;
+        }
+#pragma GCC unroll 4
+        for (int quad = 0; quad < 4; ++quad) {
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; ++h) {
+            const __m256i packed =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
+            __m256i top = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                block + layout::kPlanesOffset + (quad % 2) * 64 + h * 32));
+            if (quad >= 2) top = _mm256_srli_epi16(top, 4);
+            const __m256i low = _mm256_or_si256(_mm256_and_si256(packed, nibble),
+                                                _mm256_slli_epi16(_mm256_and_si256(top, two), 4));
+            const __m256i high =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble),
+                                _mm256_slli_epi16(_mm256_and_si256(top, two_high), 2));
+#pragma GCC unroll 2
+            for (int t = 0; t < T; ++t) {
+              const int8_t* xq = x[t].quants + b * kQuantBlock + quad * 4;
+              dot[h][0][t] = dot_add(dot[h][0][t], low, broadcast_u32(xq));
+              dot[h][1][t] = dot_add(dot[h][1][t], high, broadcast_u32(xq + 16));
+            }
+          }
+        }
+        const auto* first = reinterpret_cast<const __m128i*>(weights[g] + first_scales) + b * 2;
+        const auto* second = reinterpret_cast<const __m128i*>(weights[g] + second_scales) + b * 2;
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          const __m256 first_scale = _mm256_cvtph_ps(_mm_loadu_si128(first + h));
+          const __m256 second_scale = _mm256_cvtph_ps(_mm_loadu_si128(second + h));
+#pragma GCC unroll 2
+          for (int t = 0; t < T; ++t) {
+            const __m256 scaled =
+                _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h][1][t]), second_scale,
+                                _mm256_mul_ps(_mm256_cvtepi32_ps(dot[h][0][t]), first_scale));
+            sum[g][h][t] = _mm256_fmadd_ps(scaled, _mm256_set1_ps(x[t].scales[b]), sum[g][h][t]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 2
+      for (int t = 0; t < T; ++t)
+        store_outputs(job, group0 + g, token0 + t, sum[g][0][t], sum[g][1][t]);
+  }
+};
+
 template <TensorType kType>
 void run_quantized(const MatmulJob& job, int64_t tokens) {
   // Decode streams several groups at once (more memory requests in flight); prefill reuses
@@ -192,6 +283,12 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q4_1>(job, tokens);
   } else if (w.type() == TensorType::iq4_nl) {
     run_quantized<TensorType::iq4_nl>(job, tokens);
+  } else if (w.type() == TensorType::q6_K) {
+    if (tokens == 1) {
+      run_tiles<Q6Kernel, 2, 1>(job, first_group(job), end_group(job), tokens);
+    } else {
+      run_tiles<Q6Kernel, 1, 2>(job, first_group(job), end_group(job), tokens);
+    }
   } else {
     run_quantized<TensorType::q4_0>(job, tokens);
   }

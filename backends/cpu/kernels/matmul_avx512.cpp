@@ -38,7 +38,12 @@ void prepare_quant_row(TensorType type, const float* x, int64_t cols, std::byte*
     _mm_storeu_si128(reinterpret_cast<__m128i*>(quants + b * kQuantBlock + 16),
                      _mm512_cvtepi32_epi8(q_hi));
     scales[b] = scale;
-    biases[b] = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q_lo, q_hi));
+    if (layout::has_half_scales(type)) {
+      biases[2 * b] = -offset * _mm512_reduce_add_epi32(q_lo);
+      biases[2 * b + 1] = -offset * _mm512_reduce_add_epi32(q_hi);
+    } else {
+      biases[b] = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q_lo, q_hi));
+    }
   }
 }
 

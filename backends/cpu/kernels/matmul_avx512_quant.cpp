@@ -154,6 +154,109 @@ struct QuantKernel {
   }
 };
 
+// q6_K: the low nibbles as q4_0's, each value's top 2 bits put back from the block's planes,
+// q = 0..63 multiplied unsigned; one accumulator per half block (its own scale), each started
+// at its bias (-32 * the half's sum of x).
+struct Q6Kernel {
+  using Job = MatmulJob;
+  static constexpr size_t kBlockBytes = layout::quant_block_bytes(TensorType::q6_K);
+  static constexpr int64_t kPrefetchBlocks = 8;
+
+  template <int G, int T>
+  static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
+    const int64_t blocks = layout::block_count(job.cols);
+    const size_t first_scales = layout::scales_offset(TensorType::q6_K, job.cols);
+    const size_t second_scales = layout::mins_offset(TensorType::q6_K, job.cols);
+    const std::byte* weights[G];
+    layout::QuantActivationRow x[T];
+    __m512 sum[G][T];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) weights[g] = group_weights(job, group0 + g);
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      x[t] = layout::quant_activation_row(token_activations(job, token0 + t), job.cols);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) sum[g][t] = _mm512_setzero_ps();
+    }
+    const __m512i nibble = _mm512_set1_epi8(0x0f), two = _mm512_set1_epi8(0x03),
+                  two_high = _mm512_set1_epi8(0x0c);
+    for (int64_t b = 0; b < blocks; ++b) {
+      __m512i dot[G][2][T];
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const __m512i first = _mm512_set1_epi32(x[t].biases[2 * b]);
+        const __m512i second = _mm512_set1_epi32(x[t].biases[2 * b + 1]);
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+          dot[g][0][t] = first;
+          dot[g][1][t] = second;
+        }
+      }
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const char* ahead =
+            reinterpret_cast<const char*>(weights[g] + (b + kPrefetchBlocks) * kBlockBytes);
+#pragma GCC unroll 6
+        for (size_t line = 0; line < kBlockBytes; line += 64)
+          _mm_prefetch(ahead + line, _MM_HINT_T0);
+      }
+#pragma GCC unroll 4
+      for (int quad = 0; quad < 4; ++quad) {
+        __m512i low[G], high[G];
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+          const std::byte* block = weights[g] + b * kBlockBytes;
+          const __m512i packed = _mm512_loadu_si512(block + quad * 64);
+          __m512i top = _mm512_loadu_si512(block + layout::kPlanesOffset + (quad % 2) * 64);
+          if (quad >= 2) top = _mm512_srli_epi16(top, 4);
+          low[g] = _mm512_or_si512(_mm512_and_si512(packed, nibble),
+                                   _mm512_slli_epi16(_mm512_and_si512(top, two), 4));
+          high[g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble),
+                                    _mm512_slli_epi16(_mm512_and_si512(top, two_high), 2));
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const int8_t* xq = x[t].quants + b * kQuantBlock;
+          const __m512i x_low = broadcast_u32(xq + quad * 4);
+          const __m512i x_high = broadcast_u32(xq + quad * 4 + 16);
+#pragma GCC unroll 4
+          for (int g = 0; g < G; ++g) {
+            dot[g][0][t] = _mm512_dpbusd_epi32(dot[g][0][t], low[g], x_low);
+            dot[g][1][t] = _mm512_dpbusd_epi32(dot[g][1][t], high[g], x_high);
+          }
+        }
+      }
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m512 first_scale = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + first_scales) + b));
+        const __m512 second_scale = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + second_scales) + b));
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const __m512 scaled =
+              _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[g][1][t]), second_scale,
+                              _mm512_mul_ps(_mm512_cvtepi32_ps(dot[g][0][t]), first_scale));
+          sum[g][t] = _mm512_fmadd_ps(scaled, _mm512_set1_ps(x[t].scales[b]), sum[g][t]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) store_outputs(job, group0 + g, token0 + t, sum[g][t]);
+  }
+};
+
+void run_q6(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
+  if (tokens == 1) {
+    run_tiles<Q6Kernel, 4, 1>(job, group_begin, group_end, tokens);
+  } else {
+    // Two accumulators a tile entry: fewer tokens a tile than q4_0's to stay in registers.
+    run_tiles<Q6Kernel, 2, 4>(job, group_begin, group_end, tokens);
+  }
+}
+
 template <TensorType kType>
 void run_quantized(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
   if (tokens == 1) {
@@ -178,6 +281,8 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q4_1>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::iq4_nl) {
     run_quantized<TensorType::iq4_nl>(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::q6_K) {
+    run_q6(job, group_begin, group_end, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, group_begin, group_end, tokens);
   }

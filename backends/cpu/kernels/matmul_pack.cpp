@@ -104,6 +104,61 @@ void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t
   }
 }
 
+// Q6_K super-blocks into the q6_K layout: per block of 32, the low nibbles as q4_0 keeps
+// them, the top 2 bits in two planes, and each half block's scale d * sub-scale as f16.
+void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_bytes,
+               std::byte* dst, size_t group_stride) {
+  const size_t block_bytes = layout::quant_block_bytes(TensorType::q6_K);
+  const size_t scales_at = layout::scales_offset(TensorType::q6_K, cols);
+  const size_t second_at = layout::mins_offset(TensorType::q6_K, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t lane = r % kGroupRows;
+    std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
+    const auto* row =
+        reinterpret_cast<const uint8_t*>(src + static_cast<size_t>(r) * src_row_bytes);
+    for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
+      const uint8_t* b = row + s * 210;
+      const uint8_t* ql = b;
+      const uint8_t* qh = b + 128;
+      const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
+      uint16_t d_bits;
+      std::memcpy(&d_bits, b + 208, 2);
+      const float d = f16_to_f32(d_bits);
+      uint8_t q[256];  // 0..63
+      for (int n = 0; n < 256; n += 128) {
+        for (int l = 0; l < 32; ++l) {
+          const uint8_t h = qh[n / 4 + l];
+          q[n + l] = static_cast<uint8_t>((ql[n / 2 + l] & 15) | ((h & 3) << 4));
+          q[n + l + 32] = static_cast<uint8_t>((ql[n / 2 + l + 32] & 15) | (((h >> 2) & 3) << 4));
+          q[n + l + 64] = static_cast<uint8_t>((ql[n / 2 + l] >> 4) | (((h >> 4) & 3) << 4));
+          q[n + l + 96] = static_cast<uint8_t>((ql[n / 2 + l + 32] >> 4) | (((h >> 6) & 3) << 4));
+        }
+      }
+      for (int sub = 0; sub < 8; ++sub) {
+        const int64_t block = s * 8 + sub;
+        const uint8_t* v = q + 32 * sub;
+        std::byte* out = group + static_cast<size_t>(block) * block_bytes;
+        for (int slot = 0; slot < 4; ++slot) {
+          for (int i = 0; i < 4; ++i) {
+            const uint8_t low = v[4 * slot + i], high = v[16 + 4 * slot + i];
+            out[static_cast<size_t>((slot * kGroupRows + lane) * 4 + i)] =
+                static_cast<std::byte>((low & 15) | ((high & 15) << 4));
+            std::byte& plane = out[layout::kPlanesOffset +
+                                   static_cast<size_t>(((slot % 2) * kGroupRows + lane) * 4 + i)];
+            const int shift = 4 * (slot / 2);
+            plane |= static_cast<std::byte>((((low >> 4) & 3) | (((high >> 4) & 3) << 2)) << shift);
+          }
+        }
+        const size_t lane_at = static_cast<size_t>(block * kGroupRows + lane) * 2;
+        for (int half = 0; half < 2; ++half) {
+          const uint16_t scale = f32_to_f16(d * static_cast<float>(sc[2 * sub + half]));
+          std::memcpy(group + (half == 0 ? scales_at : second_at) + lane_at, &scale, 2);
+        }
+      }
+    }
+  }
+}
+
 // Q4_K runs in the q4_1 layout: each sub-block of 32 becomes a Q4_1 block (see
 // q4_k_as_q4_1), keeping its nibbles; only its scale and min are rounded to f16.
 PackedWeights pack_q4_k(const std::byte* src, int64_t rows, int64_t cols) {
@@ -175,6 +230,10 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
     throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
                 "column count that is a multiple of 32, got " + std::to_string(cols));
   }
+  if (type == TensorType::q6_K && cols % kSuperBlock != 0) {
+    throw Error("matmul: q6_K weights need a column count that is a multiple of 256, got " +
+                std::to_string(cols));
+  }
   PackedWeights w;
   w.type_ = type;
   w.rows_ = rows;
@@ -186,7 +245,9 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
   std::byte* packed = w.owned_.get();
   w.data_ = packed;
   const auto* src = static_cast<const std::byte*>(data);
-  if (layout::is_quantized(type)) {
+  if (type == TensorType::q6_K) {
+    pack_q6_k(src, rows, cols, w.row_stride_, packed, w.group_stride_);
+  } else if (layout::is_quantized(type)) {
     pack_quantized(type, src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else if (type == TensorType::f32) {
     pack_float<float>(false, src, rows, cols, w.row_stride_, packed, w.group_stride_);

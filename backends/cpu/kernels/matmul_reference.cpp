@@ -18,7 +18,8 @@ void prepare_activations(const PackedWeights& w, const float* x, int64_t ldx,
     const float* src = x + t * ldx;
     std::byte* row = buffer.data() + static_cast<size_t>(t) * buffer.row_stride();
     if (layout::is_quantized(type)) {
-      quantize_activation_row_scalar(src, cols, layout::quant_offset(type), row);
+      quantize_activation_row_scalar(src, cols, layout::quant_offset(type), row,
+                                     layout::has_half_scales(type));
       continue;
     }
     auto* f32 = reinterpret_cast<float*>(row);
@@ -39,7 +40,19 @@ void matmul(const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, f
       double sum = 0;
       if (layout::is_quantized(w.type())) {
         const layout::QuantActivationRow act = layout::quant_activation_row(row, cols);
-        for (int64_t b = 0; b < layout::block_count(cols); ++b) {
+        for (int64_t b = 0; b < layout::block_count(cols) && layout::has_half_scales(w.type());
+             ++b) {
+          for (int half = 0; half < 2; ++half) {
+            int32_t dot = 0;
+            for (int64_t i = 16 * half; i < 16 * half + 16; ++i) {
+              const int64_t k = b * kQuantBlock + i;
+              dot += layout::quant_weight(w, r, k) * act.quants[k];
+            }
+            sum += static_cast<double>(layout::half_scale(w, r, b, half)) * act.scales[b] * dot;
+          }
+        }
+        for (int64_t b = 0; b < layout::block_count(cols) && !layout::has_half_scales(w.type());
+             ++b) {
           int32_t dot = 0;
           for (int64_t i = 0; i < kQuantBlock; ++i) {
             const int64_t k = b * kQuantBlock + i;

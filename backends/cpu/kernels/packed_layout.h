@@ -14,6 +14,11 @@
 //                  scales [block][16 rows] f16 }
 //   iq4_nl  as q4_0, the nibbles indexing the 16 IQ4 levels (kIq4Levels): weight = scale *
 //         level. IQ4_XS's sub-blocks become such blocks too (scale = f16(d * (ls - 32))).
+//   q6_K  [group]{ [block]{ nibbles as q4_0 (low: values 0..15, high: 16..31), then two
+//                  planes [2][16 rows][4] of the values' top 2 bits: plane p holds slot p in
+//                  bits 0-3 (low value, high value) and slot p + 2 in bits 4-7 },
+//                  scales of the first halves [block][16 rows] f16, of the second halves
+//                  likewise }: weight = half's scale * (q - 32), q = 0..63.
 //   q4_1  as q4_0, then mins [block][16 rows] f16: weight = scale * nibble + min. Q4_1
 //         files keep their blocks; Q4_K's sub-blocks of 32 become such blocks too.
 // f32/f16/bf16 matrices are padded to an even column count (zeros), so kernels may step
@@ -28,6 +33,8 @@
 //               dot(unsigned weight, x) into the signed dot product.
 //   q4_1        the same with bias = +sum(quants) (quant_offset -1): the accumulator starts
 //               at 0 and the block's min multiplies the sum.
+//   q6_K        bias[2 * blocks]: -32 * the sum of each half block (16 values), one
+//               accumulator per half.
 #pragma once
 
 #include <cstddef>
@@ -50,16 +57,20 @@ inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * 
 
 inline bool is_quantized(TensorType type) {
   return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1 ||
-         type == TensorType::iq4_nl;
+         type == TensorType::iq4_nl || type == TensorType::q6_K;
 }
+
+// Layouts whose two half blocks of 16 values have scales of their own.
+inline bool has_half_scales(TensorType type) { return type == TensorType::q6_K; }
 
 // The 16 levels IQ4_NL and IQ4_XS nibbles stand for.
 inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                           1,    13,   25,  38,  53,  69,  89,  113};
 
-// Nibble layouts (q4_0, q4_1, iq4_nl): two values a byte.
-inline bool is_nibbles(TensorType type) {
-  return type == TensorType::q4_0 || type == TensorType::q4_1 || type == TensorType::iq4_nl;
+// Nibble layouts (q4_0, q4_1, iq4_nl, and q6_K's low bits): two values a byte.
+inline constexpr bool is_nibbles(TensorType type) {
+  return type == TensorType::q4_0 || type == TensorType::q4_1 || type == TensorType::iq4_nl ||
+         type == TensorType::q6_K;
 }
 
 inline int64_t group_count(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
@@ -72,16 +83,21 @@ inline int64_t padded_cols(TensorType type, int64_t cols) {
 inline int64_t block_count(int64_t cols) { return cols / kQuantBlock; }
 
 // Quant bytes of one block of one group (16 rows x 32 values).
-inline size_t quant_block_bytes(TensorType type) {
+inline constexpr size_t quant_block_bytes(TensorType type) {
+  if (type == TensorType::q6_K) return kGroupRows * kQuantBlock * 3 / 4;  // nibbles + planes
   return is_nibbles(type) ? kGroupRows * kQuantBlock / 2 : kGroupRows * kQuantBlock;
 }
+
+// Offset of q6_K's 2-bit planes inside one block's bytes.
+inline constexpr size_t kPlanesOffset = kGroupRows * kQuantBlock / 2;
 
 // Offset of the f16 scale array inside a quantized group.
 inline size_t scales_offset(TensorType type, int64_t cols) {
   return align_up(static_cast<size_t>(block_count(cols)) * quant_block_bytes(type));
 }
 
-// Offset of the f16 min array of a q4_1 group, after its scales.
+// Offset of the f16 min array of a q4_1 group (q6_K: its second halves' scales), after its
+// scales.
 inline size_t mins_offset(TensorType type, int64_t cols) {
   return scales_offset(type, cols) +
          align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
@@ -100,6 +116,7 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
     case TensorType::iq4_nl:
       return mins_offset(type, cols);
     case TensorType::q4_1:
+    case TensorType::q6_K:
       return mins_offset(type, cols) +
              align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
     default:
@@ -153,6 +170,15 @@ inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
   const bool high = (k % kQuantBlock) / 4 >= 4;
   const int nibble = high ? byte >> 4 : byte & 0x0f;
   if (w.type() == TensorType::iq4_nl) return kIq4Levels[nibble];
+  if (w.type() == TensorType::q6_K) {
+    const int64_t quad = (k % kQuantBlock) / 4 % 4;
+    const auto plane = static_cast<uint8_t>(
+        group_data(w, row / kGroupRows)
+            [static_cast<size_t>(k / kQuantBlock) * quant_block_bytes(w.type()) + kPlanesOffset +
+             static_cast<size_t>(((quad % 2) * kGroupRows + row % kGroupRows) * 4 + k % 4)]);
+    const int top = (plane >> (4 * (quad / 2) + (high ? 2 : 0))) & 3;
+    return (nibble | (top << 4)) - 32;
+  }
   return w.type() == TensorType::q4_1 ? nibble : nibble - 8;
 }
 
@@ -160,6 +186,14 @@ inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
   const std::byte* p =
       group_data(w, row / kGroupRows) + scale_offset(w.type(), w.cols(), row % kGroupRows, block);
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
+}
+
+// q6_K: the scale of the half (0: values 0..15, 1: 16..31) of a block.
+inline float half_scale(const PackedWeights& w, int64_t row, int64_t block, int half) {
+  const size_t at =
+      (half == 0 ? scales_offset(w.type(), w.cols()) : mins_offset(w.type(), w.cols())) +
+      static_cast<size_t>(block * kGroupRows + row % kGroupRows) * 2;
+  return f16_to_f32(*reinterpret_cast<const uint16_t*>(group_data(w, row / kGroupRows) + at));
 }
 
 inline float quant_min(const PackedWeights& w, int64_t row, int64_t block) {
@@ -172,6 +206,7 @@ inline float quant_min(const PackedWeights& w, int64_t row, int64_t block) {
 // activations carry +sum(quants) for its mins.
 inline int quant_offset(TensorType type) {
   if (type == TensorType::q8_0 || type == TensorType::iq4_nl) return 128;  // u8 = level + 128
+  if (type == TensorType::q6_K) return 32;
   return type == TensorType::q4_1 ? -1 : 8;
 }
 
@@ -195,6 +230,11 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
     case TensorType::iq4_nl: {
       const auto blocks = static_cast<size_t>(block_count(cols));
       return align_up(k) + 2 * align_up(blocks * sizeof(float));
+    }
+    case TensorType::q6_K: {  // a bias per half block
+      const auto blocks = static_cast<size_t>(block_count(cols));
+      return align_up(k) + align_up(blocks * sizeof(float)) +
+             align_up(2 * blocks * sizeof(int32_t));
     }
     default:
       return 0;
