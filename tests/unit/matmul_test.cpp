@@ -103,14 +103,14 @@ double tolerance(TensorType type, Isa isa) {
     case TensorType::iq4_nl:
     case TensorType::iq4_xs:  // as iq4_nl, its sub-block scales rounded to f16
     case TensorType::q6_K:    // its half-block scales rounded to f16
+    case TensorType::q5_0:
+    case TensorType::q5_1:
+    case TensorType::q5_K:  // as q5_1, its sub-block scales and mins rounded to f16
       // Activations are rounded to int8 per 32-value block (step max|x| / 127 of the block);
       // the rounding errors have random signs and mostly cancel.
       return 1e-2;
-    case TensorType::q5_0:
-    case TensorType::q5_1:
     case TensorType::q2_K:
     case TensorType::q3_K:
-    case TensorType::q5_K:
       // Carried as q8_0: the weights rounded to 8 bits per 32-value block as well.
       return 2e-2;
     case TensorType::bf16:
@@ -267,16 +267,19 @@ TEST_CASE("matmul iq4_nl and iq4_xs weights match the reference on every path", 
   check_type(TensorType::iq4_xs, kSuperBlockShapes);
 }
 
+TEST_CASE("matmul q5_0, q5_1 and q5_K weights match the reference on every path", "[matmul]") {
+  check_type(TensorType::q5_0, kQuantShapes);
+  check_type(TensorType::q5_1, kQuantShapes);
+  check_type(TensorType::q5_K, kSuperBlockShapes);
+}
+
 TEST_CASE("matmul q6_K weights match the reference on every path", "[matmul]") {
   check_type(TensorType::q6_K, kSuperBlockShapes);
 }
 
 TEST_CASE("matmul of block formats carried as q8_0 matches the reference on every path",
           "[matmul]") {
-  for (TensorType type : {TensorType::q5_0, TensorType::q5_1}) {
-    check_type(type, kQuantShapes);
-  }
-  for (TensorType type : {TensorType::q2_K, TensorType::q3_K, TensorType::q5_K}) {
+  for (TensorType type : {TensorType::q2_K, TensorType::q3_K}) {
     check_type(type, kSuperBlockShapes);
   }
 }

@@ -18,9 +18,10 @@ template <TensorType kType>
 struct QuantKernel {
   using Job = MatmulJob;
   static constexpr bool kLevels = kType == TensorType::iq4_nl;
-  static constexpr bool kQ4 = kType == TensorType::q4_0 || kType == TensorType::q4_1 || kLevels;
-  static constexpr bool kMin = kType == TensorType::q4_1;
-  static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
+  static constexpr bool kQ4 = layout::is_nibbles(kType);
+  static constexpr bool kFifth = layout::has_fifth_bits(kType);  // q5_0, q5_1
+  static constexpr bool kMin = layout::has_mins(kType);
+  static constexpr size_t kBlockBytes = layout::quant_block_bytes(kType);  // 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
 
   // dot += 4-value dot products of unsigned `u` and signed `s`, per 32-bit lane.
@@ -62,7 +63,36 @@ struct QuantKernel {
 #pragma GCC unroll 8
         for (size_t line = 0; line < kBlockBytes; line += 64)
           _mm_prefetch(ahead + line, _MM_HINT_T0);
-        if constexpr (kLevels) {
+        if constexpr (kFifth) {
+          // 5-bit values: each value's fifth bit from the plane (bit quad: the low value's,
+          // 4 + quad: the high one's); 31 * 127 * 2 per vpmaddubsw lane, widened at once.
+          const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+#pragma GCC unroll 4
+          for (int quad = 0; quad < 4; ++quad) {
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h) {
+              const __m256i packed =
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
+              const __m256i plane = _mm256_loadu_si256(
+                  reinterpret_cast<const __m256i*>(block + layout::kPlanesOffset + h * 32));
+              const __m256i low_bit = _mm256_and_si256(plane, _mm256_set1_epi8(char(1 << quad)));
+              const __m256i high_bit =
+                  _mm256_and_si256(plane, _mm256_set1_epi8(char(0x10 << quad)));
+              const __m256i low =
+                  _mm256_or_si256(_mm256_and_si256(packed, low_nibbles),
+                                  _mm256_sll_epi16(low_bit, _mm_cvtsi32_si128(4 - quad)));
+              const __m256i high =
+                  _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles),
+                                  _mm256_srl_epi16(high_bit, _mm_cvtsi32_si128(quad)));
+#pragma GCC unroll 8
+              for (int t = 0; t < T; ++t) {
+                const int8_t* xq = x[t].quants + b * kQuantBlock + quad * 4;
+                dot[g][h][t] = dot_add(dot[g][h][t], low, broadcast_u32(xq));
+                dot[g][h][t] = dot_add(dot[g][h][t], high, broadcast_u32(xq + 16));
+              }
+            }
+          }
+        } else if constexpr (kLevels) {
           // Levels reach 127: each product pair is widened at once, as q8_0's are.
           alignas(16) int8_t table[16];
           for (int i = 0; i < 16; ++i) table[i] = layout::kIq4Levels[i];
@@ -283,6 +313,10 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q4_1>(job, tokens);
   } else if (w.type() == TensorType::iq4_nl) {
     run_quantized<TensorType::iq4_nl>(job, tokens);
+  } else if (w.type() == TensorType::q5_0) {
+    run_quantized<TensorType::q5_0>(job, tokens);
+  } else if (w.type() == TensorType::q5_1) {
+    run_quantized<TensorType::q5_1>(job, tokens);
   } else if (w.type() == TensorType::q6_K) {
     if (tokens == 1) {
       run_tiles<Q6Kernel, 2, 1>(job, first_group(job), end_group(job), tokens);

@@ -17,13 +17,14 @@ using layout::kGroupRows;
 template <TensorType kType>
 struct QuantKernel {
   using Job = MatmulJob;
-  static constexpr bool kQ4 =
-      kType == TensorType::q4_0 || kType == TensorType::q4_1 || kType == TensorType::iq4_nl;
+  static constexpr bool kQ4 = layout::is_nibbles(kType);
+  // q5_0 / q5_1: each value's fifth bit put back from the block's plane.
+  static constexpr bool kFifth = layout::has_fifth_bits(kType);
   // iq4_nl: each nibble looked up as its level + 128 (unsigned for vpdpbusd; the bias of
   // -128 * sum(x) removes the offset).
   static constexpr bool kLevels = kType == TensorType::iq4_nl;
-  static constexpr bool kMin = kType == TensorType::q4_1;
-  static constexpr size_t kBlockBytes = kQ4 ? 256 : 512;  // one block of 16 rows
+  static constexpr bool kMin = layout::has_mins(kType);
+  static constexpr size_t kBlockBytes = layout::quant_block_bytes(kType);  // 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
 
   template <int G, int T>
@@ -90,6 +91,19 @@ struct QuantKernel {
             const __m512i packed = _mm512_loadu_si512(weights[g] + b * kBlockBytes + quad * 64);
             low[g] = _mm512_and_si512(packed, low_nibbles);
             high[g] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
+            if constexpr (kFifth) {
+              // Bit quad of each plane byte is the low value's, bit 4 + quad the high one's:
+              // moved to bit 4 (16-bit shifts stay inside the byte: the result is 0 or 16).
+              const __m512i plane =
+                  _mm512_loadu_si512(weights[g] + b * kBlockBytes + layout::kPlanesOffset);
+              const __m512i low_bit = _mm512_and_si512(plane, _mm512_set1_epi8(char(1 << quad)));
+              const __m512i high_bit =
+                  _mm512_and_si512(plane, _mm512_set1_epi8(char(0x10 << quad)));
+              low[g] =
+                  _mm512_or_si512(low[g], _mm512_sll_epi16(low_bit, _mm_cvtsi32_si128(4 - quad)));
+              high[g] =
+                  _mm512_or_si512(high[g], _mm512_srl_epi16(high_bit, _mm_cvtsi32_si128(quad)));
+            }
             if constexpr (kLevels) {
               low[g] = _mm512_shuffle_epi8(levels, low[g]);
               high[g] = _mm512_shuffle_epi8(levels, high[g]);
@@ -283,6 +297,10 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::iq4_nl>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q6_K) {
     run_q6(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::q5_0) {
+    run_quantized<TensorType::q5_0>(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::q5_1) {
+    run_quantized<TensorType::q5_1>(job, group_begin, group_end, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, group_begin, group_end, tokens);
   }

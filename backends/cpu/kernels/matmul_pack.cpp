@@ -77,9 +77,11 @@ void pack_float(bool column_pairs, const std::byte* src, int64_t rows, int64_t c
 // flipped (q + 128).
 void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t cols,
                     size_t src_row_bytes, std::byte* dst, size_t group_stride) {
-  const bool nibbles = layout::is_nibbles(type), with_min = type == TensorType::q4_1;
+  const bool nibbles = layout::is_nibbles(type), with_min = layout::has_mins(type);
+  const bool fifth = layout::has_fifth_bits(type);
   const size_t block_bytes = tensor_type_traits(static_cast<uint32_t>(type))->block_bytes;
-  const size_t quants_at = with_min ? 4 : 2;
+  const size_t high_bits_at = with_min ? 4 : 2;  // Q5_0 / Q5_1: the fifth bits, then quants
+  const size_t quants_at = (with_min ? 4 : 2) + (fifth ? 4 : 0);
   const int words = nibbles ? 4 : 8;
   const size_t quant_block_bytes = layout::quant_block_bytes(type);
   const size_t scales_at = layout::scales_offset(type, cols);
@@ -99,6 +101,18 @@ void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t
         std::memcpy(&word, block + quants_at + j * 4, 4);
         if (!nibbles) word ^= 0x80808080u;
         std::memcpy(quants + static_cast<size_t>(j * kGroupRows + lane) * 4, &word, 4);
+      }
+      if (fifth) {
+        uint32_t high;
+        std::memcpy(&high, block + high_bits_at, 4);
+        for (int i = 0; i < 4; ++i) {
+          uint8_t plane = 0;
+          for (int slot = 0; slot < 4; ++slot) {
+            plane = static_cast<uint8_t>(plane | (((high >> (4 * slot + i)) & 1) << slot) |
+                                         (((high >> (16 + 4 * slot + i)) & 1) << (4 + slot)));
+          }
+          quants[layout::kPlanesOffset + static_cast<size_t>(lane * 4 + i)] = std::byte{plane};
+        }
       }
     }
   }
@@ -157,6 +171,23 @@ void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_
       }
     }
   }
+}
+
+// Q5_K runs in the q5_1 layout: each sub-block of 32 becomes a Q5_1 block.
+PackedWeights pack_q5_k(const std::byte* src, int64_t rows, int64_t cols) {
+  if (cols % kSuperBlock != 0) {
+    throw Error("matmul: q5_K weights need a column count that is a multiple of 256, got " +
+                std::to_string(cols));
+  }
+  const size_t in_row = source_row_bytes(TensorType::q5_K, cols);
+  const size_t out_row = source_row_bytes(TensorType::q5_1, cols);
+  std::vector<std::byte> q51(out_row * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    q5_k_as_q5_1(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
+                 cols / kSuperBlock,
+                 reinterpret_cast<uint8_t*>(q51.data()) + static_cast<size_t>(r) * out_row);
+  }
+  return PackedWeights::pack(TensorType::q5_1, q51.data(), rows, cols);
 }
 
 // Q4_K runs in the q4_1 layout: each sub-block of 32 becomes a Q4_1 block (see
@@ -223,6 +254,7 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
   const auto* bytes = static_cast<const std::byte*>(data);
   if (type == TensorType::q4_K) return pack_q4_k(bytes, rows, cols);
   if (type == TensorType::iq4_xs) return pack_iq4_xs(bytes, rows, cols);
+  if (type == TensorType::q5_K) return pack_q5_k(bytes, rows, cols);
   if (is_block_format(type) && !layout::is_quantized(type)) {
     return pack_as_q8_0(type, bytes, rows, cols);
   }

@@ -59,7 +59,7 @@ void matmul(const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, f
             dot += layout::quant_weight(w, r, k) * act.quants[k];
           }
           sum += static_cast<double>(layout::quant_scale(w, r, b)) * act.scales[b] * dot;
-          if (w.type() == TensorType::q4_1) {  // the min times the block's sum of x
+          if (layout::has_mins(w.type())) {  // the min times the block's sum of x
             sum += static_cast<double>(layout::quant_min(w, r, b)) * act.scales[b] * act.biases[b];
           }
         }

@@ -19,6 +19,10 @@
 //                  bits 0-3 (low value, high value) and slot p + 2 in bits 4-7 },
 //                  scales of the first halves [block][16 rows] f16, of the second halves
 //                  likewise }: weight = half's scale * (q - 32), q = 0..63.
+//   q5_0, q5_1  [group]{ [block]{ nibbles as q4_0, then one plane [16 rows][4] of the
+//         values' fifth bits (bit j: slot j's low value, bit 4 + j: its high value) },
+//         scales, and for q5_1 mins, as q4_1 }: weight = scale * (q - 16), or scale * q + min.
+//         Q5_K's sub-blocks become q5_1 blocks.
 //   q4_1  as q4_0, then mins [block][16 rows] f16: weight = scale * nibble + min. Q4_1
 //         files keep their blocks; Q4_K's sub-blocks of 32 become such blocks too.
 // f32/f16/bf16 matrices are padded to an even column count (zeros), so kernels may step
@@ -31,8 +35,8 @@
 //               bias = -offset * sum(quants) and offset is what the weight quants carry
 //               (128 for q8_0, 8 for q4_0): starting an accumulator at the bias turns
 //               dot(unsigned weight, x) into the signed dot product.
-//   q4_1        the same with bias = +sum(quants) (quant_offset -1): the accumulator starts
-//               at 0 and the block's min multiplies the sum.
+//   q4_1, q5_1  the same with bias = +sum(quants) (quant_offset -1): the accumulator starts
+//               at 0 and the block's min multiplies the sum. (q5_0: bias -16 * sum.)
 //   q6_K        bias[2 * blocks]: -32 * the sum of each half block (16 values), one
 //               accumulator per half.
 #pragma once
@@ -57,7 +61,18 @@ inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * 
 
 inline bool is_quantized(TensorType type) {
   return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1 ||
-         type == TensorType::iq4_nl || type == TensorType::q6_K;
+         type == TensorType::iq4_nl || type == TensorType::q6_K || type == TensorType::q5_0 ||
+         type == TensorType::q5_1;
+}
+
+// Layouts with a min per block (weight = scale * q + min).
+inline constexpr bool has_mins(TensorType type) {
+  return type == TensorType::q4_1 || type == TensorType::q5_1;
+}
+
+// Layouts with a plane of fifth bits over their nibbles.
+inline constexpr bool has_fifth_bits(TensorType type) {
+  return type == TensorType::q5_0 || type == TensorType::q5_1;
 }
 
 // Layouts whose two half blocks of 16 values have scales of their own.
@@ -70,7 +85,7 @@ inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -
 // Nibble layouts (q4_0, q4_1, iq4_nl, and q6_K's low bits): two values a byte.
 inline constexpr bool is_nibbles(TensorType type) {
   return type == TensorType::q4_0 || type == TensorType::q4_1 || type == TensorType::iq4_nl ||
-         type == TensorType::q6_K;
+         type == TensorType::q6_K || type == TensorType::q5_0 || type == TensorType::q5_1;
 }
 
 inline int64_t group_count(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
@@ -85,6 +100,7 @@ inline int64_t block_count(int64_t cols) { return cols / kQuantBlock; }
 // Quant bytes of one block of one group (16 rows x 32 values).
 inline constexpr size_t quant_block_bytes(TensorType type) {
   if (type == TensorType::q6_K) return kGroupRows * kQuantBlock * 3 / 4;  // nibbles + planes
+  if (has_fifth_bits(type)) return kGroupRows * kQuantBlock * 5 / 8;      // nibbles + plane
   return is_nibbles(type) ? kGroupRows * kQuantBlock / 2 : kGroupRows * kQuantBlock;
 }
 
@@ -114,8 +130,10 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
     case TensorType::q8_0:
     case TensorType::q4_0:
     case TensorType::iq4_nl:
+    case TensorType::q5_0:
       return mins_offset(type, cols);
     case TensorType::q4_1:
+    case TensorType::q5_1:
     case TensorType::q6_K:
       return mins_offset(type, cols) +
              align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
@@ -179,6 +197,14 @@ inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
     const int top = (plane >> (4 * (quad / 2) + (high ? 2 : 0))) & 3;
     return (nibble | (top << 4)) - 32;
   }
+  if (has_fifth_bits(w.type())) {
+    const int64_t quad = (k % kQuantBlock) / 4 % 4;
+    const auto plane = static_cast<uint8_t>(group_data(
+        w, row / kGroupRows)[static_cast<size_t>(k / kQuantBlock) * quant_block_bytes(w.type()) +
+                             kPlanesOffset + static_cast<size_t>((row % kGroupRows) * 4 + k % 4)]);
+    const int q = nibble | (((plane >> (quad + (high ? 4 : 0))) & 1) << 4);
+    return w.type() == TensorType::q5_1 ? q : q - 16;
+  }
   return w.type() == TensorType::q4_1 ? nibble : nibble - 8;
 }
 
@@ -207,7 +233,8 @@ inline float quant_min(const PackedWeights& w, int64_t row, int64_t block) {
 inline int quant_offset(TensorType type) {
   if (type == TensorType::q8_0 || type == TensorType::iq4_nl) return 128;  // u8 = level + 128
   if (type == TensorType::q6_K) return 32;
-  return type == TensorType::q4_1 ? -1 : 8;
+  if (type == TensorType::q5_0) return 16;
+  return has_mins(type) ? -1 : 8;
 }
 
 // --- prepared activations ---
@@ -227,6 +254,8 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
     case TensorType::q8_0:
     case TensorType::q4_0:
     case TensorType::q4_1:
+    case TensorType::q5_0:
+    case TensorType::q5_1:
     case TensorType::iq4_nl: {
       const auto blocks = static_cast<size_t>(block_count(cols));
       return align_up(k) + 2 * align_up(blocks * sizeof(float));

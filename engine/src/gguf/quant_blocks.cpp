@@ -228,6 +228,35 @@ void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
   }
 }
 
+void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* b = superblocks + i * 176;
+    const float d = half(b), dmin = half(b + 2);
+    const uint8_t* scales = b + 4;
+    const uint8_t* qh = b + 16;
+    const uint8_t* ql = b + 48;
+    for (int sub = 0; sub < 8; ++sub, out += 24) {
+      int sc, m;
+      scale_min_k4(sub, scales, sc, m);
+      const uint16_t scale = f32_to_f16(d * static_cast<float>(sc));
+      const uint16_t min = f32_to_f16(-(dmin * static_cast<float>(m)));
+      std::memcpy(out, &scale, 2);
+      std::memcpy(out + 2, &min, 2);
+      const uint8_t* chunk = ql + 32 * (sub / 2);
+      const int shift = 4 * (sub % 2), bit = sub;  // fifth bits: bit 2c (low) / 2c + 1 (high)
+      uint32_t high = 0;
+      int v[32];
+      for (int l = 0; l < 32; ++l) {
+        v[l] = ((chunk[l] >> shift) & 0x0f) | (((qh[l] >> bit) & 1) << 4);
+        high |= static_cast<uint32_t>(v[l] >> 4) << l;
+      }
+      std::memcpy(out + 4, &high, 4);
+      for (int j = 0; j < 16; ++j)
+        out[8 + j] = static_cast<uint8_t>((v[j] & 15) | ((v[j + 16] & 15) << 4));
+    }
+  }
+}
+
 void iq4_xs_as_iq4_nl(const uint8_t* superblocks, int64_t count, uint8_t* out) {
   for (int64_t i = 0; i < count; ++i) {
     const uint8_t* b = superblocks + i * 136;

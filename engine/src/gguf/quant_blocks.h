@@ -22,6 +22,9 @@ void dequantize_blocks(TensorType type, const uint8_t* blocks, int64_t count, si
 // to the values is that rounding of the two products to f16 (relative 2^-11 at most).
 void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* q4_1_blocks);
 
+// Rewrites `count` Q5_K super-blocks as 8 * count Q5_1 blocks (24 bytes each), as above.
+void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* q5_1_blocks);
+
 // Rewrites `count` IQ4_XS super-blocks as 8 * count IQ4_NL blocks (18 bytes each): the same
 // nibbles, scale = f16(d * (sub-block scale - 32)), rounded as above.
 void iq4_xs_as_iq4_nl(const uint8_t* superblocks, int64_t count, uint8_t* iq4_nl_blocks);
