@@ -47,6 +47,7 @@
 #include "cpu/kernels/kernel_isa.h"
 #include "cpu/kernels/matmul.h"
 #include "gguf/fp16.h"
+#include "gguf/quant_blocks.h"
 
 namespace hearth::cpu::layout {
 inline namespace HEARTH_KERNEL_ISA {
@@ -78,9 +79,8 @@ inline constexpr bool has_fifth_bits(TensorType type) {
 // Layouts whose two half blocks of 16 values have scales of their own.
 inline bool has_half_scales(TensorType type) { return type == TensorType::q6_K; }
 
-// The 16 levels IQ4_NL and IQ4_XS nibbles stand for.
-inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                          1,    13,   25,  38,  53,  69,  89,  113};
+// The 16 levels IQ4_NL and IQ4_XS nibbles stand for (gguf/quant_blocks.h).
+using hearth::kIq4Levels;
 
 // Nibble layouts (q4_0, q4_1, iq4_nl, and q6_K's low bits): two values a byte.
 inline constexpr bool is_nibbles(TensorType type) {

@@ -13,11 +13,6 @@ float half(const uint8_t* at) {
   return f16_to_f32(bits);
 }
 
-// The 16 levels of IQ4_NL and IQ4_XS: a non-uniform 4-bit code, denser near zero where
-// weights are.
-constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                   1,    13,   25,  38,  53,  69,  89,  113};
-
 // Q4_1: f16 d, f16 m, 16 bytes of nibbles; x = d * q + m.
 void q4_1(const uint8_t* b, float* y) {
   const float d = half(b), m = half(b + 2);
@@ -202,59 +197,56 @@ void iq4_xs(const uint8_t* b, float* y) {
 
 }  // namespace
 
-void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
+namespace {
+
+// Q4_K / Q5_K super-blocks as Q4_1 / Q5_1 blocks: the same 4 (and fifth) bits of each value,
+// scale = f16(d * sub-block scale), min = f16(-dmin * sub-block min).
+void k_quant_as_blocks(bool five, const uint8_t* superblocks, int64_t count, uint8_t* out) {
+  const size_t in_bytes = five ? 176 : 144, out_bytes = five ? 24 : 20;
   for (int64_t i = 0; i < count; ++i) {
-    const uint8_t* b = superblocks + i * 144;
+    const uint8_t* b = superblocks + static_cast<size_t>(i) * in_bytes;
     const float d = half(b), dmin = half(b + 2);
     const uint8_t* scales = b + 4;
-    const uint8_t* qs = b + 16;
-    for (int sub = 0; sub < 8; ++sub, out += 20) {
+    const uint8_t* qh = b + 16;
+    const uint8_t* ql = b + (five ? 48 : 16);
+    for (int sub = 0; sub < 8; ++sub, out += out_bytes) {
       int sc, m;
       scale_min_k4(sub, scales, sc, m);
       const uint16_t scale = f32_to_f16(d * static_cast<float>(sc));
       const uint16_t min = f32_to_f16(-(dmin * static_cast<float>(m)));
       std::memcpy(out, &scale, 2);
       std::memcpy(out + 2, &min, 2);
-      // Sub-blocks 2c and 2c + 1 are the low and high nibbles of the same 32 bytes; Q4_1
-      // holds values j and j + 16 in the low and high nibble of its byte j.
-      const uint8_t* chunk = qs + 32 * (sub / 2);
+      // Sub-blocks 2c and 2c + 1 are the low and high nibbles of the same 32 bytes (and
+      // fifth bits 2c and 2c + 1); Q4_1 / Q5_1 hold values j and j + 16 in the low and high
+      // nibble of byte j, and value j's fifth bit in bit j of a 32-bit word.
+      const uint8_t* chunk = ql + 32 * (sub / 2);
       const int shift = 4 * (sub % 2);
+      int v[32];
+      uint32_t high = 0;
+      for (int l = 0; l < 32; ++l) {
+        v[l] = ((chunk[l] >> shift) & 0x0f) | (five ? ((qh[l] >> sub) & 1) << 4 : 0);
+        high |= static_cast<uint32_t>(v[l] >> 4) << l;
+      }
+      uint8_t* qs = out + 4;
+      if (five) {
+        std::memcpy(out + 4, &high, 4);
+        qs = out + 8;
+      }
       for (int j = 0; j < 16; ++j) {
-        const auto low = static_cast<uint8_t>((chunk[j] >> shift) & 0x0f);
-        const auto high = static_cast<uint8_t>((chunk[j + 16] >> shift) & 0x0f);
-        out[4 + j] = static_cast<uint8_t>(low | (high << 4));
+        qs[j] = static_cast<uint8_t>((v[j] & 15) | ((v[j + 16] & 15) << 4));
       }
     }
   }
 }
 
+}  // namespace
+
+void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
+  k_quant_as_blocks(false, superblocks, count, out);
+}
+
 void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
-  for (int64_t i = 0; i < count; ++i) {
-    const uint8_t* b = superblocks + i * 176;
-    const float d = half(b), dmin = half(b + 2);
-    const uint8_t* scales = b + 4;
-    const uint8_t* qh = b + 16;
-    const uint8_t* ql = b + 48;
-    for (int sub = 0; sub < 8; ++sub, out += 24) {
-      int sc, m;
-      scale_min_k4(sub, scales, sc, m);
-      const uint16_t scale = f32_to_f16(d * static_cast<float>(sc));
-      const uint16_t min = f32_to_f16(-(dmin * static_cast<float>(m)));
-      std::memcpy(out, &scale, 2);
-      std::memcpy(out + 2, &min, 2);
-      const uint8_t* chunk = ql + 32 * (sub / 2);
-      const int shift = 4 * (sub % 2), bit = sub;  // fifth bits: bit 2c (low) / 2c + 1 (high)
-      uint32_t high = 0;
-      int v[32];
-      for (int l = 0; l < 32; ++l) {
-        v[l] = ((chunk[l] >> shift) & 0x0f) | (((qh[l] >> bit) & 1) << 4);
-        high |= static_cast<uint32_t>(v[l] >> 4) << l;
-      }
-      std::memcpy(out + 4, &high, 4);
-      for (int j = 0; j < 16; ++j)
-        out[8 + j] = static_cast<uint8_t>((v[j] & 15) | ((v[j + 16] & 15) << 4));
-    }
-  }
+  k_quant_as_blocks(true, superblocks, count, out);
 }
 
 void iq4_xs_as_iq4_nl(const uint8_t* superblocks, int64_t count, uint8_t* out) {

@@ -9,6 +9,11 @@
 
 namespace hearth {
 
+// The 16 levels IQ4_NL and IQ4_XS nibbles stand for: a non-uniform 4-bit code, denser near
+// zero where weights are.
+inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                          1,    13,   25,  38,  53,  69,  89,  113};
+
 // Whether `type` is one of the formats above.
 bool is_block_format(TensorType type);
 

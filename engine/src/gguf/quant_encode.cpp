@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gguf/fp16.h"
+#include "gguf/quant_blocks.h"
 #include "hearth/error.h"
 
 namespace hearth {
@@ -261,9 +262,6 @@ void q3_k(const float* x, uint8_t* b) {
   }
   put_half(b + 108, d16);
 }
-
-constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                   1,    13,   25,  38,  53,  69,  89,  113};
 
 // The step that puts a block's values inside the IQ4 levels (-127 .. 113 steps).
 float iq4_step(const float* x, int n) {
