@@ -103,6 +103,7 @@ double tolerance(TensorType type, Isa isa) {
     case TensorType::iq4_nl:
     case TensorType::iq4_xs:  // as iq4_nl, its sub-block scales rounded to f16
     case TensorType::q6_K:    // its half-block scales rounded to f16
+    case TensorType::q3_K:    // as q6_K
     case TensorType::q5_0:
     case TensorType::q5_1:
     case TensorType::q5_K:  // as q5_1, its sub-block scales and mins rounded to f16
@@ -110,7 +111,6 @@ double tolerance(TensorType type, Isa isa) {
       // the rounding errors have random signs and mostly cancel.
       return 1e-2;
     case TensorType::q2_K:
-    case TensorType::q3_K:
       // Carried as q8_0: the weights rounded to 8 bits per 32-value block as well.
       return 2e-2;
     case TensorType::bf16:
@@ -273,13 +273,14 @@ TEST_CASE("matmul q5_0, q5_1 and q5_K weights match the reference on every path"
   check_type(TensorType::q5_K, kSuperBlockShapes);
 }
 
-TEST_CASE("matmul q6_K weights match the reference on every path", "[matmul]") {
+TEST_CASE("matmul q6_K and q3_K weights match the reference on every path", "[matmul]") {
   check_type(TensorType::q6_K, kSuperBlockShapes);
+  check_type(TensorType::q3_K, kSuperBlockShapes);
 }
 
 TEST_CASE("matmul of block formats carried as q8_0 matches the reference on every path",
           "[matmul]") {
-  for (TensorType type : {TensorType::q2_K, TensorType::q3_K}) {
+  for (TensorType type : {TensorType::q2_K}) {
     check_type(type, kSuperBlockShapes);
   }
 }

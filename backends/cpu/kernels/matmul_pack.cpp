@@ -173,6 +173,23 @@ void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_
   }
 }
 
+// Q3_K runs in the q6_K layout, exactly: its super-blocks rewritten as Q6_K ones.
+PackedWeights pack_q3_k(const std::byte* src, int64_t rows, int64_t cols) {
+  if (cols % kSuperBlock != 0) {
+    throw Error("matmul: q3_K weights need a column count that is a multiple of 256, got " +
+                std::to_string(cols));
+  }
+  const size_t in_row = source_row_bytes(TensorType::q3_K, cols);
+  const size_t out_row = source_row_bytes(TensorType::q6_K, cols);
+  std::vector<std::byte> q6(out_row * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    q3_k_as_q6_k(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
+                 cols / kSuperBlock,
+                 reinterpret_cast<uint8_t*>(q6.data()) + static_cast<size_t>(r) * out_row);
+  }
+  return PackedWeights::pack(TensorType::q6_K, q6.data(), rows, cols);
+}
+
 // Q5_K runs in the q5_1 layout: each sub-block of 32 becomes a Q5_1 block.
 PackedWeights pack_q5_k(const std::byte* src, int64_t rows, int64_t cols) {
   if (cols % kSuperBlock != 0) {
@@ -255,6 +272,7 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
   if (type == TensorType::q4_K) return pack_q4_k(bytes, rows, cols);
   if (type == TensorType::iq4_xs) return pack_iq4_xs(bytes, rows, cols);
   if (type == TensorType::q5_K) return pack_q5_k(bytes, rows, cols);
+  if (type == TensorType::q3_K) return pack_q3_k(bytes, rows, cols);
   if (is_block_format(type) && !layout::is_quantized(type)) {
     return pack_as_q8_0(type, bytes, rows, cols);
   }

@@ -65,37 +65,42 @@ void q2_k(const uint8_t* b, float* y) {
   }
 }
 
-// Q3_K: 32 bytes of high-bit masks, 64 bytes of 2-bit quants, 12 bytes of 6-bit scales (16
-// of them, offset by 32), f16 d. A value is its two bits minus 4 where its high bit is clear.
-void q3_k(const uint8_t* b, float* y) {
+// Q3_K's 16 signed sub-block scales and its 256 values (-4..3) in order.
+void q3_k_values(const uint8_t* b, int8_t* scales, int* values) {
   const uint8_t* hmask = b;
   const uint8_t* q = b + 32;
   const uint8_t* packed = b + 96;
-  const float d = half(b + 108);
-  int8_t scales[16];
   for (int i = 0; i < 16; ++i) {
     // Low 4 bits from bytes 0..7 (nibble i / 8), high 2 bits from bytes 8..11.
     const int low = (packed[i % 8] >> (4 * (i / 8))) & 0x0f;
     const int up = (packed[8 + i % 4] >> (2 * (i / 4))) & 0x03;
     scales[i] = static_cast<int8_t>((low | (up << 4)) - 32);
   }
-  int is = 0;
   uint8_t mask = 1;
   for (int n = 0; n < 256; n += 128) {
     for (int shift = 0; shift < 8; shift += 2) {
       for (int half_block = 0; half_block < 2; ++half_block) {
-        const float dl = d * static_cast<float>(scales[is++]);
         const uint8_t* qq = q + 16 * half_block;
         const uint8_t* hm = hmask + 16 * half_block;
         for (int l = 0; l < 16; ++l) {
-          const int v = ((qq[l] >> shift) & 3) - ((hm[l] & mask) ? 0 : 4);
-          *y++ = dl * static_cast<float>(v);
+          *values++ = ((qq[l] >> shift) & 3) - ((hm[l] & mask) ? 0 : 4);
         }
       }
       mask = static_cast<uint8_t>(mask << 1);
     }
     q += 32;
   }
+}
+
+// Q3_K: 32 bytes of high-bit masks, 64 bytes of 2-bit quants, 12 bytes of 6-bit scales (16
+// of them, offset by 32), f16 d. A value is its two bits minus 4 where its high bit is clear.
+void q3_k(const uint8_t* b, float* y) {
+  int8_t scales[16];
+  int values[256];
+  q3_k_values(b, scales, values);
+  const float d = half(b + 108);
+  for (int i = 0; i < 256; ++i)
+    y[i] = d * static_cast<float>(scales[i / 16]) * static_cast<float>(values[i]);
 }
 
 // The 6-bit scale and min of sub-block j (0..7) of Q4_K and Q5_K from their 12 bytes.
@@ -247,6 +252,38 @@ void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
 
 void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
   k_quant_as_blocks(true, superblocks, count, out);
+}
+
+void write_q6_k(const uint8_t* q, const int8_t* scales, uint16_t d, uint8_t* b) {
+  std::memcpy(b + 192, scales, 16);
+  std::memcpy(b + 208, &d, 2);
+  uint8_t* ql = b;
+  uint8_t* qh = b + 128;
+  for (int n = 0; n < 256; n += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int q1 = q[n + l], q2 = q[n + l + 32], q3 = q[n + l + 64], q4 = q[n + l + 96];
+      ql[l] = static_cast<uint8_t>((q1 & 15) | ((q3 & 15) << 4));
+      ql[l + 32] = static_cast<uint8_t>((q2 & 15) | ((q4 & 15) << 4));
+      qh[l] =
+          static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+    }
+    ql += 64;
+    qh += 32;
+  }
+}
+
+void q3_k_as_q6_k(const uint8_t* superblocks, int64_t count, uint8_t* out) {
+  for (int64_t i = 0; i < count; ++i, out += 210) {
+    const uint8_t* b = superblocks + static_cast<size_t>(i) * 110;
+    int8_t scales[16];
+    int values[256];
+    q3_k_values(b, scales, values);
+    uint8_t q[256];
+    for (int v = 0; v < 256; ++v) q[v] = static_cast<uint8_t>(values[v] + 32);
+    uint16_t d;
+    std::memcpy(&d, b + 108, 2);
+    write_q6_k(q, scales, d, out);
+  }
 }
 
 void iq4_xs_as_iq4_nl(const uint8_t* superblocks, int64_t count, uint8_t* out) {

@@ -30,6 +30,13 @@ void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* q4_1_block
 // Rewrites `count` Q5_K super-blocks as 8 * count Q5_1 blocks (24 bytes each), as above.
 void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* q5_1_blocks);
 
+// Writes one Q6_K super-block: 256 values q (0..63, the weight's q - 32), 16 int8 scales, d.
+void write_q6_k(const uint8_t* q, const int8_t* scales, uint16_t d, uint8_t* block);
+
+// Rewrites `count` Q3_K super-blocks as Q6_K super-blocks (210 bytes each), exactly: the same
+// d, the sub-block scales less 32 as its int8 scales, the values (-4..3) plus 32.
+void q3_k_as_q6_k(const uint8_t* superblocks, int64_t count, uint8_t* q6_k_blocks);
+
 // Rewrites `count` IQ4_XS super-blocks as 8 * count IQ4_NL blocks (18 bytes each): the same
 // nibbles, scale = f16(d * (sub-block scale - 32)), rounded as above.
 void iq4_xs_as_iq4_nl(const uint8_t* superblocks, int64_t count, uint8_t* iq4_nl_blocks);

@@ -160,7 +160,7 @@ void q6_k(const float* x, uint8_t* b) {
   }
   const uint16_t d16 = f16_at_least(max_step / 127.0f);
   const float d = f16_to_f32(d16);
-  auto* sc = reinterpret_cast<int8_t*>(b + 192);
+  int8_t sc[16];
   int q[256];
   for (int j = 0; j < 16; ++j) {
     const int scale = d > 0 ? std::min(127, static_cast<int>(std::ceil(step[j] / d))) : 0;
@@ -171,20 +171,9 @@ void q6_k(const float* x, uint8_t* b) {
       q[16 * j + i] = std::clamp(nearest(x[16 * j + i] * inverse), -31, 31) + 32;
     }
   }
-  put_half(b + 208, d16);
-  uint8_t* ql = b;
-  uint8_t* qh = b + 128;
-  for (int n = 0; n < 256; n += 128) {
-    for (int l = 0; l < 32; ++l) {
-      const int q1 = q[n + l], q2 = q[n + l + 32], q3 = q[n + l + 64], q4 = q[n + l + 96];
-      ql[l] = static_cast<uint8_t>((q1 & 15) | ((q3 & 15) << 4));
-      ql[l + 32] = static_cast<uint8_t>((q2 & 15) | ((q4 & 15) << 4));
-      qh[l] =
-          static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
-    }
-    ql += 64;
-    qh += 32;
-  }
+  uint8_t packed[256];
+  for (int v = 0; v < 256; ++v) packed[v] = static_cast<uint8_t>(q[v]);
+  write_q6_k(packed, sc, d16, b);
 }
 
 // Q2_K / Q3_K share one arrangement of 16 sub-blocks of 16 values: value v = 128 n + 32 j +
