@@ -300,23 +300,8 @@ void iq4_xs(const float* x, uint8_t* b) {
 
 }  // namespace
 
-bool can_encode_block_format(TensorType type) {
-  switch (type) {
-    case TensorType::q4_1:
-    case TensorType::q5_0:
-    case TensorType::q5_1:
-    case TensorType::q2_K:
-    case TensorType::q3_K:
-    case TensorType::q4_K:
-    case TensorType::q5_K:
-    case TensorType::q6_K:
-    case TensorType::iq4_nl:
-    case TensorType::iq4_xs:
-      return true;
-    default:
-      return false;
-  }
-}
+// Every block format hearth reads, it can also write.
+bool can_encode_block_format(TensorType type) { return is_block_format(type); }
 
 void encode_blocks(TensorType type, const float* values, int64_t count, uint8_t* out) {
   const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
