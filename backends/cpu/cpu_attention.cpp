@@ -7,9 +7,9 @@
 #include "cpu/attention_kernels.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_kv_storage.h"
-#include "cpu/vector_clones.h"
 #include "gguf/fp16.h"
 #include "hearth/fast_exp.hpp"
+#include "hearth/vector_clones.hpp"
 
 namespace hearth::cpu {
 namespace {

@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "cpu/cpu_backend.h"
-#include "cpu/vector_clones.h"
 #include "hearth/fast_exp.hpp"
+#include "hearth/vector_clones.hpp"
 
 namespace hearth::cpu {
 namespace {

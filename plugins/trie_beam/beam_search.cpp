@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "hearth/fast_exp.hpp"
+#include "hearth/vector_clones.hpp"
 
 namespace trie_beam {
 namespace {
@@ -24,41 +25,57 @@ bool ranks_before(const Candidate& a, const Candidate& b) {
   return a.token < b.token;
 }
 
-// The largest value of a row, in lanes so the loop vectorises.
-float row_max(const float* x, int32_t n) {
-  constexpr int kLanes = 16;
-  float lanes[kLanes];
-  std::fill(lanes, lanes + kLanes, -std::numeric_limits<float>::infinity());
-  int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) lanes[j] = std::max(lanes[j], x[i + j]);
+// A row of logits is read in chunks of kChunk: their maxima let the top-k pass skip every
+// chunk that cannot hold a kept token.
+constexpr int32_t kChunk = 16;
+
+// chunk_max[c] = the largest of x[c * kChunk ...] (a partial last chunk included); returns
+// the row's largest value. In lanes, so the loop vectorises.
+HEARTH_VECTOR_CLONES float chunk_maxima(const float* x, int32_t n, float* chunk_max) {
+  float row[kChunk];
+  std::fill(row, row + kChunk, -std::numeric_limits<float>::infinity());
+  int32_t c = 0;
+  for (; (c + 1) * kChunk <= n; ++c) {
+    float lanes[kChunk];
+    for (int j = 0; j < kChunk; ++j) lanes[j] = x[c * kChunk + j];
+    float m = lanes[0];
+    for (int j = 1; j < kChunk; ++j) m = std::max(m, lanes[j]);
+    chunk_max[c] = m;
+    for (int j = 0; j < kChunk; ++j) row[j] = std::max(row[j], lanes[j]);
   }
   float m = -std::numeric_limits<float>::infinity();
-  for (; i < n; ++i) m = std::max(m, x[i]);
-  for (float lane : lanes) m = std::max(m, lane);
+  if (c * kChunk < n) {
+    for (int32_t i = c * kChunk; i < n; ++i) m = std::max(m, x[i]);
+    chunk_max[c] = m;
+  }
+  for (float lane : row) m = std::max(m, lane);
   return m;
 }
 
 // What log_softmax subtracts from every logit of a row: max + log(sum(exp(logit - max))).
-// Each term is a float exp, within 2 ulp; the terms are summed in double.
-double log_softmax_shift(const float* logits, int32_t n) {
-  const float max = row_max(logits, n);
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
-  int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) lanes[j] += hearth::sdk::fast_exp(logits[i + j] - max);
-  }
+// Each term is a float exp, within 2 ulp; 256 terms are summed in float lanes of 16 terms
+// each, and those partial sums in double.
+HEARTH_VECTOR_CLONES double log_softmax_shift(const float* logits, int32_t n, float max) {
+  constexpr int kLanes = 16, kSpan = 256;
   double sum = 0;
+  int32_t i = 0;
+  for (; i + kSpan <= n; i += kSpan) {
+    float lanes[kLanes] = {};
+    for (int32_t s = 0; s < kSpan; s += kLanes) {
+      for (int j = 0; j < kLanes; ++j) lanes[j] += hearth::sdk::fast_exp(logits[i + s + j] - max);
+    }
+    for (float lane : lanes) sum += lane;
+  }
   for (; i < n; ++i) sum += hearth::sdk::fast_exp(logits[i] - max);
-  for (double lane : lanes) sum += lane;
   return static_cast<double>(max) + std::log(sum);
 }
 
 // The `take` best tokens of one row into `best`, best first, of equal logits the lower id
-// first; a banned token (ids in `banned`, ascending) counts as -inf. One pass that mostly
-// compares each logit with the worst one kept.
-void best_tokens(const float* logits, int32_t n, const std::vector<int32_t>& banned, size_t take,
+// first; a banned token (ids in `banned`, ascending) counts as -inf. One pass that skips every
+// chunk whose largest logit does not beat the worst one kept, and otherwise mostly compares
+// each logit with it.
+void best_tokens(const float* logits, int32_t n, const float* chunk_max,
+                 const std::vector<int32_t>& banned, size_t take,
                  std::vector<std::pair<float, int32_t>>& best) {
   best.clear();
   if (take == 0) return;
@@ -66,17 +83,25 @@ void best_tokens(const float* logits, int32_t n, const std::vector<int32_t>& ban
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   };
   size_t next_ban = 0;
-  for (int32_t token = 0; token < n; ++token) {
-    float value = logits[token];
-    if (next_ban < banned.size() && banned[next_ban] == token) {
-      value = -std::numeric_limits<float>::infinity();
-      ++next_ban;
+  for (int32_t begin = 0; begin < n; begin += kChunk) {
+    const int32_t end = std::min(n, begin + kChunk);
+    // A banned token only lowers a value, so the chunk's maximum still bounds it.
+    if (best.size() == take && !(chunk_max[begin / kChunk] > best.back().first)) {
+      while (next_ban < banned.size() && banned[next_ban] < end) ++next_ban;
+      continue;
     }
-    // Tokens come in ascending order, so one equal to the worst kept ranks after it.
-    if (best.size() == take && !(value > best.back().first)) continue;
-    const std::pair<float, int32_t> entry{value, token};
-    if (best.size() == take) best.pop_back();
-    best.insert(std::upper_bound(best.begin(), best.end(), entry, ranks_first), entry);
+    for (int32_t token = begin; token < end; ++token) {
+      float value = logits[token];
+      if (next_ban < banned.size() && banned[next_ban] == token) {
+        value = -std::numeric_limits<float>::infinity();
+        ++next_ban;
+      }
+      // Tokens come in ascending order, so one equal to the worst kept ranks after it.
+      if (best.size() == take && !(value > best.back().first)) continue;
+      const std::pair<float, int32_t> entry{value, token};
+      if (best.size() == take) best.pop_back();
+      best.insert(std::upper_bound(best.begin(), best.end(), entry, ranks_first), entry);
+    }
   }
 }
 
@@ -89,7 +114,8 @@ BeamSearch::BeamSearch(const BeamOptions& options, std::vector<int32_t> prompt, 
       vocab_size_(vocab_size),
       eos_(std::move(eos)),
       max_new_tokens_(max_new_tokens),
-      beams_(1) {
+      beams_(1),
+      chunk_max_(static_cast<size_t>((vocab_size + kChunk - 1) / kChunk)) {
   if (max_new_tokens_ <= 0) {
     finish_running_beams();
     done_ = true;
@@ -178,9 +204,10 @@ std::vector<Continuation> BeamSearch::step(std::span<const float* const> logits)
   std::vector<Candidate> candidates;
   const size_t take = std::min(keep, static_cast<size_t>(vocab_size_));
   for (size_t b = 0; b < beams_.size(); ++b) {
-    const double shift = log_softmax_shift(logits[b], vocab_size_);
+    const float max = chunk_maxima(logits[b], vocab_size_, chunk_max_.data());
+    const double shift = log_softmax_shift(logits[b], vocab_size_, max);
     banned_tokens(beams_[b], banned_);
-    best_tokens(logits[b], vocab_size_, banned_, take, best_);
+    best_tokens(logits[b], vocab_size_, chunk_max_.data(), banned_, take, best_);
     for (const auto& [logit, token] : best_) {
       // A banned token's -inf stays -inf.
       const double logprob = static_cast<double>(logit) - shift;

@@ -71,6 +71,7 @@ class BeamSearch {
   // Scratch reused by every step: one beam's banned tokens and its best (logit, token) pairs.
   std::vector<int32_t> banned_;
   std::vector<std::pair<float, int32_t>> best_;
+  std::vector<float> chunk_max_;  // per chunk of a row of logits, for step()
 };
 
 }  // namespace trie_beam
