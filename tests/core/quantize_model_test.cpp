@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -133,4 +134,54 @@ TEST_CASE("a pure recipe writes every matrix in the base type", "[quantize]") {
   CHECK(stats.tensors_per_type.at("q5_K") == 16);
   CHECK(stats.tensors_per_type.count("q6_K") == 0);
   std::filesystem::remove(o.output);
+}
+
+TEST_CASE("the Q2_K and Q3_K mixtures put llama.cpp's types where it does, and they run",
+          "[quantize]") {
+  // The fixture: 2 layers, 4 query heads over 2 KV heads (so no attn_v rule for 4+ heads per
+  // KV head applies), every matrix's width whole super-blocks. 16 matrices: token_embd,
+  // output, and per layer attn_q/k/v/output and ffn_gate/up/down.
+  struct Expected {
+    const char* recipe;
+    uint64_t file_type;
+    std::map<std::string, int> per_type;
+  };
+  const Expected cases[] = {
+      // attn_v, ffn_down and attn_output in Q3_K.
+      {"q2_K_M", 10, {{"q2_K", 9}, {"q3_K", 6}, {"q6_K", 1}}},
+      {"q2_K_S", 21, {{"q2_K", 15}, {"q6_K", 1}}},
+      {"q3_K_S", 11, {{"q3_K", 15}, {"q6_K", 1}}},
+      // attn_v of the first two layers in Q5_K; ffn_down and attn_output in Q4_K.
+      {"q3_K_M", 12, {{"q3_K", 9}, {"q4_K", 4}, {"q5_K", 2}, {"q6_K", 1}}},
+      {"q3_K_L", 13, {{"q3_K", 9}, {"q5_K", 6}, {"q6_K", 1}}},
+  };
+  for (const Expected& expected : cases) {
+    INFO(expected.recipe);
+    QuantizeOptions o;
+    o.input = test::source_path("tests/data/quant/kq-f16.gguf");
+    o.output = temp_model(expected.recipe);
+    o.type = expected.recipe;
+    const QuantizeStats stats = quantize_model(o);
+    std::map<std::string, int> matrices;
+    for (const auto& [type, count] : stats.tensors_per_type) {
+      if (type != "f32") matrices[type] = static_cast<int>(count);
+    }
+    CHECK(matrices == expected.per_type);
+    const auto written = gguf::File::open(o.output);
+    CHECK(written->get_uint("general.file_type") == expected.file_type);
+    const gguf::TensorInfo* attn_v = written->find_tensor("blk.1.attn_v.weight");
+    REQUIRE(attn_v);
+    if (std::string(expected.recipe) == "q3_K_M") CHECK(attn_v->type() == TensorType::q5_K);
+    EngineOptions e;
+    e.model_path = o.output;
+    e.threads = 1;
+    e.context_size = 64;
+    auto engine = Engine::load(e);
+    GenerationOptions g;
+    g.max_tokens = 8;
+    g.sampling.temperature = 0;
+    g.ignore_eos = true;
+    CHECK(engine->generate("Once upon a time", g).tokens.size() == 8);
+    std::filesystem::remove(o.output);
+  }
 }

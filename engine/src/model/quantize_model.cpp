@@ -14,24 +14,119 @@
 namespace hearth {
 namespace {
 
+// What a matrix is, for a mixture's exceptions.
+struct MatrixRole {
+  std::string_view name;
+  int64_t layer;   // blk.N: N, else -1
+  int64_t layers;  // blocks in the model
+  int64_t gqa;     // query heads per KV head (1 for multi-head attention)
+};
+
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The layers that get more bits in the _M mixtures: the first and last eighth, and every
+// third in between.
+bool more_bits(const MatrixRole& m) {
+  const int64_t n = m.layers;
+  return m.layer < n / 8 || m.layer >= 7 * n / 8 || (m.layer - n / 8) % 3 == 2;
+}
+
+bool is_attn_v(const MatrixRole& m) { return m.layer >= 0 && ends_with(m.name, "attn_v.weight"); }
+bool is_ffn_down(const MatrixRole& m) {
+  return m.layer >= 0 && ends_with(m.name, "ffn_down.weight");
+}
+bool is_attn_output(const MatrixRole& m) {
+  return m.layer >= 0 && ends_with(m.name, "attn_output.weight");
+}
+bool is_attn_qkv(const MatrixRole& m) {
+  return m.layer >= 0 && ends_with(m.name, "attn_qkv.weight");
+}
+
+// A mixture's exceptions to its base type (llama.cpp's rules for a dense model), for every
+// matrix but output.weight. The plain types have none.
+using Exceptions = TensorType (*)(const MatrixRole&, TensorType base);
+
+TensorType no_exceptions(const MatrixRole&, TensorType base) { return base; }
+
+TensorType q2_K_m(const MatrixRole& m, TensorType base) {
+  if (is_attn_v(m)) return m.gqa >= 4 ? TensorType::q4_K : TensorType::q3_K;
+  if (is_ffn_down(m) || is_attn_output(m)) return TensorType::q3_K;
+  return base;
+}
+
+TensorType q2_K_s(const MatrixRole& m, TensorType base) {
+  if (is_attn_v(m) && m.gqa >= 4) return TensorType::q4_K;
+  if (is_ffn_down(m) && m.layer < m.layers / 8) return TensorType::q4_K;
+  return base;
+}
+
+TensorType q3_K_m(const MatrixRole& m, TensorType base) {
+  if (is_attn_v(m)) return m.layer < 2 ? TensorType::q5_K : TensorType::q4_K;
+  if (is_ffn_down(m)) return m.layer < m.layers / 16 ? TensorType::q5_K : TensorType::q4_K;
+  if (is_attn_output(m) || is_attn_qkv(m)) return TensorType::q4_K;
+  return base;
+}
+
+TensorType q3_K_l(const MatrixRole& m, TensorType base) {
+  if (is_attn_v(m) || is_ffn_down(m) || is_attn_output(m)) return TensorType::q5_K;
+  if (is_attn_qkv(m)) return TensorType::q4_K;
+  return base;
+}
+
+TensorType q4_K_s(const MatrixRole& m, TensorType base) {
+  if (is_attn_v(m) && m.layer < 4) return TensorType::q5_K;
+  if (is_ffn_down(m) && m.layer < m.layers / 8) return TensorType::q5_K;
+  return base;
+}
+
+TensorType q4_K_m(const MatrixRole& m, TensorType base) {
+  if ((is_attn_v(m) || is_ffn_down(m)) && more_bits(m)) return TensorType::q6_K;
+  if (is_attn_qkv(m)) return TensorType::q5_K;
+  return base;
+}
+
+TensorType q5_K_m(const MatrixRole& m, TensorType base) {
+  if ((is_attn_v(m) || is_ffn_down(m)) && more_bits(m)) return TensorType::q6_K;
+  if (is_attn_qkv(m)) return TensorType::q6_K;
+  return base;
+}
+
 struct Recipe {
   std::string_view name;
   TensorType base;
   uint32_t file_type;  // general.file_type as llama.cpp numbers its mixtures
-  char mixture;        // 'M', 'S' or 0 for a plain type
+  Exceptions exceptions;
 };
 
 constexpr Recipe kRecipes[] = {
-    {"f32", TensorType::f32, 0, 0},        {"f16", TensorType::f16, 1, 0},
-    {"bf16", TensorType::bf16, 32, 0},     {"q8_0", TensorType::q8_0, 7, 0},
-    {"q4_0", TensorType::q4_0, 2, 0},      {"q4_1", TensorType::q4_1, 3, 0},
-    {"q5_0", TensorType::q5_0, 8, 0},      {"q5_1", TensorType::q5_1, 9, 0},
-    {"q2_K", TensorType::q2_K, 10, 0},     {"q3_K", TensorType::q3_K, 12, 0},
-    {"iq4_nl", TensorType::iq4_nl, 25, 0}, {"iq4_xs", TensorType::iq4_xs, 30, 0},
-    {"q4_K", TensorType::q4_K, 15, 0},     {"q5_K", TensorType::q5_K, 17, 0},
-    {"q6_K", TensorType::q6_K, 18, 0},     {"q4_K_M", TensorType::q4_K, 15, 'M'},
-    {"q4_K_S", TensorType::q4_K, 14, 'S'}, {"q5_K_M", TensorType::q5_K, 17, 'M'},
-    {"q5_K_S", TensorType::q5_K, 16, 'S'},
+    {"f32", TensorType::f32, 0, no_exceptions},
+    {"f16", TensorType::f16, 1, no_exceptions},
+    {"bf16", TensorType::bf16, 32, no_exceptions},
+    {"q8_0", TensorType::q8_0, 7, no_exceptions},
+    {"q4_0", TensorType::q4_0, 2, no_exceptions},
+    {"q4_1", TensorType::q4_1, 3, no_exceptions},
+    {"q5_0", TensorType::q5_0, 8, no_exceptions},
+    {"q5_1", TensorType::q5_1, 9, no_exceptions},
+    {"q2_K", TensorType::q2_K, 10, no_exceptions},
+    {"q3_K", TensorType::q3_K, 11, no_exceptions},
+    {"iq4_nl", TensorType::iq4_nl, 25, no_exceptions},
+    {"iq4_xs", TensorType::iq4_xs, 30, no_exceptions},
+    {"q4_K", TensorType::q4_K, 15, no_exceptions},
+    {"q5_K", TensorType::q5_K, 17, no_exceptions},
+    {"q6_K", TensorType::q6_K, 18, no_exceptions},
+    // llama.cpp calls this one Q2_K; here q2_K is Q2_K everywhere, as the other plain types.
+    {"q2_K_M", TensorType::q2_K, 10, q2_K_m},
+    {"q2_K_S", TensorType::q2_K, 21, q2_K_s},
+    // Q3_K_S's only exception is output.weight's, as the plain types'.
+    {"q3_K_S", TensorType::q3_K, 11, no_exceptions},
+    {"q3_K_M", TensorType::q3_K, 12, q3_K_m},
+    {"q3_K_L", TensorType::q3_K, 13, q3_K_l},
+    {"q4_K_M", TensorType::q4_K, 15, q4_K_m},
+    {"q4_K_S", TensorType::q4_K, 14, q4_K_s},
+    {"q5_K_M", TensorType::q5_K, 17, q5_K_m},
+    {"q5_K_S", TensorType::q5_K, 16, no_exceptions},
 };
 
 const Recipe& find_recipe(const std::string& name) {
@@ -41,12 +136,6 @@ const Recipe& find_recipe(const std::string& name) {
   std::string known;
   for (const Recipe& r : kRecipes) known += (known.empty() ? "" : ", ") + std::string(r.name);
   throw Error("quantize: unknown type '" + name + "' (one of " + known + ")");
-}
-
-// The layers that get more bits in the _M mixtures: the first and last eighth, and every
-// third in between.
-bool more_bits(int64_t layer, int64_t layers) {
-  return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
 }
 
 // blk.N.<name>: the layer number, or -1.
@@ -60,31 +149,15 @@ int64_t layer_of(const std::string& name) {
   }
 }
 
-bool ends_with(const std::string& s, std::string_view tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // The type of one matrix under a recipe: the base type, the mixture's exceptions, and a
 // fallback where the width does not hold whole blocks of the chosen type.
-TensorType choose_type(const Recipe& r, bool pure, const std::string& name, int64_t cols,
-                       int64_t layers) {
+TensorType choose_type(const Recipe& r, bool pure, const MatrixRole& matrix, int64_t cols) {
   TensorType type = r.base;
   const bool low_bits = r.base != TensorType::f32 && r.base != TensorType::f16 &&
                         r.base != TensorType::bf16 && r.base != TensorType::q8_0 &&
                         r.base != TensorType::q6_K;
   if (!pure && low_bits) {
-    const int64_t layer = layer_of(name);
-    if (name == "output.weight") {
-      type = TensorType::q6_K;
-    } else if (r.mixture == 'M' && layer >= 0 &&
-               (ends_with(name, "attn_v.weight") || ends_with(name, "ffn_down.weight"))) {
-      if (more_bits(layer, layers)) type = TensorType::q6_K;
-    } else if (r.mixture == 'S' && r.base == TensorType::q4_K && layer >= 0) {
-      if ((ends_with(name, "attn_v.weight") && layer < 4) ||
-          (ends_with(name, "ffn_down.weight") && layer < layers / 8)) {
-        type = TensorType::q5_K;
-      }
-    }
+    type = matrix.name == "output.weight" ? TensorType::q6_K : r.exceptions(matrix, r.base);
   }
   const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
   if (cols % traits->block_values != 0) {
@@ -112,6 +185,16 @@ TensorType choose_type(const Recipe& r, bool pure, const std::string& name, int6
     }
   }
   return type;
+}
+
+// Query heads per KV head, from the architecture's metadata (1 where it is absent).
+int64_t query_heads_per_kv_head(const gguf::File& file) {
+  const auto arch = file.get_string("general.architecture");
+  if (!arch) return 1;
+  const auto heads = file.get_uint(*arch + ".attention.head_count");
+  const auto kv_heads = file.get_uint(*arch + ".attention.head_count_kv");
+  if (!heads || !kv_heads || *kv_heads == 0) return 1;
+  return static_cast<int64_t>(*heads / *kv_heads);
 }
 
 bool is_float(TensorType t) {
@@ -171,6 +254,7 @@ QuantizeStats quantize_model(const QuantizeOptions& options) {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int64_t layers = 0;
   for (const gguf::TensorInfo& t : file->tensors()) layers = std::max(layers, layer_of(t.name) + 1);
+  const int64_t gqa = query_heads_per_kv_head(*file);
 
   QuantizeStats stats;
   std::map<std::string, StoredWeight> retyped;
@@ -186,7 +270,7 @@ QuantizeStats quantize_model(const QuantizeOptions& options) {
         throw Error(options.input + ": tensor '" + t.name + "' is " + tensor_type_name(t.type_id) +
                     ": quantize reads F32, F16 and BF16 models only");
       }
-      type = choose_type(recipe, options.pure, t.name, t.dims[0], layers);
+      type = choose_type(recipe, options.pure, {t.name, layer_of(t.name), layers, gqa}, t.dims[0]);
       if (type != t.type()) {
         retyped.emplace(t.name, convert(t, type, threads));
         stats.output_bytes += retyped.at(t.name).bytes.size();
