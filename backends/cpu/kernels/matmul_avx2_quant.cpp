@@ -1,5 +1,6 @@
-// AVX2 kernels for q8_0, q4_0 and q4_1 weights. Without VNNI, vpmaddubsw (u8 x s8 -> s16
-// pairs) and vpmaddwd (s16 pairs -> s32) form each 4-value dot product.
+// AVX2 kernels for the quantized layouts (q8_0, q4_0, q4_1, ...; q6_K and q2_K below). Without
+// VNNI, vpmaddubsw (u8 x s8 -> s16 pairs) and vpmaddwd (s16 pairs -> s32) form each 4-value dot
+// product.
 //   q4_0: nibbles 0..15 are unsigned already; the accumulator starts at the activation bias
 //         (-8 * sum(x)) to remove the offset.
 //   q4_1: the same nibbles from 0, plus the block's min times sum(x) (its bias) in f32.
@@ -202,11 +203,16 @@ struct QuantKernel {
   }
 };
 
-// q6_K: the low nibbles as q4_0's with each value's top 2 bits put back from the planes,
-// q = 0..63 multiplied unsigned; one accumulator per half block, started at its bias.
-struct Q6Kernel {
+// The layouts with a scale per half block, one accumulator per half:
+//   q6_K: the low nibbles as q4_0's with each value's top 2 bits put back from the planes,
+//         q = 0..63 multiplied unsigned; each accumulator started at its bias;
+//   q2_K: q = 0..3 from its 2-bit fields, accumulators started at 0; each half's min times
+//         its sum of x added with the scales.
+template <TensorType kType>
+struct HalfBlockKernel {
   using Job = MatmulJob;
-  static constexpr size_t kBlockBytes = layout::quant_block_bytes(TensorType::q6_K);
+  static constexpr bool kQ2 = kType == TensorType::q2_K;
+  static constexpr size_t kBlockBytes = layout::quant_block_bytes(kType);
 
   static __m256i dot_add(__m256i dot, __m256i u, __m256i s) {
     return _mm256_add_epi32(dot,
@@ -216,8 +222,10 @@ struct Q6Kernel {
   template <int G, int T>
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
     const int64_t blocks = layout::block_count(job.cols);
-    const size_t first_scales = layout::scales_offset(TensorType::q6_K, job.cols);
-    const size_t second_scales = layout::mins_offset(TensorType::q6_K, job.cols);
+    const size_t first_scales = layout::scales_offset(kType, job.cols);
+    const size_t second_scales = layout::mins_offset(kType, job.cols);
+    const size_t first_mins = layout::half_mins_offset(kType, job.cols);
+    const size_t second_mins = first_mins + (second_scales - first_scales);
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m256 sum[G][2][T];
@@ -242,8 +250,10 @@ struct Q6Kernel {
         __m256i dot[2][2][T];  // [rows 0-7 | 8-15][value half][token]
 #pragma GCC unroll 2
         for (int t = 0; t < T; ++t) {
-          const __m256i first = _mm256_set1_epi32(x[t].biases[2 * b]);
-          const __m256i second = _mm256_set1_epi32(x[t].biases[2 * b + 1]);
+          const __m256i first =
+              kQ2 ? _mm256_setzero_si256() : _mm256_set1_epi32(x[t].biases[2 * b]);
+          const __m256i second =
+              kQ2 ? _mm256_setzero_si256() : _mm256_set1_epi32(x[t].biases[2 * b + 1]);
           dot[0][0][t] = dot[1][0][t] = first;
           dot[0][1][t] = dot[1][1][t] = second;
         }
@@ -251,16 +261,30 @@ struct Q6Kernel {
         for (int quad = 0; quad < 4; ++quad) {
 #pragma GCC unroll 2
           for (int h = 0; h < 2; ++h) {
-            const __m256i packed =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
-            __m256i top = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-                block + layout::kPlanesOffset + (quad % 2) * 64 + h * 32));
-            if (quad >= 2) top = _mm256_srli_epi16(top, 4);
-            const __m256i low = _mm256_or_si256(_mm256_and_si256(packed, nibble),
-                                                _mm256_slli_epi16(_mm256_and_si256(top, two), 4));
-            const __m256i high =
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble),
-                                _mm256_slli_epi16(_mm256_and_si256(top, two_high), 2));
+            __m256i low, high;
+            if constexpr (kQ2) {
+              // Bits 2 * quad of each byte (16-bit shifts: the byte's own bits stay below 0x03).
+              const __m128i shift = _mm_cvtsi32_si128(2 * quad);
+              low = _mm256_and_si256(
+                  _mm256_srl_epi16(
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + h * 32)), shift),
+                  two);
+              high = _mm256_and_si256(
+                  _mm256_srl_epi16(
+                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 64 + h * 32)),
+                      shift),
+                  two);
+            } else {
+              const __m256i packed =
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + quad * 64 + h * 32));
+              __m256i top = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                  block + layout::kPlanesOffset + (quad % 2) * 64 + h * 32));
+              if (quad >= 2) top = _mm256_srli_epi16(top, 4);
+              low = _mm256_or_si256(_mm256_and_si256(packed, nibble),
+                                    _mm256_slli_epi16(_mm256_and_si256(top, two), 4));
+              high = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(packed, 4), nibble),
+                                     _mm256_slli_epi16(_mm256_and_si256(top, two_high), 2));
+            }
 #pragma GCC unroll 2
             for (int t = 0; t < T; ++t) {
               const int8_t* xq = x[t].quants + b * kQuantBlock + quad * 4;
@@ -275,11 +299,24 @@ struct Q6Kernel {
         for (int h = 0; h < 2; ++h) {
           const __m256 first_scale = _mm256_cvtph_ps(_mm_loadu_si128(first + h));
           const __m256 second_scale = _mm256_cvtph_ps(_mm_loadu_si128(second + h));
+          __m256 first_min = _mm256_setzero_ps(), second_min = _mm256_setzero_ps();
+          if constexpr (kQ2) {
+            first_min = _mm256_cvtph_ps(_mm_loadu_si128(
+                reinterpret_cast<const __m128i*>(weights[g] + first_mins) + b * 2 + h));
+            second_min = _mm256_cvtph_ps(_mm_loadu_si128(
+                reinterpret_cast<const __m128i*>(weights[g] + second_mins) + b * 2 + h));
+          }
 #pragma GCC unroll 2
           for (int t = 0; t < T; ++t) {
-            const __m256 scaled =
+            __m256 scaled =
                 _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h][1][t]), second_scale,
                                 _mm256_mul_ps(_mm256_cvtepi32_ps(dot[h][0][t]), first_scale));
+            if constexpr (kQ2) {
+              scaled = _mm256_fmadd_ps(
+                  first_min, _mm256_set1_ps(static_cast<float>(x[t].biases[2 * b])), scaled);
+              scaled = _mm256_fmadd_ps(
+                  second_min, _mm256_set1_ps(static_cast<float>(x[t].biases[2 * b + 1])), scaled);
+            }
             sum[g][h][t] = _mm256_fmadd_ps(scaled, _mm256_set1_ps(x[t].scales[b]), sum[g][h][t]);
           }
         }
@@ -304,6 +341,15 @@ void run_quantized(const MatmulJob& job, int64_t tokens) {
   }
 }
 
+template <TensorType kType>
+void run_half_blocks(const MatmulJob& job, int64_t tokens) {
+  if (tokens == 1) {
+    run_tiles<HalfBlockKernel<kType>, 2, 1>(job, first_group(job), end_group(job), tokens);
+  } else {
+    run_tiles<HalfBlockKernel<kType>, 1, 2>(job, first_group(job), end_group(job), tokens);
+  }
+}
+
 }  // namespace
 
 void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t tokens) {
@@ -318,11 +364,9 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
   } else if (w.type() == TensorType::q5_1) {
     run_quantized<TensorType::q5_1>(job, tokens);
   } else if (w.type() == TensorType::q6_K) {
-    if (tokens == 1) {
-      run_tiles<Q6Kernel, 2, 1>(job, first_group(job), end_group(job), tokens);
-    } else {
-      run_tiles<Q6Kernel, 1, 2>(job, first_group(job), end_group(job), tokens);
-    }
+    run_half_blocks<TensorType::q6_K>(job, tokens);
+  } else if (w.type() == TensorType::q2_K) {
+    run_half_blocks<TensorType::q2_K>(job, tokens);
   } else {
     run_quantized<TensorType::q4_0>(job, tokens);
   }

@@ -1,4 +1,4 @@
-// AVX-512 VNNI kernels for q8_0, q4_0 and q4_1 weights.
+// AVX-512 VNNI kernels for the quantized layouts (q8_0, q4_0, q4_1, ...; q6_K and q2_K below).
 //
 // Activations are int8 blocks (one float scale each); weights are stored unsigned (q8_0 as
 // q + 128, q4_0 and q4_1 as their 0..15 nibbles), so vpdpbusd (u8 x s8) multiplies them
@@ -168,19 +168,26 @@ struct QuantKernel {
   }
 };
 
-// q6_K: the low nibbles as q4_0's, each value's top 2 bits put back from the block's planes,
-// q = 0..63 multiplied unsigned; one accumulator per half block (its own scale), each started
-// at its bias (-32 * the half's sum of x).
-struct Q6Kernel {
+// The layouts with a scale per half block, one accumulator per half:
+//   q6_K: the low nibbles as q4_0's, each value's top 2 bits put back from the block's
+//         planes, q = 0..63 multiplied unsigned; each accumulator started at its bias (-32 *
+//         the half's sum of x);
+//   q2_K: q = 0..3 from its 2-bit fields, accumulators started at 0; each half's min times
+//         its sum of x added with the scales.
+template <TensorType kType>
+struct HalfBlockKernel {
   using Job = MatmulJob;
-  static constexpr size_t kBlockBytes = layout::quant_block_bytes(TensorType::q6_K);
+  static constexpr bool kQ2 = kType == TensorType::q2_K;
+  static constexpr size_t kBlockBytes = layout::quant_block_bytes(kType);
   static constexpr int64_t kPrefetchBlocks = 8;
 
   template <int G, int T>
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
     const int64_t blocks = layout::block_count(job.cols);
-    const size_t first_scales = layout::scales_offset(TensorType::q6_K, job.cols);
-    const size_t second_scales = layout::mins_offset(TensorType::q6_K, job.cols);
+    const size_t first_scales = layout::scales_offset(kType, job.cols);
+    const size_t second_scales = layout::mins_offset(kType, job.cols);
+    const size_t first_mins = layout::half_mins_offset(kType, job.cols);
+    const size_t second_mins = first_mins + (second_scales - first_scales);
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m512 sum[G][T];
@@ -198,8 +205,9 @@ struct Q6Kernel {
       __m512i dot[G][2][T];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        const __m512i first = _mm512_set1_epi32(x[t].biases[2 * b]);
-        const __m512i second = _mm512_set1_epi32(x[t].biases[2 * b + 1]);
+        const __m512i first = kQ2 ? _mm512_setzero_si512() : _mm512_set1_epi32(x[t].biases[2 * b]);
+        const __m512i second =
+            kQ2 ? _mm512_setzero_si512() : _mm512_set1_epi32(x[t].biases[2 * b + 1]);
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
           dot[g][0][t] = first;
@@ -220,13 +228,21 @@ struct Q6Kernel {
 #pragma GCC unroll 4
         for (int g = 0; g < G; ++g) {
           const std::byte* block = weights[g] + b * kBlockBytes;
-          const __m512i packed = _mm512_loadu_si512(block + quad * 64);
-          __m512i top = _mm512_loadu_si512(block + layout::kPlanesOffset + (quad % 2) * 64);
-          if (quad >= 2) top = _mm512_srli_epi16(top, 4);
-          low[g] = _mm512_or_si512(_mm512_and_si512(packed, nibble),
-                                   _mm512_slli_epi16(_mm512_and_si512(top, two), 4));
-          high[g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble),
-                                    _mm512_slli_epi16(_mm512_and_si512(top, two_high), 2));
+          if constexpr (kQ2) {
+            // Bits 2 * quad of each byte (16-bit shifts: the byte's own bits stay below 0x03).
+            const __m128i shift = _mm_cvtsi32_si128(2 * quad);
+            low[g] = _mm512_and_si512(_mm512_srl_epi16(_mm512_loadu_si512(block), shift), two);
+            high[g] =
+                _mm512_and_si512(_mm512_srl_epi16(_mm512_loadu_si512(block + 64), shift), two);
+          } else {
+            const __m512i packed = _mm512_loadu_si512(block + quad * 64);
+            __m512i top = _mm512_loadu_si512(block + layout::kPlanesOffset + (quad % 2) * 64);
+            if (quad >= 2) top = _mm512_srli_epi16(top, 4);
+            low[g] = _mm512_or_si512(_mm512_and_si512(packed, nibble),
+                                     _mm512_slli_epi16(_mm512_and_si512(top, two), 4));
+            high[g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble),
+                                      _mm512_slli_epi16(_mm512_and_si512(top, two_high), 2));
+          }
         }
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
@@ -246,11 +262,24 @@ struct Q6Kernel {
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + first_scales) + b));
         const __m512 second_scale = _mm512_cvtph_ps(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + second_scales) + b));
+        __m512 first_min = _mm512_setzero_ps(), second_min = _mm512_setzero_ps();
+        if constexpr (kQ2) {
+          first_min = _mm512_cvtph_ps(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + first_mins) + b));
+          second_min = _mm512_cvtph_ps(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + second_mins) + b));
+        }
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
-          const __m512 scaled =
+          __m512 scaled =
               _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[g][1][t]), second_scale,
                               _mm512_mul_ps(_mm512_cvtepi32_ps(dot[g][0][t]), first_scale));
+          if constexpr (kQ2) {
+            scaled = _mm512_fmadd_ps(
+                first_min, _mm512_set1_ps(static_cast<float>(x[t].biases[2 * b])), scaled);
+            scaled = _mm512_fmadd_ps(
+                second_min, _mm512_set1_ps(static_cast<float>(x[t].biases[2 * b + 1])), scaled);
+          }
           sum[g][t] = _mm512_fmadd_ps(scaled, _mm512_set1_ps(x[t].scales[b]), sum[g][t]);
         }
       }
@@ -262,12 +291,13 @@ struct Q6Kernel {
   }
 };
 
-void run_q6(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
+template <TensorType kType>
+void run_half_blocks(const MatmulJob& job, int64_t group_begin, int64_t group_end, int64_t tokens) {
   if (tokens == 1) {
-    run_tiles<Q6Kernel, 4, 1>(job, group_begin, group_end, tokens);
+    run_tiles<HalfBlockKernel<kType>, 4, 1>(job, group_begin, group_end, tokens);
   } else {
     // Two accumulators a tile entry: fewer tokens a tile than q4_0's to stay in registers.
-    run_tiles<Q6Kernel, 2, 4>(job, group_begin, group_end, tokens);
+    run_tiles<HalfBlockKernel<kType>, 2, 4>(job, group_begin, group_end, tokens);
   }
 }
 
@@ -296,7 +326,9 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
   } else if (w.type() == TensorType::iq4_nl) {
     run_quantized<TensorType::iq4_nl>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q6_K) {
-    run_q6(job, group_begin, group_end, tokens);
+    run_half_blocks<TensorType::q6_K>(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::q2_K) {
+    run_half_blocks<TensorType::q2_K>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q5_0) {
     run_quantized<TensorType::q5_0>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q5_1) {

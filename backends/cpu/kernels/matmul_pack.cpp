@@ -12,7 +12,6 @@
 
 #include "cpu/kernels/matmul.h"
 #include "cpu/kernels/packed_layout.h"
-#include "gguf/dequantize.h"
 #include "gguf/quant_blocks.h"
 #include "hearth/error.h"
 
@@ -173,95 +172,76 @@ void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_
   }
 }
 
-// Q3_K runs in the q6_K layout, exactly: its super-blocks rewritten as Q6_K ones.
-PackedWeights pack_q3_k(const std::byte* src, int64_t rows, int64_t cols) {
-  if (cols % kSuperBlock != 0) {
-    throw Error("matmul: q3_K weights need a column count that is a multiple of 256, got " +
-                std::to_string(cols));
-  }
-  const size_t in_row = source_row_bytes(TensorType::q3_K, cols);
-  const size_t out_row = source_row_bytes(TensorType::q6_K, cols);
-  std::vector<std::byte> q6(out_row * static_cast<size_t>(rows));
+// Q2_K super-blocks into the q2_K layout: each sub-block of 16 is a half block, its values
+// kept, its scale d * sub-scale and its min -dmin * sub-min as f16.
+void pack_q2_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_bytes,
+               std::byte* dst, size_t group_stride) {
+  constexpr size_t kQ2kBytes = 84;  // 16 scale bytes, 64 bytes of 2-bit values, d, dmin
+  const size_t block_bytes = layout::quant_block_bytes(TensorType::q2_K);
+  const size_t scale_arrays[4] = {layout::scales_offset(TensorType::q2_K, cols),
+                                  layout::mins_offset(TensorType::q2_K, cols),
+                                  layout::half_mins_offset(TensorType::q2_K, cols),
+                                  layout::half_mins_offset(TensorType::q2_K, cols) +
+                                      (layout::mins_offset(TensorType::q2_K, cols) -
+                                       layout::scales_offset(TensorType::q2_K, cols))};
   for (int64_t r = 0; r < rows; ++r) {
-    q3_k_as_q6_k(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
-                 cols / kSuperBlock,
-                 reinterpret_cast<uint8_t*>(q6.data()) + static_cast<size_t>(r) * out_row);
+    const int64_t lane = r % kGroupRows;
+    std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
+    const auto* row =
+        reinterpret_cast<const uint8_t*>(src + static_cast<size_t>(r) * src_row_bytes);
+    for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
+      const uint8_t* b = row + static_cast<size_t>(s) * kQ2kBytes;
+      uint16_t bits[2];
+      std::memcpy(bits, b + 80, 4);
+      const float d = f16_to_f32(bits[0]), dmin = f16_to_f32(bits[1]);
+      for (int sub = 0; sub < 16; ++sub) {
+        // Sub-block `sub` holds values 16 * sub ..: in Q2_K they sit in bits 2 * shift of 16
+        // bytes of one 32-byte run.
+        const uint8_t* q = b + 16 + 32 * (sub / 8) + 16 * (sub % 2);
+        const int shift = 2 * ((sub % 8) / 2);
+        const int64_t block = s * 8 + sub / 2;
+        const int half = sub % 2;
+        std::byte* out = group + static_cast<size_t>(block) * block_bytes;
+        for (int l = 0; l < 16; ++l) {
+          const int value = (q[l] >> shift) & 3, slot = l / 4, i = l % 4;
+          out[static_cast<size_t>((half * kGroupRows + lane) * 4 + i)] |=
+              static_cast<std::byte>(value << (2 * slot));
+        }
+        const size_t lane_at = static_cast<size_t>(block * kGroupRows + lane) * 2;
+        const uint16_t scale = f32_to_f16(d * static_cast<float>(b[sub] & 15));
+        const uint16_t min = f32_to_f16(-dmin * static_cast<float>(b[sub] >> 4));
+        std::memcpy(group + scale_arrays[half] + lane_at, &scale, 2);
+        std::memcpy(group + scale_arrays[2 + half] + lane_at, &min, 2);
+      }
+    }
   }
-  return PackedWeights::pack(TensorType::q6_K, q6.data(), rows, cols);
 }
 
-// Q5_K runs in the q5_1 layout: each sub-block of 32 becomes a Q5_1 block.
-PackedWeights pack_q5_k(const std::byte* src, int64_t rows, int64_t cols) {
+// Super-block formats that run in the layout of another format: each row rewritten in that
+// format, then packed as it.
+//   Q4_K as Q4_1: each sub-block of 32 becomes a Q4_1 block (see q4_k_as_q4_1), keeping its
+//                 nibbles; only its scale and min are rounded to f16;
+//   Q5_K as Q5_1: likewise;
+//   Q3_K as Q6_K: exactly, its super-blocks rewritten as Q6_K ones;
+//   IQ4_XS as IQ4_NL: each sub-block of 32 becomes an IQ4_NL block.
+using SuperBlockConversion = void (*)(const uint8_t* superblocks, int64_t count, uint8_t* out);
+
+PackedWeights pack_converted(TensorType from, TensorType to, SuperBlockConversion convert,
+                             const std::byte* src, int64_t rows, int64_t cols) {
   if (cols % kSuperBlock != 0) {
-    throw Error("matmul: q5_K weights need a column count that is a multiple of 256, got " +
+    throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(from)) +
+                " weights need a column count that is a multiple of 256, got " +
                 std::to_string(cols));
   }
-  const size_t in_row = source_row_bytes(TensorType::q5_K, cols);
-  const size_t out_row = source_row_bytes(TensorType::q5_1, cols);
-  std::vector<std::byte> q51(out_row * static_cast<size_t>(rows));
+  const size_t in_row = source_row_bytes(from, cols);
+  const size_t out_row = source_row_bytes(to, cols);
+  std::vector<std::byte> converted(out_row * static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
-    q5_k_as_q5_1(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
-                 cols / kSuperBlock,
-                 reinterpret_cast<uint8_t*>(q51.data()) + static_cast<size_t>(r) * out_row);
+    convert(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
+            cols / kSuperBlock,
+            reinterpret_cast<uint8_t*>(converted.data()) + static_cast<size_t>(r) * out_row);
   }
-  return PackedWeights::pack(TensorType::q5_1, q51.data(), rows, cols);
-}
-
-// Q4_K runs in the q4_1 layout: each sub-block of 32 becomes a Q4_1 block (see
-// q4_k_as_q4_1), keeping its nibbles; only its scale and min are rounded to f16.
-PackedWeights pack_q4_k(const std::byte* src, int64_t rows, int64_t cols) {
-  if (cols % kSuperBlock != 0) {
-    throw Error("matmul: q4_K weights need a column count that is a multiple of 256, got " +
-                std::to_string(cols));
-  }
-  const size_t in_row = source_row_bytes(TensorType::q4_K, cols);
-  const size_t out_row = source_row_bytes(TensorType::q4_1, cols);
-  std::vector<std::byte> q41(out_row * static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    q4_k_as_q4_1(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
-                 cols / kSuperBlock,
-                 reinterpret_cast<uint8_t*>(q41.data()) + static_cast<size_t>(r) * out_row);
-  }
-  return PackedWeights::pack(TensorType::q4_1, q41.data(), rows, cols);
-}
-
-// Formats without a kernel layout of their own run as Q8_0: each row decoded and quantized
-// again in blocks of 32. Eight bits per value keep the 2..6-bit sources' levels within half a
-// step of (the block's largest magnitude / 127).
-PackedWeights pack_as_q8_0(TensorType type, const std::byte* src, int64_t rows, int64_t cols) {
-  const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
-  if (cols % traits->block_values != 0) {
-    throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
-                "column count that is a multiple of " + std::to_string(traits->block_values) +
-                ", got " + std::to_string(cols));
-  }
-  const size_t in_row = source_row_bytes(type, cols);
-  const size_t out_row = source_row_bytes(TensorType::q8_0, cols);
-  std::vector<std::byte> q8(out_row * static_cast<size_t>(rows));
-  std::vector<float> values(static_cast<size_t>(cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    dequantize_row(type, src + static_cast<size_t>(r) * in_row, cols, values.data());
-    quantize_row(TensorType::q8_0, values.data(), cols,
-                 q8.data() + static_cast<size_t>(r) * out_row);
-  }
-  return PackedWeights::pack(TensorType::q8_0, q8.data(), rows, cols);
-}
-
-// IQ4_XS runs in the iq4_nl layout: each sub-block of 32 becomes an IQ4_NL block.
-PackedWeights pack_iq4_xs(const std::byte* src, int64_t rows, int64_t cols) {
-  if (cols % kSuperBlock != 0) {
-    throw Error("matmul: iq4_xs weights need a column count that is a multiple of 256, got " +
-                std::to_string(cols));
-  }
-  const size_t in_row = source_row_bytes(TensorType::iq4_xs, cols);
-  const size_t out_row = source_row_bytes(TensorType::iq4_nl, cols);
-  std::vector<std::byte> nl(out_row * static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    iq4_xs_as_iq4_nl(reinterpret_cast<const uint8_t*>(src) + static_cast<size_t>(r) * in_row,
-                     cols / kSuperBlock,
-                     reinterpret_cast<uint8_t*>(nl.data()) + static_cast<size_t>(r) * out_row);
-  }
-  return PackedWeights::pack(TensorType::iq4_nl, nl.data(), rows, cols);
+  return PackedWeights::pack(to, converted.data(), rows, cols);
 }
 
 }  // namespace
@@ -269,19 +249,29 @@ PackedWeights pack_iq4_xs(const std::byte* src, int64_t rows, int64_t cols) {
 PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) throw Error("matmul: negative weight shape");
   const auto* bytes = static_cast<const std::byte*>(data);
-  if (type == TensorType::q4_K) return pack_q4_k(bytes, rows, cols);
-  if (type == TensorType::iq4_xs) return pack_iq4_xs(bytes, rows, cols);
-  if (type == TensorType::q5_K) return pack_q5_k(bytes, rows, cols);
-  if (type == TensorType::q3_K) return pack_q3_k(bytes, rows, cols);
+  if (type == TensorType::q4_K) {
+    return pack_converted(type, TensorType::q4_1, q4_k_as_q4_1, bytes, rows, cols);
+  }
+  if (type == TensorType::q5_K) {
+    return pack_converted(type, TensorType::q5_1, q5_k_as_q5_1, bytes, rows, cols);
+  }
+  if (type == TensorType::q3_K) {
+    return pack_converted(type, TensorType::q6_K, q3_k_as_q6_k, bytes, rows, cols);
+  }
+  if (type == TensorType::iq4_xs) {
+    return pack_converted(type, TensorType::iq4_nl, iq4_xs_as_iq4_nl, bytes, rows, cols);
+  }
   if (is_block_format(type) && !layout::is_quantized(type)) {
-    return pack_as_q8_0(type, bytes, rows, cols);
+    throw Error("matmul: no kernel layout for " + tensor_type_name(static_cast<uint32_t>(type)) +
+                " weights");
   }
   if (layout::is_quantized(type) && cols % kQuantBlock != 0) {
     throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
                 "column count that is a multiple of 32, got " + std::to_string(cols));
   }
-  if (type == TensorType::q6_K && cols % kSuperBlock != 0) {
-    throw Error("matmul: q6_K weights need a column count that is a multiple of 256, got " +
+  if ((type == TensorType::q6_K || type == TensorType::q2_K) && cols % kSuperBlock != 0) {
+    throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) +
+                " weights need a column count that is a multiple of 256, got " +
                 std::to_string(cols));
   }
   PackedWeights w;
@@ -297,6 +287,8 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
   const auto* src = static_cast<const std::byte*>(data);
   if (type == TensorType::q6_K) {
     pack_q6_k(src, rows, cols, w.row_stride_, packed, w.group_stride_);
+  } else if (type == TensorType::q2_K) {
+    pack_q2_k(src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else if (layout::is_quantized(type)) {
     pack_quantized(type, src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else if (type == TensorType::f32) {

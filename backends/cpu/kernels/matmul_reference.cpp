@@ -49,6 +49,10 @@ void matmul(const PackedWeights& w, const ActivationBuffer& x, int64_t tokens, f
               dot += layout::quant_weight(w, r, k) * act.quants[k];
             }
             sum += static_cast<double>(layout::half_scale(w, r, b, half)) * act.scales[b] * dot;
+            if (layout::has_half_mins(w.type())) {  // the half's min times its sum of x
+              sum += static_cast<double>(layout::half_min(w, r, b, half)) * act.scales[b] *
+                     act.biases[2 * b + half];
+            }
           }
         }
         for (int64_t b = 0; b < layout::block_count(cols) && !layout::has_half_scales(w.type());

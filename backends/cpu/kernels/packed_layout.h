@@ -25,6 +25,11 @@
 //         Q5_K's sub-blocks become q5_1 blocks.
 //   q4_1  as q4_0, then mins [block][16 rows] f16: weight = scale * nibble + min. Q4_1
 //         files keep their blocks; Q4_K's sub-blocks of 32 become such blocks too.
+//   q2_K  [group]{ [block]{ [2 halves][16 rows][4]: byte i of a row's 4 holds values
+//                  half * 16 + 4 * s + i (s = 0..3) in bits 2s..2s+1 }, scales of the first
+//                  halves [block][16 rows] f16, of the second halves, then the mins of the
+//                  first and of the second halves likewise }: weight = half's scale * q +
+//                  half's min, q = 0..3 (each Q2_K sub-block of 16 is one half).
 // f32/f16/bf16 matrices are padded to an even column count (zeros), so kernels may step
 // over column pairs.
 //
@@ -39,6 +44,8 @@
 //               at 0 and the block's min multiplies the sum. (q5_0: bias -16 * sum.)
 //   q6_K        bias[2 * blocks]: -32 * the sum of each half block (16 values), one
 //               accumulator per half.
+//   q2_K        bias[2 * blocks]: +sum of each half block, for its min (quant_offset -1);
+//               the accumulators start at 0.
 #pragma once
 
 #include <cstddef>
@@ -63,7 +70,7 @@ inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * 
 inline bool is_quantized(TensorType type) {
   return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1 ||
          type == TensorType::iq4_nl || type == TensorType::q6_K || type == TensorType::q5_0 ||
-         type == TensorType::q5_1;
+         type == TensorType::q5_1 || type == TensorType::q2_K;
 }
 
 // Layouts with a min per block (weight = scale * q + min).
@@ -77,7 +84,12 @@ inline constexpr bool has_fifth_bits(TensorType type) {
 }
 
 // Layouts whose two half blocks of 16 values have scales of their own.
-inline bool has_half_scales(TensorType type) { return type == TensorType::q6_K; }
+inline constexpr bool has_half_scales(TensorType type) {
+  return type == TensorType::q6_K || type == TensorType::q2_K;
+}
+
+// Layouts whose half blocks also have mins (weight = half's scale * q + half's min).
+inline constexpr bool has_half_mins(TensorType type) { return type == TensorType::q2_K; }
 
 // The 16 levels IQ4_NL and IQ4_XS nibbles stand for (gguf/quant_blocks.h).
 using hearth::kIq4Levels;
@@ -100,6 +112,7 @@ inline int64_t block_count(int64_t cols) { return cols / kQuantBlock; }
 // Quant bytes of one block of one group (16 rows x 32 values).
 inline constexpr size_t quant_block_bytes(TensorType type) {
   if (type == TensorType::q6_K) return kGroupRows * kQuantBlock * 3 / 4;  // nibbles + planes
+  if (type == TensorType::q2_K) return kGroupRows * kQuantBlock / 4;      // 2 bits a value
   if (has_fifth_bits(type)) return kGroupRows * kQuantBlock * 5 / 8;      // nibbles + plane
   return is_nibbles(type) ? kGroupRows * kQuantBlock / 2 : kGroupRows * kQuantBlock;
 }
@@ -119,6 +132,13 @@ inline size_t mins_offset(TensorType type, int64_t cols) {
          align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
 }
 
+// Offset of q2_K's mins of the first halves, after its two scale arrays (the second halves'
+// mins follow).
+inline size_t half_mins_offset(TensorType type, int64_t cols) {
+  return mins_offset(type, cols) +
+         align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
+}
+
 inline size_t group_bytes(TensorType type, int64_t cols) {
   const auto k = static_cast<size_t>(padded_cols(type, cols));
   switch (type) {
@@ -135,8 +155,10 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
     case TensorType::q4_1:
     case TensorType::q5_1:
     case TensorType::q6_K:
-      return mins_offset(type, cols) +
-             align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
+      return half_mins_offset(type, cols);
+    case TensorType::q2_K:
+      return half_mins_offset(type, cols) +
+             2 * align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
     default:
       return 0;
   }
@@ -182,6 +204,14 @@ inline float float_weight(const PackedWeights& w, int64_t row, int64_t k) {
 // Quant (row, k) of a packed matrix: signed for q8_0 (-128..127) and q4_0 (-8..7), the
 // nibble (0..15) for q4_1, the level (-127..113) for iq4_nl.
 inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
+  if (w.type() == TensorType::q2_K) {
+    const int64_t half = (k % kQuantBlock) / 16, slot = (k % 16) / 4;
+    const auto byte = static_cast<uint8_t>(group_data(
+        w,
+        row / kGroupRows)[static_cast<size_t>(k / kQuantBlock) * quant_block_bytes(w.type()) +
+                          static_cast<size_t>((half * kGroupRows + row % kGroupRows) * 4 + k % 4)]);
+    return (byte >> (2 * slot)) & 3;
+  }
   const auto byte = static_cast<uint8_t>(
       group_data(w, row / kGroupRows)[quant_byte_offset(w.type(), row % kGroupRows, k)]);
   if (w.type() == TensorType::q8_0) return static_cast<int>(byte) - 128;
@@ -214,11 +244,19 @@ inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
 }
 
-// q6_K: the scale of the half (0: values 0..15, 1: 16..31) of a block.
+// q6_K, q2_K: the scale of the half (0: values 0..15, 1: 16..31) of a block.
 inline float half_scale(const PackedWeights& w, int64_t row, int64_t block, int half) {
   const size_t at =
       (half == 0 ? scales_offset(w.type(), w.cols()) : mins_offset(w.type(), w.cols())) +
       static_cast<size_t>(block * kGroupRows + row % kGroupRows) * 2;
+  return f16_to_f32(*reinterpret_cast<const uint16_t*>(group_data(w, row / kGroupRows) + at));
+}
+
+// q2_K: the min of the half of a block.
+inline float half_min(const PackedWeights& w, int64_t row, int64_t block, int half) {
+  const size_t array = align_up(static_cast<size_t>(block_count(w.cols())) * kGroupRows * 2);
+  const size_t at = half_mins_offset(w.type(), w.cols()) + static_cast<size_t>(half) * array +
+                    static_cast<size_t>(block * kGroupRows + row % kGroupRows) * 2;
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(group_data(w, row / kGroupRows) + at));
 }
 
@@ -234,7 +272,7 @@ inline int quant_offset(TensorType type) {
   if (type == TensorType::q8_0 || type == TensorType::iq4_nl) return 128;  // u8 = level + 128
   if (type == TensorType::q6_K) return 32;
   if (type == TensorType::q5_0) return 16;
-  return has_mins(type) ? -1 : 8;
+  return has_mins(type) || has_half_mins(type) ? -1 : 8;
 }
 
 // --- prepared activations ---
@@ -260,7 +298,8 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
       const auto blocks = static_cast<size_t>(block_count(cols));
       return align_up(k) + 2 * align_up(blocks * sizeof(float));
     }
-    case TensorType::q6_K: {  // a bias per half block
+    case TensorType::q6_K:
+    case TensorType::q2_K: {  // a bias per half block
       const auto blocks = static_cast<size_t>(block_count(cols));
       return align_up(k) + align_up(blocks * sizeof(float)) +
              align_up(2 * blocks * sizeof(int32_t));

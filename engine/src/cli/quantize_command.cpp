@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/progress.h"
 #include "hearth/error.h"
 #include "hearth/quantize.h"
 
@@ -29,11 +30,12 @@ int quantize_command(int argc, char** argv) {
   options.input = positional[0];
   options.output = positional[1];
   options.type = positional[2];
-  options.on_progress = [](int64_t done, int64_t total) {
-    std::fprintf(stderr, "\rhearth quantize: %lld of %lld tensors", static_cast<long long>(done),
-                 static_cast<long long>(total));
-    if (done == total) std::fputc('\n', stderr);
-  };
+  // Progress only at a terminal; the summary line below is printed either way.
+  if (auto progress = terminal_task_progress()) {
+    options.on_progress = [progress](int64_t done, int64_t total) {
+      progress("hearth quantize: tensors", done, total);
+    };
+  }
   const QuantizeStats stats = quantize_model(options);
   std::string mix;
   for (const auto& [type, count] : stats.tensors_per_type) {
