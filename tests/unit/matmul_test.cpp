@@ -99,7 +99,7 @@ double tolerance(TensorType type, Isa isa) {
     case TensorType::q8_0:
     case TensorType::q4_0:
     case TensorType::q4_1:
-    case TensorType::q4_K:  // as q4_1, its sub-block scales and mins rounded to f16
+    case TensorType::q4_K:
     case TensorType::iq4_nl:
     case TensorType::iq4_xs:  // as iq4_nl, its sub-block scales rounded to f16
     case TensorType::q6_K:    // its half-block scales rounded to f16

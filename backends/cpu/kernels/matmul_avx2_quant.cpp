@@ -22,8 +22,26 @@ struct QuantKernel {
   static constexpr bool kQ4 = layout::is_nibbles(kType);
   static constexpr bool kFifth = layout::has_fifth_bits(kType);  // q5_0, q5_1
   static constexpr bool kMin = layout::has_mins(kType);
+  // q4_K: u8 block scales and mins times the super-block's d and -dmin.
+  static constexpr bool kSuper = layout::has_super_scales(kType);
   static constexpr size_t kBlockBytes = layout::quant_block_bytes(kType);  // 16 rows
   static constexpr int64_t kPrefetchBlocks = 8;
+
+  // Rows 8h .. 8h + 7's f32 scales (or mins) of block b: f16 values at `at`, or for q4_K the
+  // u8 values at `at` times the super-block's f16 at `super_at`.
+  static __m256 block_scales(const std::byte* group, size_t at, size_t super_at, int64_t b, int h) {
+    if constexpr (kSuper) {
+      const __m256 small = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
+          reinterpret_cast<const __m128i*>(group + at + static_cast<size_t>(b * 16 + h * 8)))));
+      const __m256 factor =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group + super_at) +
+                                          (b * kQuantBlock / kSuperBlock) * 2 + h));
+      return _mm256_mul_ps(small, factor);
+    } else {
+      return _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + at) + b * 2 + h));
+    }
+  }
 
   // dot += 4-value dot products of unsigned `u` and signed `s`, per 32-bit lane.
   static __m256i dot_add(__m256i dot, __m256i u, __m256i s) {
@@ -36,6 +54,8 @@ struct QuantKernel {
     const int64_t blocks = layout::block_count(job.cols);
     const size_t scales_at = layout::scales_offset(kType, job.cols);
     const size_t mins_at = layout::mins_offset(kType, job.cols);
+    const size_t super_scales_at = kSuper ? layout::super_scales_offset(kType, job.cols) : 0;
+    const size_t super_mins_at = kSuper ? layout::super_mins_offset(kType, job.cols) : 0;
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m256 sum[G][2][T];
@@ -170,14 +190,12 @@ struct QuantKernel {
             }
           }
         }
-        const auto* scales = reinterpret_cast<const __m128i*>(weights[g] + scales_at) + b * 2;
-        const __m256 weight_scale[2] = {_mm256_cvtph_ps(_mm_loadu_si128(scales)),
-                                        _mm256_cvtph_ps(_mm_loadu_si128(scales + 1))};
+        const __m256 weight_scale[2] = {block_scales(weights[g], scales_at, super_scales_at, b, 0),
+                                        block_scales(weights[g], scales_at, super_scales_at, b, 1)};
         __m256 weight_min[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
         if constexpr (kMin) {
-          const auto* mins = reinterpret_cast<const __m128i*>(weights[g] + mins_at) + b * 2;
-          weight_min[0] = _mm256_cvtph_ps(_mm_loadu_si128(mins));
-          weight_min[1] = _mm256_cvtph_ps(_mm_loadu_si128(mins + 1));
+          weight_min[0] = block_scales(weights[g], mins_at, super_mins_at, b, 0);
+          weight_min[1] = block_scales(weights[g], mins_at, super_mins_at, b, 1);
         }
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
@@ -357,6 +375,8 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q8_0>(job, tokens);
   } else if (w.type() == TensorType::q4_1) {
     run_quantized<TensorType::q4_1>(job, tokens);
+  } else if (w.type() == TensorType::q4_K) {
+    run_quantized<TensorType::q4_K>(job, tokens);
   } else if (w.type() == TensorType::iq4_nl) {
     run_quantized<TensorType::iq4_nl>(job, tokens);
   } else if (w.type() == TensorType::q5_0) {

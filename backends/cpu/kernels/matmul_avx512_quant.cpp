@@ -24,14 +24,33 @@ struct QuantKernel {
   // -128 * sum(x) removes the offset).
   static constexpr bool kLevels = kType == TensorType::iq4_nl;
   static constexpr bool kMin = layout::has_mins(kType);
+  // q4_K: u8 block scales and mins times the super-block's d and -dmin.
+  static constexpr bool kSuper = layout::has_super_scales(kType);
   static constexpr size_t kBlockBytes = layout::quant_block_bytes(kType);  // 16 rows
+  static constexpr size_t kScaleBytes = kSuper ? 1 : 2;  // of one row's block scale
   static constexpr int64_t kPrefetchBlocks = 8;
+
+  // The 16 rows' f32 scales (or mins) of block b: f16 values at `at`, or for q4_K the u8
+  // values at `at` times the super-block's f16 at `super_at`.
+  static __m512 block_scales(const std::byte* group, size_t at, size_t super_at, int64_t b) {
+    if constexpr (kSuper) {
+      const __m512 small = _mm512_cvtepi32_ps(
+          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group + at) + b)));
+      const __m512 factor = _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(group + super_at) + b * kQuantBlock / kSuperBlock));
+      return _mm512_mul_ps(small, factor);
+    } else {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + at) + b));
+    }
+  }
 
   template <int G, int T>
   static void tile(const MatmulJob& job, int64_t group0, int64_t token0) {
     const int64_t blocks = layout::block_count(job.cols);
     const size_t scales_at = layout::scales_offset(kType, job.cols);
     const size_t mins_at = layout::mins_offset(kType, job.cols);
+    const size_t super_scales_at = kSuper ? layout::super_scales_offset(kType, job.cols) : 0;
+    const size_t super_mins_at = kSuper ? layout::super_mins_offset(kType, job.cols) : 0;
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m512 sum[G][T];
@@ -63,15 +82,15 @@ struct QuantKernel {
 #pragma GCC unroll 8
         for (size_t line = 0; line < kBlockBytes; line += 64)
           _mm_prefetch(ahead + line, _MM_HINT_T0);
-        // The scales live apart from the quants, a second stream; one line holds two blocks'.
-        if (b % 2 == 0) {
-          _mm_prefetch(
-              reinterpret_cast<const char*>(weights[g] + scales_at) + (b + kPrefetchBlocks) * 32,
-              _MM_HINT_T0);
+        // The scales live apart from the quants, a second stream; one line holds two blocks'
+        // (four of q4_K's).
+        if (b % (64 / (kGroupRows * kScaleBytes)) == 0) {
+          const int64_t ahead_bytes = (b + kPrefetchBlocks) * kGroupRows * kScaleBytes;
+          _mm_prefetch(reinterpret_cast<const char*>(weights[g] + scales_at) + ahead_bytes,
+                       _MM_HINT_T0);
           if constexpr (kMin) {
-            _mm_prefetch(
-                reinterpret_cast<const char*>(weights[g] + mins_at) + (b + kPrefetchBlocks) * 32,
-                _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(weights[g] + mins_at) + ahead_bytes,
+                         _MM_HINT_T0);
           }
         }
       }
@@ -140,12 +159,8 @@ struct QuantKernel {
       __m512 weight_scale[G], weight_min[G];
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
-        weight_scale[g] = _mm512_cvtph_ps(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + scales_at) + b));
-        if constexpr (kMin) {
-          weight_min[g] = _mm512_cvtph_ps(
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + mins_at) + b));
-        }
+        weight_scale[g] = block_scales(weights[g], scales_at, super_scales_at, b);
+        if constexpr (kMin) weight_min[g] = block_scales(weights[g], mins_at, super_mins_at, b);
       }
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
@@ -323,6 +338,8 @@ void matmul_quantized(const PackedWeights& w, const MatmulJob& job, int64_t toke
     run_quantized<TensorType::q8_0>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q4_1) {
     run_quantized<TensorType::q4_1>(job, group_begin, group_end, tokens);
+  } else if (w.type() == TensorType::q4_K) {
+    run_quantized<TensorType::q4_K>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::iq4_nl) {
     run_quantized<TensorType::iq4_nl>(job, group_begin, group_end, tokens);
   } else if (w.type() == TensorType::q6_K) {

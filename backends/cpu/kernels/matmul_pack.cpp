@@ -217,11 +217,60 @@ void pack_q2_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_
   }
 }
 
+// Q4_K super-blocks into the q4_K layout: each sub-block of 32 a block of nibbles as q4_0
+// holds them, its 6-bit scale and min as bytes, and the super-block's d and -dmin per row.
+void pack_q4_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_bytes,
+               std::byte* dst, size_t group_stride) {
+  constexpr size_t kQ4kBytes = 144;  // d, dmin, 12 bytes of scales and mins, 128 of nibbles
+  const TensorType type = TensorType::q4_K;
+  const size_t block_bytes = layout::quant_block_bytes(type);
+  const size_t scales_at = layout::scales_offset(type, cols);
+  const size_t mins_at = layout::mins_offset(type, cols);
+  const size_t d_at = layout::super_scales_offset(type, cols);
+  const size_t dmin_at = layout::super_mins_offset(type, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t lane = r % kGroupRows;
+    std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
+    const auto* row =
+        reinterpret_cast<const uint8_t*>(src + static_cast<size_t>(r) * src_row_bytes);
+    for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
+      const uint8_t* b = row + static_cast<size_t>(s) * kQ4kBytes;
+      uint16_t d, dmin;
+      std::memcpy(&d, b, 2);
+      std::memcpy(&dmin, b + 2, 2);
+      dmin ^= 0x8000;  // -dmin: the sign flipped, exactly
+      const size_t super_at = static_cast<size_t>(s * kGroupRows + lane) * 2;
+      std::memcpy(group + d_at + super_at, &d, 2);
+      std::memcpy(group + dmin_at + super_at, &dmin, 2);
+      for (int sub = 0; sub < 8; ++sub) {
+        const int64_t block = s * 8 + sub;
+        int scale, min;
+        q4_k_scale_min(b + 4, sub, scale, min);
+        group[scales_at + static_cast<size_t>(block * kGroupRows + lane)] =
+            static_cast<std::byte>(scale);
+        group[mins_at + static_cast<size_t>(block * kGroupRows + lane)] =
+            static_cast<std::byte>(min);
+        // Sub-blocks 2c and 2c + 1 are the low and high nibbles of the same 32 bytes.
+        const uint8_t* chunk = b + 16 + 32 * (sub / 2);
+        const int shift = 4 * (sub % 2);
+        std::byte* out = group + static_cast<size_t>(block) * block_bytes;
+        for (int slot = 0; slot < 4; ++slot) {
+          for (int i = 0; i < 4; ++i) {
+            const int low = (chunk[4 * slot + i] >> shift) & 15;
+            const int high = (chunk[16 + 4 * slot + i] >> shift) & 15;
+            out[static_cast<size_t>((slot * kGroupRows + lane) * 4 + i)] =
+                static_cast<std::byte>(low | (high << 4));
+          }
+        }
+      }
+    }
+  }
+}
+
 // Super-block formats that run in the layout of another format: each row rewritten in that
 // format, then packed as it.
-//   Q4_K as Q4_1: each sub-block of 32 becomes a Q4_1 block (see q4_k_as_q4_1), keeping its
-//                 nibbles; only its scale and min are rounded to f16;
-//   Q5_K as Q5_1: likewise;
+//   Q5_K as Q5_1: each sub-block of 32 becomes a Q5_1 block (see q5_k_as_q5_1), keeping its
+//                 values; only its scale and min are rounded to f16;
 //   Q3_K as Q6_K: exactly, its super-blocks rewritten as Q6_K ones;
 //   IQ4_XS as IQ4_NL: each sub-block of 32 becomes an IQ4_NL block.
 using SuperBlockConversion = void (*)(const uint8_t* superblocks, int64_t count, uint8_t* out);
@@ -249,9 +298,6 @@ PackedWeights pack_converted(TensorType from, TensorType to, SuperBlockConversio
 PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) throw Error("matmul: negative weight shape");
   const auto* bytes = static_cast<const std::byte*>(data);
-  if (type == TensorType::q4_K) {
-    return pack_converted(type, TensorType::q4_1, q4_k_as_q4_1, bytes, rows, cols);
-  }
   if (type == TensorType::q5_K) {
     return pack_converted(type, TensorType::q5_1, q5_k_as_q5_1, bytes, rows, cols);
   }
@@ -269,7 +315,8 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
     throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) + " weights need a " +
                 "column count that is a multiple of 32, got " + std::to_string(cols));
   }
-  if ((type == TensorType::q6_K || type == TensorType::q2_K) && cols % kSuperBlock != 0) {
+  if ((type == TensorType::q6_K || type == TensorType::q2_K || type == TensorType::q4_K) &&
+      cols % kSuperBlock != 0) {
     throw Error("matmul: " + tensor_type_name(static_cast<uint32_t>(type)) +
                 " weights need a column count that is a multiple of 256, got " +
                 std::to_string(cols));
@@ -289,6 +336,8 @@ PackedWeights PackedWeights::pack(TensorType type, const void* data, int64_t row
     pack_q6_k(src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else if (type == TensorType::q2_K) {
     pack_q2_k(src, rows, cols, w.row_stride_, packed, w.group_stride_);
+  } else if (type == TensorType::q4_K) {
+    pack_q4_k(src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else if (layout::is_quantized(type)) {
     pack_quantized(type, src, rows, cols, w.row_stride_, packed, w.group_stride_);
   } else if (type == TensorType::f32) {

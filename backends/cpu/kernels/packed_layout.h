@@ -24,7 +24,10 @@
 //         scales, and for q5_1 mins, as q4_1 }: weight = scale * (q - 16), or scale * q + min.
 //         Q5_K's sub-blocks become q5_1 blocks.
 //   q4_1  as q4_0, then mins [block][16 rows] f16: weight = scale * nibble + min. Q4_1
-//         files keep their blocks; Q4_K's sub-blocks of 32 become such blocks too.
+//         files keep their blocks.
+//   q4_K  nibbles as q4_0 (each sub-block of 32 a block), then the 6-bit sub-block scales
+//         [block][16 rows] u8, the 6-bit mins likewise, d [super-block][16 rows] f16 and
+//         -dmin likewise: weight = d * scale * nibble + (-dmin) * min, Q4_K's own values.
 //   q2_K  [group]{ [block]{ [2 halves][16 rows][4]: byte i of a row's 4 holds values
 //                  half * 16 + 4 * s + i (s = 0..3) in bits 2s..2s+1 }, scales of the first
 //                  halves [block][16 rows] f16, of the second halves, then the mins of the
@@ -40,7 +43,7 @@
 //               bias = -offset * sum(quants) and offset is what the weight quants carry
 //               (128 for q8_0, 8 for q4_0): starting an accumulator at the bias turns
 //               dot(unsigned weight, x) into the signed dot product.
-//   q4_1, q5_1  the same with bias = +sum(quants) (quant_offset -1): the accumulator starts
+//   q4_1, q5_1, q4_K  the same with bias = +sum(quants) (quant_offset -1): the accumulator starts
 //               at 0 and the block's min multiplies the sum. (q5_0: bias -16 * sum.)
 //   q6_K        bias[2 * blocks]: -32 * the sum of each half block (16 values), one
 //               accumulator per half.
@@ -50,6 +53,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "cpu/kernels/kernel_isa.h"
 #include "cpu/kernels/matmul.h"
@@ -70,13 +74,16 @@ inline constexpr size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * 
 inline bool is_quantized(TensorType type) {
   return type == TensorType::q8_0 || type == TensorType::q4_0 || type == TensorType::q4_1 ||
          type == TensorType::iq4_nl || type == TensorType::q6_K || type == TensorType::q5_0 ||
-         type == TensorType::q5_1 || type == TensorType::q2_K;
+         type == TensorType::q5_1 || type == TensorType::q2_K || type == TensorType::q4_K;
 }
 
 // Layouts with a min per block (weight = scale * q + min).
 inline constexpr bool has_mins(TensorType type) {
-  return type == TensorType::q4_1 || type == TensorType::q5_1;
+  return type == TensorType::q4_1 || type == TensorType::q5_1 || type == TensorType::q4_K;
 }
+
+// Layouts whose block scales and mins are 6-bit integers times a per-super-block f16 (q4_K).
+inline constexpr bool has_super_scales(TensorType type) { return type == TensorType::q4_K; }
 
 // Layouts with a plane of fifth bits over their nibbles.
 inline constexpr bool has_fifth_bits(TensorType type) {
@@ -97,7 +104,8 @@ using hearth::kIq4Levels;
 // Nibble layouts (q4_0, q4_1, iq4_nl, and q6_K's low bits): two values a byte.
 inline constexpr bool is_nibbles(TensorType type) {
   return type == TensorType::q4_0 || type == TensorType::q4_1 || type == TensorType::iq4_nl ||
-         type == TensorType::q6_K || type == TensorType::q5_0 || type == TensorType::q5_1;
+         type == TensorType::q6_K || type == TensorType::q5_0 || type == TensorType::q5_1 ||
+         type == TensorType::q4_K;
 }
 
 inline int64_t group_count(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
@@ -125,11 +133,27 @@ inline size_t scales_offset(TensorType type, int64_t cols) {
   return align_up(static_cast<size_t>(block_count(cols)) * quant_block_bytes(type));
 }
 
-// Offset of the f16 min array of a q4_1 group (q6_K: its second halves' scales), after its
+// Bytes of one [block][16 rows] array of scales or mins: f16, or u8 for q4_K.
+inline size_t scale_array_bytes(TensorType type, int64_t cols) {
+  const size_t element = has_super_scales(type) ? 1 : sizeof(uint16_t);
+  return align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * element);
+}
+
+// Offset of the min array of a q4_1 group (q6_K: its second halves' scales), after its
 // scales.
 inline size_t mins_offset(TensorType type, int64_t cols) {
-  return scales_offset(type, cols) +
-         align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
+  return scales_offset(type, cols) + scale_array_bytes(type, cols);
+}
+
+// q4_K: offset of the d array [super-block][16 rows] f16, after the mins; -dmin follows it.
+inline size_t super_scales_offset(TensorType type, int64_t cols) {
+  return mins_offset(type, cols) + scale_array_bytes(type, cols);
+}
+inline size_t super_array_bytes(int64_t cols) {
+  return align_up(static_cast<size_t>(cols / kSuperBlock) * kGroupRows * sizeof(uint16_t));
+}
+inline size_t super_mins_offset(TensorType type, int64_t cols) {
+  return super_scales_offset(type, cols) + super_array_bytes(cols);
 }
 
 // Offset of q2_K's mins of the first halves, after its two scale arrays (the second halves'
@@ -156,6 +180,8 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
     case TensorType::q5_1:
     case TensorType::q6_K:
       return half_mins_offset(type, cols);
+    case TensorType::q4_K:
+      return super_mins_offset(type, cols) + super_array_bytes(cols);
     case TensorType::q2_K:
       return half_mins_offset(type, cols) +
              2 * align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
@@ -235,10 +261,30 @@ inline int quant_weight(const PackedWeights& w, int64_t row, int64_t k) {
     const int q = nibble | (((plane >> (quad + (high ? 4 : 0))) & 1) << 4);
     return w.type() == TensorType::q5_1 ? q : q - 16;
   }
-  return w.type() == TensorType::q4_1 ? nibble : nibble - 8;
+  return has_mins(w.type()) ? nibble : nibble - 8;
+}
+
+// q4_K: the f16 at `array` (d or -dmin) of a row's super-block times its u8 at `small` (the
+// block's scale or min).
+inline float super_scaled(const PackedWeights& w, int64_t row, int64_t block, size_t array,
+                          size_t small) {
+  const std::byte* group = group_data(w, row / kGroupRows);
+  const int64_t lane = row % kGroupRows;
+  const auto factor =
+      static_cast<uint8_t>(group[small + static_cast<size_t>(block * kGroupRows + lane)]);
+  uint16_t bits;
+  std::memcpy(&bits,
+              group + array +
+                  static_cast<size_t>((block * kQuantBlock / kSuperBlock) * kGroupRows + lane) * 2,
+              2);
+  return f16_to_f32(bits) * static_cast<float>(factor);
 }
 
 inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
+  if (has_super_scales(w.type())) {
+    return super_scaled(w, row, block, super_scales_offset(w.type(), w.cols()),
+                        scales_offset(w.type(), w.cols()));
+  }
   const std::byte* p =
       group_data(w, row / kGroupRows) + scale_offset(w.type(), w.cols(), row % kGroupRows, block);
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
@@ -261,6 +307,10 @@ inline float half_min(const PackedWeights& w, int64_t row, int64_t block, int ha
 }
 
 inline float quant_min(const PackedWeights& w, int64_t row, int64_t block) {
+  if (has_super_scales(w.type())) {
+    return super_scaled(w, row, block, super_mins_offset(w.type(), w.cols()),
+                        mins_offset(w.type(), w.cols()));
+  }
   const std::byte* p = group_data(w, row / kGroupRows) + mins_offset(w.type(), w.cols()) +
                        static_cast<size_t>(block * kGroupRows + row % kGroupRows) * 2;
   return f16_to_f32(*reinterpret_cast<const uint16_t*>(p));
@@ -292,6 +342,7 @@ inline size_t activation_row_bytes(TensorType type, int64_t cols) {
     case TensorType::q8_0:
     case TensorType::q4_0:
     case TensorType::q4_1:
+    case TensorType::q4_K:
     case TensorType::q5_0:
     case TensorType::q5_1:
     case TensorType::iq4_nl: {

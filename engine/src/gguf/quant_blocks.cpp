@@ -246,8 +246,8 @@ void k_quant_as_blocks(bool five, const uint8_t* superblocks, int64_t count, uin
 
 }  // namespace
 
-void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {
-  k_quant_as_blocks(false, superblocks, count, out);
+void q4_k_scale_min(const uint8_t* scales, int sub, int& scale, int& min) {
+  scale_min_k4(sub, scales, scale, min);
 }
 
 void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* out) {

@@ -22,12 +22,13 @@ bool is_block_format(TensorType type);
 void dequantize_blocks(TensorType type, const uint8_t* blocks, int64_t count, size_t block_bytes,
                        int64_t block_values, float* out);
 
-// Rewrites `count` Q4_K super-blocks as 8 * count Q4_1 blocks (20 bytes each): the same
-// nibbles, scale = f16(d * sub-block scale), min = f16(-dmin * sub-block min). The only change
-// to the values is that rounding of the two products to f16 (relative 2^-11 at most).
-void q4_k_as_q4_1(const uint8_t* superblocks, int64_t count, uint8_t* q4_1_blocks);
+// The 6-bit scale and min of sub-block `sub` (0..7) of a Q4_K or Q5_K super-block, from its
+// 12 bytes of packed scales and mins.
+void q4_k_scale_min(const uint8_t* scales, int sub, int& scale, int& min);
 
-// Rewrites `count` Q5_K super-blocks as 8 * count Q5_1 blocks (24 bytes each), as above.
+// Rewrites `count` Q5_K super-blocks as 8 * count Q5_1 blocks (24 bytes each): the same
+// values, scale = f16(d * sub-block scale), min = f16(-dmin * sub-block min). The only change
+// to the values is that rounding of the two products to f16 (relative 2^-11 at most).
 void q5_k_as_q5_1(const uint8_t* superblocks, int64_t count, uint8_t* q5_1_blocks);
 
 // Writes one Q6_K super-block: 256 values q (0..63, the weight's q - 32), 16 int8 scales, d.
