@@ -56,6 +56,20 @@ double half_step(TensorType type, const float* x, int n) {
   }
 }
 
+// Loads a written model on the engine and returns how many of 8 greedy tokens it generated.
+size_t greedy_tokens(const std::string& path) {
+  EngineOptions e;
+  e.model_path = path;
+  e.threads = 1;
+  e.context_size = 64;
+  auto engine = Engine::load(e);
+  GenerationOptions g;
+  g.max_tokens = 8;
+  g.sampling.temperature = 0;
+  g.ignore_eos = true;
+  return engine->generate("Once upon a time", g).tokens.size();
+}
+
 }  // namespace
 
 TEST_CASE("q4_K_M from the F16 fixture: the mixture's types, the format's bound, and it runs",
@@ -94,17 +108,7 @@ TEST_CASE("q4_K_M from the F16 fixture: the mixture's types, the format's bound,
     }
     CHECK(over == 0);
   }
-  // It loads and generates on the engine.
-  EngineOptions e;
-  e.model_path = o.output;
-  e.threads = 1;
-  e.context_size = 64;
-  auto engine = Engine::load(e);
-  GenerationOptions g;
-  g.max_tokens = 8;
-  g.sampling.temperature = 0;
-  g.ignore_eos = true;
-  CHECK(engine->generate("Once upon a time", g).tokens.size() == 8);
+  CHECK(greedy_tokens(o.output) == 8);  // it loads and generates on the engine
   std::filesystem::remove(o.output);
 }
 
@@ -172,16 +176,7 @@ TEST_CASE("the Q2_K and Q3_K mixtures put llama.cpp's types where it does, and t
     const gguf::TensorInfo* attn_v = written->find_tensor("blk.1.attn_v.weight");
     REQUIRE(attn_v);
     if (std::string(expected.recipe) == "q3_K_M") CHECK(attn_v->type() == TensorType::q5_K);
-    EngineOptions e;
-    e.model_path = o.output;
-    e.threads = 1;
-    e.context_size = 64;
-    auto engine = Engine::load(e);
-    GenerationOptions g;
-    g.max_tokens = 8;
-    g.sampling.temperature = 0;
-    g.ignore_eos = true;
-    CHECK(engine->generate("Once upon a time", g).tokens.size() == 8);
+    CHECK(greedy_tokens(o.output) == 8);
     std::filesystem::remove(o.output);
   }
 }
