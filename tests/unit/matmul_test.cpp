@@ -231,7 +231,7 @@ void check_batch_invariance(TensorType type, Isa isa) {
   for (float& v : x) v = value(rng);
   auto run = [&](int64_t first, int64_t tokens) {
     ActivationBuffer buffer;
-    buffer.reserve(type, tokens, cols);
+    buffer.reserve(packed.type(), tokens, cols);  // the layout the weights run in
     prepare_activations(isa, packed, x.data() + first * cols, cols, buffer, 0, tokens);
     std::vector<float> y(static_cast<size_t>(tokens * rows));
     matmul(isa, packed, buffer, tokens, y.data(), rows, 0, rows);
@@ -286,8 +286,10 @@ TEST_CASE("a token's matmul result does not depend on the batch around it", "[ma
       WARN(isa_name(isa) << " is not supported by this CPU; its path is not tested");
       continue;
     }
-    for (TensorType type :
-         {TensorType::f32, TensorType::f16, TensorType::bf16, TensorType::q8_0, TensorType::q4_0}) {
+    for (TensorType type : {TensorType::f32, TensorType::f16, TensorType::bf16, TensorType::q8_0,
+                            TensorType::q4_0, TensorType::q4_1, TensorType::q5_0, TensorType::q5_1,
+                            TensorType::q2_K, TensorType::q3_K, TensorType::q4_K, TensorType::q5_K,
+                            TensorType::q6_K, TensorType::iq4_nl, TensorType::iq4_xs}) {
       check_batch_invariance(type, isa);
     }
   }
