@@ -102,8 +102,8 @@ double tolerance(TensorType type, Isa isa) {
     case TensorType::q4_K:
     case TensorType::iq4_nl:
     case TensorType::iq4_xs:  // as iq4_nl, its sub-block scales rounded to f16
-    case TensorType::q6_K:    // its half-block scales rounded to f16
-    case TensorType::q3_K:    // as q6_K
+    case TensorType::q6_K:
+    case TensorType::q3_K:  // as q6_K
     case TensorType::q5_0:
     case TensorType::q5_1:
     case TensorType::q5_K:  // as q5_1, its sub-block scales and mins rounded to f16

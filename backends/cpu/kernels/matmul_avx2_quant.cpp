@@ -244,6 +244,23 @@ struct HalfBlockKernel {
     const size_t second_scales = layout::mins_offset(kType, job.cols);
     const size_t first_mins = layout::half_mins_offset(kType, job.cols);
     const size_t second_mins = first_mins + (second_scales - first_scales);
+    // q6_K: int8 half-block scales times the super-block's d.
+    constexpr bool kSuper = layout::has_super_scales(kType);
+    const size_t super_at = kSuper ? layout::super_scales_offset(kType, job.cols) : 0;
+    // Rows 8h .. 8h + 7's scales of block b.
+    auto half_scales = [&](const std::byte* group, size_t at, int64_t b, int h) {
+      if constexpr (kSuper) {
+        const __m256 small = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+            reinterpret_cast<const __m128i*>(group + at + static_cast<size_t>(b * 16 + h * 8)))));
+        return _mm256_mul_ps(
+            small,
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group + super_at) +
+                                            (b * kQuantBlock / kSuperBlock) * 2 + h)));
+      } else {
+        return _mm256_cvtph_ps(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + at) + b * 2 + h));
+      }
+    };
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m256 sum[G][2][T];
@@ -311,12 +328,10 @@ struct HalfBlockKernel {
             }
           }
         }
-        const auto* first = reinterpret_cast<const __m128i*>(weights[g] + first_scales) + b * 2;
-        const auto* second = reinterpret_cast<const __m128i*>(weights[g] + second_scales) + b * 2;
 #pragma GCC unroll 2
         for (int h = 0; h < 2; ++h) {
-          const __m256 first_scale = _mm256_cvtph_ps(_mm_loadu_si128(first + h));
-          const __m256 second_scale = _mm256_cvtph_ps(_mm_loadu_si128(second + h));
+          const __m256 first_scale = half_scales(weights[g], first_scales, b, h);
+          const __m256 second_scale = half_scales(weights[g], second_scales, b, h);
           __m256 first_min = _mm256_setzero_ps(), second_min = _mm256_setzero_ps();
           if constexpr (kQ2) {
             first_min = _mm256_cvtph_ps(_mm_loadu_si128(

@@ -203,6 +203,22 @@ struct HalfBlockKernel {
     const size_t second_scales = layout::mins_offset(kType, job.cols);
     const size_t first_mins = layout::half_mins_offset(kType, job.cols);
     const size_t second_mins = first_mins + (second_scales - first_scales);
+    // q6_K: int8 half-block scales times the super-block's d.
+    constexpr bool kSuper = layout::has_super_scales(kType);
+    const size_t super_at = kSuper ? layout::super_scales_offset(kType, job.cols) : 0;
+    auto half_scales = [&](const std::byte* group, size_t at, int64_t b) {
+      if constexpr (kSuper) {
+        const __m512 small = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + at) + b)));
+        return _mm512_mul_ps(
+            small,
+            _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + super_at) +
+                                               b * kQuantBlock / kSuperBlock)));
+      } else {
+        return _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + at) + b));
+      }
+    };
     const std::byte* weights[G];
     layout::QuantActivationRow x[T];
     __m512 sum[G][T];
@@ -273,10 +289,8 @@ struct HalfBlockKernel {
       }
 #pragma GCC unroll 4
       for (int g = 0; g < G; ++g) {
-        const __m512 first_scale = _mm512_cvtph_ps(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + first_scales) + b));
-        const __m512 second_scale = _mm512_cvtph_ps(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(weights[g] + second_scales) + b));
+        const __m512 first_scale = half_scales(weights[g], first_scales, b);
+        const __m512 second_scale = half_scales(weights[g], second_scales, b);
         __m512 first_min = _mm512_setzero_ps(), second_min = _mm512_setzero_ps();
         if constexpr (kQ2) {
           first_min = _mm512_cvtph_ps(

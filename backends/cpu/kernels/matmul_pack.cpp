@@ -118,12 +118,13 @@ void pack_quantized(TensorType type, const std::byte* src, int64_t rows, int64_t
 }
 
 // Q6_K super-blocks into the q6_K layout: per block of 32, the low nibbles as q4_0 keeps
-// them, the top 2 bits in two planes, and each half block's scale d * sub-scale as f16.
+// them, the top 2 bits in two planes, each half block's int8 sub-scale, and d per row.
 void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_bytes,
                std::byte* dst, size_t group_stride) {
   const size_t block_bytes = layout::quant_block_bytes(TensorType::q6_K);
   const size_t scales_at = layout::scales_offset(TensorType::q6_K, cols);
   const size_t second_at = layout::mins_offset(TensorType::q6_K, cols);
+  const size_t d_at = layout::super_scales_offset(TensorType::q6_K, cols);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t lane = r % kGroupRows;
     std::byte* group = dst + static_cast<size_t>(r / kGroupRows) * group_stride;
@@ -136,7 +137,7 @@ void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_
       const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
       uint16_t d_bits;
       std::memcpy(&d_bits, b + 208, 2);
-      const float d = f16_to_f32(d_bits);
+      std::memcpy(group + d_at + static_cast<size_t>(s * kGroupRows + lane) * 2, &d_bits, 2);
       uint8_t q[256];  // 0..63
       for (int n = 0; n < 256; n += 128) {
         for (int l = 0; l < 32; ++l) {
@@ -162,10 +163,10 @@ void pack_q6_k(const std::byte* src, int64_t rows, int64_t cols, size_t src_row_
             plane |= static_cast<std::byte>((((low >> 4) & 3) | (((high >> 4) & 3) << 2)) << shift);
           }
         }
-        const size_t lane_at = static_cast<size_t>(block * kGroupRows + lane) * 2;
+        const size_t lane_at = static_cast<size_t>(block * kGroupRows + lane);
         for (int half = 0; half < 2; ++half) {
-          const uint16_t scale = f32_to_f16(d * static_cast<float>(sc[2 * sub + half]));
-          std::memcpy(group + (half == 0 ? scales_at : second_at) + lane_at, &scale, 2);
+          group[(half == 0 ? scales_at : second_at) + lane_at] =
+              static_cast<std::byte>(sc[2 * sub + half]);
         }
       }
     }

@@ -17,8 +17,9 @@
 //   q6_K  [group]{ [block]{ nibbles as q4_0 (low: values 0..15, high: 16..31), then two
 //                  planes [2][16 rows][4] of the values' top 2 bits: plane p holds slot p in
 //                  bits 0-3 (low value, high value) and slot p + 2 in bits 4-7 },
-//                  scales of the first halves [block][16 rows] f16, of the second halves
-//                  likewise }: weight = half's scale * (q - 32), q = 0..63.
+//                  int8 sub-block scales of the first halves [block][16 rows], of the second
+//                  halves likewise, then d [super-block][16 rows] f16 }: weight = d * half's
+//                  scale * (q - 32), q = 0..63, Q6_K's own values.
 //   q5_0, q5_1  [group]{ [block]{ nibbles as q4_0, then one plane [16 rows][4] of the
 //         values' fifth bits (bit j: slot j's low value, bit 4 + j: its high value) },
 //         scales, and for q5_1 mins, as q4_1 }: weight = scale * (q - 16), or scale * q + min.
@@ -82,8 +83,11 @@ inline constexpr bool has_mins(TensorType type) {
   return type == TensorType::q4_1 || type == TensorType::q5_1 || type == TensorType::q4_K;
 }
 
-// Layouts whose block scales and mins are 6-bit integers times a per-super-block f16 (q4_K).
-inline constexpr bool has_super_scales(TensorType type) { return type == TensorType::q4_K; }
+// Layouts whose (half) block scales are small integers times a per-super-block f16: q4_K's
+// unsigned 6-bit scales and mins, q6_K's signed 8-bit half-block scales.
+inline constexpr bool has_super_scales(TensorType type) {
+  return type == TensorType::q4_K || type == TensorType::q6_K;
+}
 
 // Layouts with a plane of fifth bits over their nibbles.
 inline constexpr bool has_fifth_bits(TensorType type) {
@@ -133,7 +137,7 @@ inline size_t scales_offset(TensorType type, int64_t cols) {
   return align_up(static_cast<size_t>(block_count(cols)) * quant_block_bytes(type));
 }
 
-// Bytes of one [block][16 rows] array of scales or mins: f16, or u8 for q4_K.
+// Bytes of one [block][16 rows] array of scales or mins: f16, or bytes for q4_K and q6_K.
 inline size_t scale_array_bytes(TensorType type, int64_t cols) {
   const size_t element = has_super_scales(type) ? 1 : sizeof(uint16_t);
   return align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * element);
@@ -145,7 +149,8 @@ inline size_t mins_offset(TensorType type, int64_t cols) {
   return scales_offset(type, cols) + scale_array_bytes(type, cols);
 }
 
-// q4_K: offset of the d array [super-block][16 rows] f16, after the mins; -dmin follows it.
+// q4_K, q6_K: offset of the d array [super-block][16 rows] f16, after the two arrays of
+// scales (q4_K: scales and mins); q4_K's -dmin follows it.
 inline size_t super_scales_offset(TensorType type, int64_t cols) {
   return mins_offset(type, cols) + scale_array_bytes(type, cols);
 }
@@ -159,8 +164,7 @@ inline size_t super_mins_offset(TensorType type, int64_t cols) {
 // Offset of q2_K's mins of the first halves, after its two scale arrays (the second halves'
 // mins follow).
 inline size_t half_mins_offset(TensorType type, int64_t cols) {
-  return mins_offset(type, cols) +
-         align_up(static_cast<size_t>(block_count(cols)) * kGroupRows * sizeof(uint16_t));
+  return mins_offset(type, cols) + scale_array_bytes(type, cols);
 }
 
 inline size_t group_bytes(TensorType type, int64_t cols) {
@@ -179,7 +183,7 @@ inline size_t group_bytes(TensorType type, int64_t cols) {
     case TensorType::q4_1:
     case TensorType::q5_1:
     case TensorType::q6_K:
-      return half_mins_offset(type, cols);
+      return super_scales_offset(type, cols) + super_array_bytes(cols);
     case TensorType::q4_K:
       return super_mins_offset(type, cols) + super_array_bytes(cols);
     case TensorType::q2_K:
@@ -292,6 +296,20 @@ inline float quant_scale(const PackedWeights& w, int64_t row, int64_t block) {
 
 // q6_K, q2_K: the scale of the half (0: values 0..15, 1: 16..31) of a block.
 inline float half_scale(const PackedWeights& w, int64_t row, int64_t block, int half) {
+  if (has_super_scales(w.type())) {  // q6_K: d * the int8 sub-block scale
+    const std::byte* group = group_data(w, row / kGroupRows);
+    const int64_t lane = row % kGroupRows;
+    const size_t at =
+        (half == 0 ? scales_offset(w.type(), w.cols()) : mins_offset(w.type(), w.cols())) +
+        static_cast<size_t>(block * kGroupRows + lane);
+    uint16_t bits;
+    std::memcpy(
+        &bits,
+        group + super_scales_offset(w.type(), w.cols()) +
+            static_cast<size_t>((block * kQuantBlock / kSuperBlock) * kGroupRows + lane) * 2,
+        2);
+    return f16_to_f32(bits) * static_cast<float>(static_cast<int8_t>(group[at]));
+  }
   const size_t at =
       (half == 0 ? scales_offset(w.type(), w.cols()) : mins_offset(w.type(), w.cols())) +
       static_cast<size_t>(block * kGroupRows + row % kGroupRows) * 2;
