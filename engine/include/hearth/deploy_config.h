@@ -1,17 +1,19 @@
-// hearth: a deployment described by one TOML file (model, runtime, sampling, prompt).
+// hearth: a deployment described by one TOML file (model, runtime, sampling, prompt, server).
 #pragma once
 
 #include <string>
 
 #include "hearth/engine.h"
 #include "hearth/generation.h"
+#include "hearth/server_options.h"
 
 namespace hearth {
 
 struct DeployConfig {
   EngineOptions engine;
   GenerationOptions generation;
-  std::string prompt;  // [prompt] text, or the contents of [prompt] file
+  std::string prompt;    // [prompt] text, or the contents of [prompt] file
+  ServerOptions server;  // [server]: what `hearth serve` listens on and its limits
 };
 
 // Parses a deployment file. Unknown keys, wrong types and out-of-range values are errors

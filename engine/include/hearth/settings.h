@@ -42,6 +42,19 @@ inline constexpr RealRange min_p{0, 1};
 inline constexpr RealRange repeat_penalty{0, 100, true};
 inline constexpr IntRange repeat_last_n{-1, int64_t{1} << 24};
 
+// Server ([server] table, `hearth serve` flags).
+inline constexpr IntRange io_threads{1, 256};
+inline constexpr IntRange max_body_bytes{1024, int64_t{1} << 30};
+inline constexpr IntRange max_header_bytes{1024, int64_t{1} << 20};
+inline constexpr IntRange max_connections{1, 1 << 20};
+inline constexpr IntRange max_prompt_tokens{0, int64_t{1} << 24};  // 0 = the context less one
+inline constexpr IntRange max_tokens_limit{1, int64_t{1} << 24};
+inline constexpr IntRange max_choices{1, 256};
+inline constexpr IntRange max_concurrent_requests{1, 1 << 16};
+inline constexpr IntRange max_queued_requests{0, 1 << 20};
+inline constexpr RealRange timeout_seconds{0, 86400, true};
+inline constexpr RealRange shutdown_grace{0, 86400};
+
 // A prompt file is read into memory whole; more text than this cannot fit any context.
 inline constexpr size_t max_prompt_file_bytes = size_t{64} << 20;
 

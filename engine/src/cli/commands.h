@@ -18,5 +18,6 @@ int oae_command(int argc, char** argv);
 int template_command(int argc, char** argv);
 int quantize_command(int argc, char** argv);
 int chat_command(int argc, char** argv);
+int serve_command(int argc, char** argv);
 
 }  // namespace hearth::cli

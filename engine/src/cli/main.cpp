@@ -27,6 +27,7 @@ constexpr const char* kUsage =
     "  template   print what a conversation becomes through a chat template\n"
     "  quantize   write a float model's matrices in another weight format\n"
     "  chat       converse with a model through its chat template\n"
+    "  serve      serve the model over an OpenAI-compatible HTTP API\n"
     "\n"
     "Run 'hearth <command> --help' for a command's options.\n";
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   if (command == "template") handler = hearth::cli::template_command;
   if (command == "quantize") handler = hearth::cli::quantize_command;
   if (command == "chat") handler = hearth::cli::chat_command;
+  if (command == "serve") handler = hearth::cli::serve_command;
   if (!handler) {
     std::fprintf(stderr, "hearth: unknown command '%s'\n\n%s", hearth::printable(command).c_str(),
                  kUsage);

@@ -131,17 +131,39 @@ void read_plugins(const std::string& path, const toml::table& root, EngineOption
   }
 }
 
+void read_server(const std::string& path, const toml::table& root, ServerOptions& o) {
+  TableReader server(path, "server", section(path, root, "server"));
+  server.string("listen", o.listen);
+  server.string("api_key_file", o.api_key_file);
+  if (!o.api_key_file.empty()) o.api_key_file = resolve(path, o.api_key_file);
+  server.string("model_alias", o.model_alias);
+  server.integer("io_threads", o.io_threads, settings::io_threads);
+  server.integer("max_body_bytes", o.max_body_bytes, settings::max_body_bytes);
+  server.integer("max_header_bytes", o.max_header_bytes, settings::max_header_bytes);
+  server.integer("max_connections", o.max_connections, settings::max_connections);
+  server.integer("max_prompt_tokens", o.max_prompt_tokens, settings::max_prompt_tokens);
+  server.integer("max_tokens_limit", o.max_tokens_limit, settings::max_tokens_limit);
+  server.integer("max_choices", o.max_choices, settings::max_choices);
+  server.integer("max_concurrent_requests", o.max_concurrent_requests,
+                 settings::max_concurrent_requests);
+  server.integer("max_queued_requests", o.max_queued_requests, settings::max_queued_requests);
+  server.number("read_timeout", o.read_timeout, settings::timeout_seconds);
+  server.number("idle_timeout", o.idle_timeout, settings::timeout_seconds);
+  server.number("write_timeout", o.write_timeout, settings::timeout_seconds);
+  server.number("shutdown_grace", o.shutdown_grace, settings::shutdown_grace);
+}
+
 }  // namespace
 
 DeployConfig parse_deploy_config(std::string_view text, const std::string& path) {
   const toml::table root = config::parse_toml(text, path);
-  static const std::set<std::string> kSections = {"model",  "runtime", "sampling",
-                                                  "prompt", "plugins", "plugin_dirs"};
+  static const std::set<std::string> kSections = {"model",   "runtime", "sampling",   "prompt",
+                                                  "plugins", "server",  "plugin_dirs"};
   for (const auto& [key, node] : root) {
     if (!kSections.count(std::string(key.str()))) {
       throw Error(where(path, key.source()) + ": unknown section or key '" +
                   std::string(key.str()) +
-                  "' (known: model, runtime, sampling, prompt, plugins, plugin_dirs)");
+                  "' (known: model, runtime, sampling, prompt, server, plugins, plugin_dirs)");
     }
   }
   DeployConfig c;
@@ -204,6 +226,7 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
       }
     }
   }
+  read_server(path, root, c.server);
   apply_environment(c);
   if (c.engine.model_path.empty()) throw Error(path + ": [model] path is required");
   return c;

@@ -1,0 +1,50 @@
+// The OpenAI response bodies: whole completions, streamed chunks (server-sent events) and the
+// usage block, for both endpoints.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/generation.h"
+#include "server/openai_request.h"
+
+namespace hearth::server {
+
+struct Usage {
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+};
+
+struct Choice {
+  int32_t index = 0;
+  std::string text;
+  StopReason stop_reason = StopReason::max_tokens;
+  std::optional<double> score;  // beam search's score, as hearth's extension field
+};
+
+// What every body of one response shares.
+struct ResponseHead {
+  Endpoint endpoint = Endpoint::completions;
+  std::string id;  // "cmpl-..." or "chatcmpl-..."
+  int64_t created = 0;
+  std::string model;
+};
+
+// OpenAI's finish_reason: "stop" (end of text or a stop sequence) or "length".
+const char* finish_reason(StopReason reason);
+
+std::string completion_body(const ResponseHead& head, const std::vector<Choice>& choices,
+                            const Usage& usage);
+
+// One server-sent event ("data: {...}\n\n") carrying `text` for choice `index`; chat's
+// first event of a choice also carries the assistant role. With `finish`, the event ends the
+// choice. `usage` events carry no choices.
+std::string chunk_event(const ResponseHead& head, int32_t index, std::string_view text, bool first,
+                        const std::optional<StopReason>& finish);
+std::string usage_event(const ResponseHead& head, const Usage& usage);
+inline constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
+std::string error_event(const std::string& error_json);
+
+}  // namespace hearth::server
