@@ -9,7 +9,12 @@ namespace hearth::server {
 namespace {
 
 std::string knowledge_prompt(Engine& engine, const std::string& set, const std::string& text) {
-  const std::vector<std::string> sets = engine.knowledge_sets();
+  std::vector<std::string> sets;
+  try {
+    sets = engine.knowledge_sets();
+  } catch (const Error& e) {
+    throw ApiError(400, std::string("'knowledge': ") + e.what(), "knowledge");
+  }
   if (std::find(sets.begin(), sets.end(), set) == sets.end()) {
     std::string known;
     for (const std::string& s : sets) known += (known.empty() ? "" : ", ") + s;
