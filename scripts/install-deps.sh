@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs hearth's build and test dependencies from Debian 12 packages (run as root).
 # chromium renders the oae report in its test; python3-jinja2 renders chat templates for
-# comparison. oneDNN (libdnnl-dev) is optional and not installed here: only a comparison
+# comparison; Node.js runs the official OpenAI client (npm "openai", pinned in
+# tests/server/openai_client/package-lock.json) against `hearth serve` in its test. oneDNN (libdnnl-dev) is optional and not installed here: only a comparison
 # benchmark uses it.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -11,4 +12,10 @@ apt-get install -y -qq --no-install-recommends \
   libboost-dev libboost-filesystem-dev libtomlplusplus-dev catch2 libpcre2-dev \
   nlohmann-json3-dev chromium python3-jinja2 \
   >/dev/null
+# Debian's Node.js and npm, unless a Node.js with its own npm is installed already.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+client=$(cd "$(dirname "$0")/../tests/server/openai_client" && pwd)
+npm ci --prefix "$client" --no-audit --no-fund --loglevel=error >/dev/null
 echo "dependencies installed"

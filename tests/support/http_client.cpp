@@ -13,9 +13,13 @@
 
 namespace hearth::test {
 
-HttpConnection::HttpConnection(uint16_t port, std::chrono::milliseconds timeout) {
+HttpConnection::HttpConnection(uint16_t port, std::chrono::milliseconds timeout,
+                               int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) throw std::runtime_error("socket() failed");
+  if (receive_buffer > 0) {
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
   timeval tv{};
   tv.tv_sec = timeout.count() / 1000;
   tv.tv_usec = (timeout.count() % 1000) * 1000;

@@ -18,9 +18,11 @@ struct HttpResponse {
 
 class HttpConnection {
  public:
-  // Connects to 127.0.0.1:port; every read gives up after `timeout`.
+  // Connects to 127.0.0.1:port; every read gives up after `timeout`. A `receive_buffer`
+  // (bytes) makes a client whose slowness the server feels at once.
   explicit HttpConnection(uint16_t port,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                          int receive_buffer = 0);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;

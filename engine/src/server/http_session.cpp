@@ -68,6 +68,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     ++server_.counters.open_connections;
   }
   ~Session() override {
+    set_responding(false);
     --server_.counters.open_connections;
     std::lock_guard lock(server_.sessions_mutex);
     server_.sessions.erase(id_);
@@ -134,6 +135,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     if (ec) return reply_error(ApiError(400, "malformed HTTP request: " + ec.message()), true);
     stream_.expires_never();  // generation may take long; each write sets its own limit
     ++server_.counters.requests;
+    set_responding(true);
     HttpRequest request = parser_->release();
     keep_alive_ = request.keep_alive();
     try {
@@ -469,6 +471,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
                          self->writing_ = false;
                          self->serializer_.reset();
                          self->stream_head_.reset();
+                         self->set_responding(false);
                          if (ec || !self->keep_alive_) return self->close_now();
                          self->wait_for_request();
                        });
@@ -543,9 +546,16 @@ class Session final : public SessionControl, public std::enable_shared_from_this
                             });
   }
 
+  void set_responding(bool responding) {
+    if (responding == responding_) return;
+    responding_ = responding;
+    server_.responding += responding ? 1 : -1;
+  }
+
   void close_now() {
     if (closed_) return;
     closed_ = true;
+    set_responding(false);
     cancel_runs();  // frees its KV blocks at the scheduler's next step
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -560,6 +570,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   bool keep_alive_ = true;
   bool closed_ = false;
   bool writing_ = false;
+  bool responding_ = false;  // counted in server_.responding
 
   std::unique_ptr<Generation> generation_;
   std::shared_ptr<Session> hold_;

@@ -189,13 +189,16 @@ void Server::shutdown(std::chrono::milliseconds grace) {
     });
     auto idle = [&s] {
       return s.admission.running() == 0 && s.admission.waiting() == 0 &&
-             s.live_engine_requests == 0;
+             s.live_engine_requests == 0 && s.responding == 0;
     };
     if (!wait_until(idle, grace)) {
       s.admission.drop_waiting();
       for (auto& session : open_sessions(s)) session->cancel_generation();
-      // Cancelling takes effect at the scheduler's next step; the posted answers follow.
-      wait_until(idle, std::chrono::seconds(30));
+      // Cancelling takes effect at the scheduler's next step; what the engine posts to the
+      // connections must land before the I/O threads stop. Answers still being written are
+      // cut off below.
+      wait_until([&s] { return s.live_engine_requests == 0 && s.admission.running() == 0; },
+                 std::chrono::seconds(30));
     }
     for (auto& session : open_sessions(s)) session->close();
     s.work.reset();

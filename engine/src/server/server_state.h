@@ -62,6 +62,9 @@ struct ServerState {
   // Engine requests whose on_done has not run yet: their callbacks post to `io`, so it must
   // outlive them.
   std::atomic<int32_t> live_engine_requests{0};
+  // Connections between reading a request whole and writing its response's last byte:
+  // shutdown's grace waits for these too, so an answer made in time is delivered in full.
+  std::atomic<int32_t> responding{0};
 
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor acceptor;
