@@ -284,3 +284,48 @@ TEST_CASE("strings cannot hide a deep key from the nesting scan", "[config]") {
       parse_deploy_config(kValidStart + "s = \"\"\"a\\\nb\"\"\"\n[" + deep + "]\n", "d.toml"),
       Catch::StartsWith("d.toml:5:"));
 }
+
+TEST_CASE("the [server] table sets how hearth serve listens and its limits", "[config]") {
+  const auto c = parse_deploy_config(R"(
+[model]
+path = "m.gguf"
+[server]
+listen = "0.0.0.0:9000"
+api_key_file = "secrets/keys.txt"
+model_alias = "assistant"
+io_threads = 4
+max_body_bytes = 65536
+max_concurrent_requests = 8
+max_queued_requests = 0
+read_timeout = 5
+idle_timeout = 2.5
+shutdown_grace = 0
+)",
+                                     "/srv/hearth/deploy.toml");
+  CHECK(c.server.listen == "0.0.0.0:9000");
+  CHECK(c.server.api_key_file == "/srv/hearth/secrets/keys.txt");
+  CHECK(c.server.model_alias == "assistant");
+  CHECK(c.server.io_threads == 4);
+  CHECK(c.server.max_body_bytes == 65536u);
+  CHECK(c.server.max_concurrent_requests == 8);
+  CHECK(c.server.max_queued_requests == 0);
+  CHECK(c.server.read_timeout == 5.0);
+  CHECK(c.server.idle_timeout == 2.5);
+  CHECK(c.server.shutdown_grace == 0.0);
+  CHECK(c.server.max_tokens_limit == hearth::ServerOptions{}.max_tokens_limit);
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"io_threads = 0", "'io_threads' = 0 is outside"},
+      {"read_timeout = 0", "'read_timeout'"},
+      {"max_body_bytes = 10", "'max_body_bytes'"},
+      {"listen = 8080", "'listen' must be a string"},
+      {"max_conections = 3", "unknown key 'max_conections' in [server]"},
+  };
+  for (const auto& [line, message] : bad) {
+    INFO(line);
+    CHECK_THROWS_WITH(
+        parse_deploy_config(std::string("[model]\npath = \"m.gguf\"\n[server]\n") + line + "\n",
+                            "/d.toml"),
+        Catch::Contains("/d.toml:4:") && Catch::Contains(message));
+  }
+}
