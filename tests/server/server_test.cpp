@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "hearth/engine.h"
@@ -552,4 +553,30 @@ TEST_CASE("shutdown lets answers in flight finish within the grace, then refuses
     CHECK(s.engine->kv_cache_stats().used_blocks == 0);
     CHECK_THROWS(test::HttpConnection(port));
   }
+}
+
+TEST_CASE("random bytes and truncated requests never stop the server", "[server]") {
+  Served s;
+  std::mt19937 random(20261203);
+  const std::string valid =
+      test::http_request("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":2})");
+  for (int i = 0; i < 150; ++i) {
+    std::string bytes;
+    switch (i % 3) {
+      case 0:  // noise
+        for (int n = random() % 600; n > 0; --n) bytes += static_cast<char>(random());
+        break;
+      case 1:  // a valid request cut short
+        bytes = valid.substr(0, random() % valid.size());
+        break;
+      default:  // a valid request with bytes flipped
+        bytes = valid;
+        for (int n = 0; n < 3; ++n) bytes[random() % bytes.size()] ^= 1 + random() % 255;
+    }
+    test::HttpConnection c(s.port(), 5s);
+    c.try_send_raw(bytes);
+    c.close();
+  }
+  CHECK(s.call("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":3})").status == 200);
+  CHECK(s.cache_empties());
 }
