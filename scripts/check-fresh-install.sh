@@ -304,6 +304,13 @@ apt-config dump 2>/dev/null |
     >"$root/etc/apt/apt.conf.d/99hearth-host" || true
 [ -s "$root/etc/apt/apt.conf.d/99hearth-host" ] || rm -f "$root/etc/apt/apt.conf.d/99hearth-host"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# Certificate authorities this machine's network adds (a proxy that re-signs HTTPS, as the
+# npm registry may be reached through): local CAs are network settings like the proxy, not
+# packages, so they go along for the npm install. The CA bundle itself is Node.js's own.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cat /usr/local/share/ca-certificates/*.crt >"$root/etc/hearth-host-ca.pem"
+  proxy_env+=("NODE_EXTRA_CA_CERTS=/etc/hearth-host-ca.pem")
+fi
 
 # Tracked files and untracked files that are not ignored: a fresh clone plus the working
 # tree's changes, never a build folder. Files deleted in the working tree are left out.
