@@ -134,11 +134,11 @@ typedef struct hearth_generation_params {
   float min_p;        /* 0 = off (default 0.05) */
   float repeat_penalty;
   int32_t repeat_last_n;
-  int64_t seed;              /* -1 = random */
-  const char* const* stop;   /* stop strings (never returned in the text) */
+  int64_t seed;            /* -1 = random */
+  const char* const* stop; /* stop strings (never returned in the text) */
   size_t stop_count;
-  bool add_bos;              /* default true */
-  bool parse_special;        /* default false; true for a rendered chat prompt */
+  bool add_bos;       /* default true */
+  bool parse_special; /* default false; true for a rendered chat prompt */
   bool ignore_eos;
   /* Beam search (needs the trie_beam plugin in hearth_engine_params.plugins): 0 = sampling. */
   int32_t num_beams;
@@ -169,8 +169,7 @@ HEARTH_API void hearth_request_cancel(hearth_request* request);
 /* Copies up to `capacity` bytes of the text made since the last call and returns how many;
  * the rest stays for the next call (it may split a UTF-8 character). For requests without
  * on_text. */
-HEARTH_API size_t hearth_request_take_text(hearth_request* request, char* buffer,
-                                           size_t capacity);
+HEARTH_API size_t hearth_request_take_text(hearth_request* request, char* buffer, size_t capacity);
 /* Waits until the request is done, at most timeout_ms (-1 = no limit). HEARTH_OK once it is
  * finished or cancelled, HEARTH_TIMED_OUT while it goes on, or the status that failed it. Not
  * from a callback. */
@@ -185,8 +184,7 @@ HEARTH_API int32_t hearth_request_generated_tokens(const hearth_request* request
 HEARTH_API uint64_t hearth_request_seed(const hearth_request* request);
 /* Beam search: the hypotheses, best first (0 for sampling). */
 HEARTH_API int32_t hearth_request_hypothesis_count(const hearth_request* request);
-HEARTH_API const char* hearth_request_hypothesis_text(const hearth_request* request,
-                                                      int32_t index);
+HEARTH_API const char* hearth_request_hypothesis_text(const hearth_request* request, int32_t index);
 HEARTH_API double hearth_request_hypothesis_score(const hearth_request* request, int32_t index);
 
 /* Cancels the request if it is going, waits for it to end (no callback runs afterwards) and
