@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -458,35 +459,38 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     write_next();
   }
 
-  // Writes what is pending as one chunk; events that arrive meanwhile go in the next one.
+  // Writes what is pending as one chunk; events that arrive meanwhile go in the next one. The
+  // stream's last events and its terminating chunk go out in one write, so a client sees the
+  // end of the body in the same read as the last event (some clients count a body whose
+  // terminator arrives alone, next to the connection closing, as cut short).
   void write_next() {
     if (writing_ || closed_) return;
-    if (pending_.empty()) {
-      if (!end_stream_) return;
+    if (pending_.empty() && !end_stream_) return;
+    in_flight_.clear();
+    if (!pending_.empty()) {
+      char size[32];
+      std::snprintf(size, sizeof size, "%zx\r\n", pending_.size());
+      in_flight_ = size + pending_ + "\r\n";
+      pending_.clear();
+    }
+    const bool last = end_stream_;
+    if (last) {
+      in_flight_ += "0\r\n\r\n";
       end_stream_ = false;
-      writing_ = true;
-      stream_.expires_after(seconds(server_.options.write_timeout));
-      net::async_write(stream_, http::make_chunk_last(),
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                         self->writing_ = false;
-                         self->serializer_.reset();
-                         self->stream_head_.reset();
-                         self->set_responding(false);
-                         if (ec || !self->keep_alive_) return self->close_now();
-                         self->wait_for_request();
-                       });
-      return;
     }
     writing_ = true;
-    in_flight_ = std::move(pending_);
-    pending_.clear();
     stream_.expires_after(seconds(server_.options.write_timeout));
-    net::async_write(stream_, http::make_chunk(net::buffer(in_flight_)),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+    net::async_write(stream_, net::buffer(in_flight_),
+                     [self = shared_from_this(), last](beast::error_code ec, size_t) {
                        self->writing_ = false;
                        self->stream_.expires_never();
                        if (ec) return self->on_write_failed();
-                       self->write_next();
+                       if (!last) return self->write_next();
+                       self->serializer_.reset();
+                       self->stream_head_.reset();
+                       self->set_responding(false);
+                       if (!self->keep_alive_) return self->linger_then_close();
+                       self->wait_for_request();
                      });
   }
 
