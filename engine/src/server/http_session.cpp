@@ -439,7 +439,10 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     stream_head_->set(http::field::server, "hearth");
     stream_head_->set(http::field::content_type, "text/event-stream");
     stream_head_->set(http::field::cache_control, "no-cache");
-    stream_head_->keep_alive(keep_alive_);
+    // A stream ends its connection. node-fetch 2 (the OpenAI client's transport on Node.js 18)
+    // reports "Premature close" for a chunked response whose socket stays open for reuse.
+    keep_alive_ = false;
+    stream_head_->keep_alive(false);
     stream_head_->chunked(true);
     serializer_.emplace(*stream_head_);
     generation_->headers_sent = true;
