@@ -436,13 +436,13 @@ TEST_CASE("a slow client is cut off while others are served", "[server]") {
   const std::string request = test::http_request("POST", "/v1/completions", R"({"prompt":"x"})");
   const auto start = std::chrono::steady_clock::now();
   bool cut_off = false;
-  for (char c : request) {
-    if (!slow.try_send_raw(std::string(1, c))) {
+  for (size_t i = 0; i < request.size(); ++i) {
+    if (!slow.try_send_raw(std::string(1, request[i]))) {
       cut_off = true;
       break;
     }
     // Meanwhile another client is answered at once.
-    if (&c == &request[3]) {
+    if (i == 3) {
       CHECK(s.call("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":2})").status == 200);
     }
     std::this_thread::sleep_for(250ms);

@@ -33,6 +33,7 @@ struct ServerStats {
   uint64_t requests = 0;             // HTTP requests read whole
   uint64_t rejected_busy = 0;        // answered 429
   uint64_t client_errors = 0;        // answered 4xx (429 included)
+  uint64_t server_errors = 0;        // answered 5xx
   uint64_t cancelled_by_disconnect = 0;
   uint64_t prompt_tokens = 0, completion_tokens = 0;
   int32_t open_connections = 0, generating = 0, queued = 0;

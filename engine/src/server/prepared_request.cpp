@@ -51,7 +51,7 @@ PreparedRequest prepare_request(Engine& engine, const ApiRequest& request,
     } else {
       for (const PromptInput& input : request.prompts) {
         if (input.is_tokens && !knowledge) {
-          p.prompt_texts.push_back(engine.detokenize(input.tokens));
+          p.prompt_texts.push_back(request.echo ? engine.detokenize(input.tokens) : "");
           p.prompt_tokens.push_back(input.tokens);
         } else {
           const std::string text = input.is_tokens ? engine.detokenize(input.tokens) : input.text;

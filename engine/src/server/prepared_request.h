@@ -19,7 +19,7 @@ struct PreparedChoice {
 
 struct PreparedRequest {
   std::vector<std::vector<int32_t>> prompt_tokens;  // one list per prompt
-  std::vector<std::string> prompt_texts;            // for echo
+  std::vector<std::string> prompt_texts;            // for echo (token prompts: only with echo)
   std::vector<PreparedChoice> choices;              // prompts × n, or prompts × 1 with beams
   int64_t prompt_token_count = 0;                   // over the prompts, once each
 };

@@ -13,6 +13,7 @@
 #include "hearth/settings.h"
 #include "server/http_session.h"
 #include "server/listen_address.h"
+#include "server/server_metrics.h"
 #include "server/server_state.h"
 
 namespace hearth {
@@ -162,22 +163,7 @@ uint16_t Server::port() const { return state_->port; }
 
 const std::string& Server::model_id() const { return state_->model_id; }
 
-ServerStats Server::stats() const {
-  const detail::ServerCounters& c = state_->counters;
-  ServerStats s;
-  s.connections_accepted = c.connections_accepted;
-  s.connections_refused = c.connections_refused;
-  s.requests = c.requests;
-  s.rejected_busy = c.rejected_busy;
-  s.client_errors = c.client_errors;
-  s.cancelled_by_disconnect = c.cancelled_by_disconnect;
-  s.prompt_tokens = c.prompt_tokens;
-  s.completion_tokens = c.completion_tokens;
-  s.open_connections = c.open_connections;
-  s.generating = state_->admission.running();
-  s.queued = state_->admission.waiting();
-  return s;
-}
+ServerStats Server::stats() const { return server::server_stats(*state_); }
 
 void Server::shutdown(std::chrono::milliseconds grace) {
   detail::ServerState& s = *state_;

@@ -8,6 +8,9 @@
 
 namespace hearth::server {
 
+// The server's counters and gauges at this moment.
+ServerStats server_stats(const detail::ServerState& server);
+
 std::string server_metrics_text(detail::ServerState& server);
 
 }  // namespace hearth::server
