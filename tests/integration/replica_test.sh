@@ -181,7 +181,7 @@ kill -9 "$pid_a"
 wait "$pid_a" 2>/dev/null
 wait "$load_pid"
 check "SIGKILL of one replica mid-run loses no request" grep -q " failed 0$" kill.txt || cat kill.txt
-check "and the run was not trivial" test "$(awk 'NR == 1 {print $2}' kill.txt)" -ge 20
+check "and the run was not trivial" test "$(awk 'NR == 1 {print $2}' kill.txt)" -ge 8 || head -1 kill.txt
 check "nginx moved requests off the dead replica" grep -q "127.0.0.1:$port_a, 127.0.0.1:$port_b" upstreams.log
 
 # Replica a restarted on its port loads the set again from the cache; then b is stopped
