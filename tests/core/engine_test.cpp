@@ -1,6 +1,8 @@
 #include "hearth/engine.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -230,4 +232,50 @@ TEST_CASE("threads split the work without changing the result", "[engine][thread
     logits.push_back(engine->prefill(s, prompt));
   }
   for (size_t i = 1; i < logits.size(); ++i) CHECK(logits[i] == logits[0]);
+}
+
+TEST_CASE("logprobs are the log-softmax of each step's logits, one per token",
+          "[engine][sampling]") {
+  auto engine = load(test::model_path());
+  GenerationOptions g = greedy(8);
+  g.logprobs = 4;
+  const auto result = engine->generate("Once upon a time", g);
+  REQUIRE(result.logprobs.size() == result.tokens.size());
+
+  // The reference: feed the prompt and the generated tokens one by one, and take log-softmax
+  // of each row of logits in long double.
+  auto sequence = engine->create_sequence();
+  std::vector<float> logits =
+      engine->prefill(sequence, engine->tokenize("Once upon a time", true, false));
+  for (size_t i = 0; i < result.tokens.size(); ++i) {
+    INFO("token " << i);
+    long double norm = 0;
+    const float highest = *std::max_element(logits.begin(), logits.end());
+    for (float x : logits) norm += std::exp(static_cast<long double>(x) - highest);
+    const auto reference = [&](int32_t t) {
+      return static_cast<double>(logits[static_cast<size_t>(t)] - highest - std::log(norm));
+    };
+    const TokenLogprob& lp = result.logprobs[i];
+    CHECK(lp.token == result.tokens[i]);
+    CHECK(lp.logprob == Approx(reference(lp.token)).margin(1e-5));
+    REQUIRE(lp.top.size() == 4);
+    CHECK(lp.top[0].first == lp.token);  // greedy chose the likeliest
+    for (size_t k = 0; k < lp.top.size(); ++k) {
+      CHECK(lp.top[k].second == Approx(reference(lp.top[k].first)).margin(1e-5));
+      if (k > 0) CHECK(lp.top[k].second <= lp.top[k - 1].second);
+    }
+    logits = engine->prefill(sequence, std::vector<int32_t>{result.tokens[i]});
+  }
+  engine->drop_sequence(sequence);
+
+  // A stop string cuts the text, and the tokens keep their log-probabilities.
+  g.max_tokens = 60;
+  g.stop = {"Lily"};
+  const auto stopped = engine->generate("", g);
+  CHECK(stopped.stop_reason == StopReason::stop_string);
+  CHECK(stopped.logprobs.size() == stopped.tokens.size());
+  // Without the option, none are made; out of range is refused with its name.
+  CHECK(engine->generate("Once", greedy(4)).logprobs.empty());
+  g.logprobs = 21;
+  CHECK_THROWS_WITH(engine->generate("Once", g), Catch::Contains("logprobs"));
 }

@@ -96,6 +96,10 @@ TEST_CASE("a decoding plugin driving forks, batches and truncation matches built
   CHECK(engine->plugins()[0].leaked_sequences == 0);
   CHECK_THROWS_WITH(engine->generate("", greedy(5, "beam")),
                     Catch::Contains("no decoding plugin named 'beam'"));
+  auto with_logprobs = greedy(5);
+  with_logprobs.logprobs = 2;
+  CHECK_THROWS_WITH(engine->generate("", with_logprobs),
+                    Catch::Contains("logprobs") && Catch::Contains("test_greedy"));
 }
 
 TEST_CASE("a knowledge plugin builds, attaches, resets, saves and restores a prefix",

@@ -1,10 +1,15 @@
 #include "sampling/sampler.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
+#include <numeric>
+#include <random>
 #include <string>
 
 #include "hearth/error.h"
+#include "sampling/token_logprob.h"
 
 using hearth::Candidate;
 using hearth::Sampler;
@@ -82,4 +87,42 @@ TEST_CASE("impossible sampling settings are refused with their name", "[sampling
   CHECK_THAT(refusal([](SamplingOptions& o) { o.min_p = -0.1f; }), Catch::Contains("min_p"));
   CHECK_THAT(refusal([](SamplingOptions& o) { o.top_k = -2; }), Catch::Contains("top_k"));
   CHECK(refusal([](SamplingOptions& o) { o.temperature = 0; }).empty());
+}
+
+TEST_CASE("token log-probabilities match a plain log-softmax, far from zero too", "[sampling]") {
+  std::mt19937 random(5);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  for (float shift : {0.0f, 1000.0f, -1000.0f}) {
+    std::vector<float> logits(5000);
+    for (float& x : logits) x = normal(random) + shift;
+    logits[17] = logits[42] = 30.0f + shift;  // a tie at the top
+    // The reference: log(exp(x_t) / sum(exp(x))) with the shift undone in long double.
+    long double sum = 0;
+    for (float x : logits) sum += std::exp(static_cast<long double>(x - shift));
+    const auto reference = [&](int32_t t) {
+      return static_cast<double>(static_cast<long double>(logits[t] - shift) - std::log(sum));
+    };
+    INFO("shift " << shift);
+    const hearth::TokenLogprob lp = hearth::token_logprob(logits, 1234, 5);
+    CHECK(lp.token == 1234);
+    CHECK(lp.logprob == Approx(reference(1234)).margin(1e-4));
+    REQUIRE(lp.top.size() == 5);
+    CHECK(lp.top[0].first == 17);  // ties go to the lower id
+    CHECK(lp.top[1].first == 42);
+    std::vector<int32_t> order(logits.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+    for (size_t k = 0; k < 5; ++k) {
+      CHECK(lp.top[k].first == order[k]);
+      CHECK(lp.top[k].second == Approx(reference(order[k])).margin(1e-4));
+    }
+  }
+  std::vector<float> three = {1.0f, 2.0f, 3.0f};
+  const hearth::TokenLogprob all = hearth::token_logprob(three, 0, 10);  // more than the vocabulary
+  REQUIRE(all.top.size() == 3);
+  double total = 0;
+  for (const auto& [token, logprob] : all.top) total += std::exp(logprob);
+  CHECK(total == Approx(1.0));
+  CHECK(hearth::token_logprob(three, 2, 0).top.empty());
 }

@@ -271,6 +271,70 @@ TEST_CASE("n choices, stop sequences and seeds", "[server]") {
         s.engine->generate("Once upon a time", greedy(8)).text);
 }
 
+TEST_CASE("logprobs: each token's log-probability and alternatives, as the engine gives them",
+          "[server]") {
+  Served s;
+  GenerationOptions g = greedy(12);
+  g.logprobs = 3;
+  const GenerationResult direct = s.engine->generate("Once upon a time", g);
+  REQUIRE(direct.logprobs.size() == 12);
+
+  const test::HttpResponse r =
+      s.call("POST", "/v1/completions",
+             R"({"prompt":"Once upon a time","max_tokens":12,"temperature":0,"logprobs":3})");
+  REQUIRE(r.status == 200);
+  const Json choice = Json::parse(r.body)["choices"][0];
+  CHECK(choice["text"] == direct.text);
+  const Json& lp = choice["logprobs"];
+  REQUIRE(lp["tokens"].size() == 12);
+  REQUIRE(lp["token_logprobs"].size() == 12);
+  REQUIRE(lp["top_logprobs"].size() == 12);
+  std::string joined;
+  for (size_t i = 0; i < 12; ++i) {
+    INFO("token " << i);
+    CHECK(lp["tokens"][i] == s.engine->token_piece(direct.tokens[i]));
+    CHECK(lp["text_offset"][i] == joined.size());  // ASCII text: characters are bytes
+    joined += lp["tokens"][i].get<std::string>();
+    CHECK(lp["token_logprobs"][i].get<double>() == Approx(direct.logprobs[i].logprob));
+    CHECK(lp["token_logprobs"][i].get<double>() <= 0);
+    const Json& top = lp["top_logprobs"][i];
+    CHECK(top.size() <= 3);
+    // Greedy: the chosen token is the likeliest.
+    CHECK(top[lp["tokens"][i].get<std::string>()] == lp["token_logprobs"][i]);
+    for (const auto& [piece, logprob] : top.items()) {
+      CHECK(logprob.get<double>() <= lp["token_logprobs"][i].get<double>());
+    }
+  }
+  CHECK(joined == direct.text);
+
+  // Chat: logprobs true with top_logprobs, in OpenAI's chat shape.
+  const test::HttpResponse chat = s.call(
+      "POST", "/v1/chat/completions",
+      R"({"messages":[{"role":"user","content":"Tell a story"}],"max_tokens":6,"temperature":0,)"
+      R"("logprobs":true,"top_logprobs":2})");
+  REQUIRE(chat.status == 200);
+  const Json c = Json::parse(chat.body)["choices"][0];
+  const Json& content = c["logprobs"]["content"];
+  REQUIRE(content.size() == 6);
+  std::string reply;
+  for (const Json& t : content) {
+    reply += t["token"].get<std::string>();
+    std::string from_bytes;
+    for (const Json& b : t["bytes"]) from_bytes += static_cast<char>(b.get<int>());
+    CHECK(from_bytes == t["token"].get<std::string>());
+    REQUIRE(t["top_logprobs"].size() == 2);
+    CHECK(t["top_logprobs"][0]["token"] == t["token"]);
+    CHECK(t["top_logprobs"][0]["logprob"] == t["logprob"]);
+    CHECK(t["top_logprobs"][1]["logprob"].get<double>() <= t["logprob"].get<double>());
+  }
+  CHECK(reply == c["message"]["content"]);
+  // Without the field, logprobs is null.
+  const Json plain =
+      Json::parse(s.call("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":2})").body);
+  CHECK(plain["choices"][0]["logprobs"].is_null());
+  CHECK(s.cache_empties());
+}
+
 TEST_CASE("beam search through the API returns the plugin's hypotheses", "[server]") {
   Served s;
   GenerationOptions beam = greedy(10);
@@ -325,7 +389,11 @@ TEST_CASE("malformed requests get the right status and a message naming the fiel
       {R"({"prompt":"x","stream":"yes"})", 400, "stream"},
       {R"({"prompt":"x","stream_options":{"include_usage":true}})", 400, "stream_options"},
       {R"({"prompt":"x","frobnicate":true})", 400, "frobnicate"},
-      {R"({"prompt":"x","logprobs":2})", 400, "logprobs"},
+      {R"({"prompt":"x","logprobs":6})", 400, "logprobs"},
+      {R"({"prompt":"x","logprobs":"2"})", 400, "logprobs"},
+      {R"({"prompt":"x","logprobs":1,"stream":true})", 400, "logprobs"},
+      {R"({"prompt":"x","logprobs":1,"echo":true})", 400, "logprobs"},
+      {R"({"prompt":"x","logprobs":1,"beams":2})", 400, "logprobs"},
       {R"({"prompt":"x","presence_penalty":0.5})", 400, "presence_penalty"},
       {R"({"prompt":"x","beams":2,"n":3})", 400, "n"},
       {R"({"prompt":"x","length_penalty":1})", 400, "length_penalty"},
@@ -356,6 +424,10 @@ TEST_CASE("malformed requests get the right status and a message naming the fiel
       {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})", 400,
        "messages[0].content"},
       {R"({"messages":[{"role":"user","content":"hi"}],"echo":true})", 400, "echo"},
+      {R"({"messages":[{"role":"user","content":"hi"}],"top_logprobs":2})", 400, "top_logprobs"},
+      {R"({"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21})", 400,
+       "top_logprobs"},
+      {R"({"messages":[{"role":"user","content":"hi"}],"logprobs":1})", 400, "logprobs"},
   };
   for (const Case& c : chat_cases) {
     INFO(c.body);

@@ -37,6 +37,9 @@ struct GenerationOptions {
   // Start from this knowledge prefix (see Engine::knowledge_build) instead of an empty
   // sequence; the prompt continues it without a BOS.
   std::string knowledge_prefix;
+  // -1 = none. N >= 0: GenerationResult::logprobs gets each generated token's log-probability
+  // with the N most likely tokens of its step (at most 20). The built-in sampling only.
+  int32_t logprobs = -1;
 };
 
 // cancelled: Request::cancel(), or a text callback that returned false.
@@ -67,6 +70,15 @@ struct Hypothesis {
   double score = 0;  // the plugin's score (beam search: length-penalised log-probability)
 };
 
+// A generated token's log-probability under the model: the log-softmax of its logits as the
+// model gave them, before the sampling settings (penalty, temperature, cut-offs) reshaped
+// them, so that it reads the same whatever the request's sampling.
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;  // the most likely tokens, best first
+};
+
 struct GenerationResult {
   std::string text;
   std::vector<int32_t> tokens;  // generated tokens (prompt excluded)
@@ -76,6 +88,8 @@ struct GenerationResult {
   // A decoding plugin's answers, best first; `text` and `tokens` follow the first of them
   // under the request's stop rules. Empty for sampling.
   std::vector<Hypothesis> hypotheses;
+  // With GenerationOptions::logprobs >= 0: one per token of `tokens`, in order.
+  std::vector<TokenLogprob> logprobs;
 };
 
 }  // namespace hearth

@@ -41,6 +41,7 @@ inline constexpr RealRange top_p{0, 1, true};
 inline constexpr RealRange min_p{0, 1};
 inline constexpr RealRange repeat_penalty{0, 100, true};
 inline constexpr IntRange repeat_last_n{-1, int64_t{1} << 24};
+inline constexpr IntRange logprobs{-1, 20};  // -1 = none; else the alternatives per token
 
 // Server ([server] table, `hearth serve` flags).
 inline constexpr IntRange io_threads{1, 256};

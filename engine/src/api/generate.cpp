@@ -58,6 +58,12 @@ Request Engine::submit_tokens(std::vector<int32_t> prompt, const GenerationOptio
     throw Error("strategy options ('" + options.strategy_options.front().first +
                 "', ...) are for a decoding plugin, and this request samples");
   }
+  if (strategy && options.logprobs >= 0) {
+    throw Error(
+        "logprobs are given by the built-in sampling, and this request uses decoding "
+        "plugin '" +
+        strategy->name() + "'");
+  }
   return impl_->scheduler->submit(std::move(prompt), options, std::move(callbacks), strategy);
 }
 

@@ -85,6 +85,7 @@ void validate(const SamplingOptions& s) {
 
 void validate(const GenerationOptions& o) {
   require("max_tokens", o.max_tokens, max_tokens);
+  require("logprobs", o.logprobs, logprobs);
   validate(o.sampling);
 }
 

@@ -12,8 +12,10 @@ namespace hearth {
 class SamplingSearch final : public SearchStrategy {
  public:
   // `sequence` holds the prompt (`prompt` are its tokens, for the repetition penalty).
+  // `logprobs` >= 0: each token's TokenLogprob with that many alternatives.
   SamplingSearch(const SamplingOptions& options, uint64_t seed, SequenceId sequence,
-                 int32_t next_position, std::vector<int32_t> prompt, int32_t vocab_size);
+                 int32_t next_position, std::vector<int32_t> prompt, int32_t vocab_size,
+                 int32_t logprobs = -1);
 
   void step(std::span<const float> logits, SearchStep& out) override;
 
@@ -23,6 +25,7 @@ class SamplingSearch final : public SearchStrategy {
   int32_t next_position_;
   std::vector<int32_t> history_;
   int32_t vocab_size_;
+  int32_t logprobs_;
 };
 
 }  // namespace hearth

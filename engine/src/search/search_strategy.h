@@ -10,13 +10,15 @@
 #include <vector>
 
 #include "hearth/batch.h"
+#include "hearth/generation.h"
 
 namespace hearth {
 
 struct SearchStep {
-  std::vector<int32_t> tokens;   // newly final tokens, in order (streamed and stop-checked)
-  std::vector<BatchToken> rows;  // to feed in the next pass; empty with finished
-  bool finished = false;         // the strategy has nothing more to add
+  std::vector<int32_t> tokens;         // newly final tokens, in order (streamed and stop-checked)
+  std::vector<TokenLogprob> logprobs;  // one per token, when the request asked for them
+  std::vector<BatchToken> rows;        // to feed in the next pass; empty with finished
+  bool finished = false;               // the strategy has nothing more to add
   // With finished, a plugin's scored answers, best first (`tokens` repeats the first).
   struct Scored {
     std::vector<int32_t> tokens;

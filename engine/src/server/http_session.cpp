@@ -385,7 +385,9 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     const std::string& echo =
         gen.api.echo ? gen.prepared.prompt_texts[run.prepared.prompt] : std::string();
     if (result.hypotheses.empty()) {
-      out.push_back({run.prepared.index, echo + result.text, result.stop_reason, std::nullopt});
+      out.push_back(
+          {run.prepared.index, echo + result.text, result.stop_reason, std::nullopt, std::nullopt});
+      if (run.prepared.generation.logprobs >= 0) out.back().logprobs = token_choices(result);
       return;
     }
     // Beam search: the n best hypotheses are this prompt's n choices.
@@ -397,8 +399,21 @@ class Session final : public SessionControl, public std::enable_shared_from_this
           h == 0 ? result.stop_reason
                  : (ended ? StopReason::end_of_generation : StopReason::max_tokens);
       out.push_back({run.prepared.index + static_cast<int32_t>(h),
-                     echo + (h == 0 ? result.text : hyp.text), reason, hyp.score});
+                     echo + (h == 0 ? result.text : hyp.text), reason, hyp.score, std::nullopt});
     }
+  }
+
+  std::vector<TokenChoice> token_choices(const GenerationResult& result) const {
+    std::vector<TokenChoice> tokens;
+    tokens.reserve(result.logprobs.size());
+    for (const TokenLogprob& t : result.logprobs) {
+      TokenChoice c{server_.engine.token_piece(t.token), t.logprob, {}};
+      for (const auto& [token, logprob] : t.top) {
+        c.top.emplace_back(server_.engine.token_piece(token), logprob);
+      }
+      tokens.push_back(std::move(c));
+    }
+    return tokens;
   }
 
   Generation* current(uint64_t serial) {

@@ -1,5 +1,6 @@
 #include "server/openai_request.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -351,13 +352,20 @@ ApiRequest parse_api_request(Endpoint endpoint, std::string_view text,
 
   r.knowledge = f.string("knowledge");
   f.string("user");  // who the caller is, for the caller's own records
+  // Log-probabilities: chat's "logprobs": true with "top_logprobs" alternatives (0..20), or
+  // completions' "logprobs": N alternatives (0..5), as OpenAI takes them.
   if (chat) {
-    if (f.boolean("logprobs", false)) refuse("logprobs", "is not supported");
-    if (f.get("top_logprobs")) refuse("top_logprobs", "is not supported");
-  } else if (const Json* logprobs = f.get("logprobs")) {
-    if (Fields::checked_integer("logprobs", *logprobs, 0, 5) != 0) {
-      refuse("logprobs", "is not supported");
-    }
+    const bool wanted = f.boolean("logprobs", false);
+    const int64_t top = f.integer("top_logprobs", -1, 0, 20);
+    if (top >= 0 && !wanted) refuse("top_logprobs", "needs \"logprobs\": true");
+    if (wanted) r.generation.logprobs = static_cast<int32_t>(std::max<int64_t>(top, 0));
+  } else {
+    r.generation.logprobs = static_cast<int32_t>(f.integer("logprobs", -1, 0, 5));
+  }
+  if (r.generation.logprobs >= 0) {
+    if (r.beams > 0) refuse("logprobs", "cannot be used with beam search ('beams' or 'best_of')");
+    if (r.stream) refuse("logprobs", "cannot be streamed: ask without \"stream\": true");
+    if (r.echo) refuse("logprobs", "cannot be used with echo (the prompt's are not computed)");
   }
   refuse_unless_neutral(f);
   f.refuse_unknown();

@@ -30,6 +30,52 @@ Json usage_json(const Usage& usage) {
 // here, but a model can produce invalid sequences) become U+FFFD rather than an exception.
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+Json piece_bytes(const std::string& piece) {
+  Json bytes = Json::array();
+  for (unsigned char c : piece) bytes.push_back(c);
+  return bytes;
+}
+
+// Chat: {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}], "refusal": null}.
+Json chat_logprobs(const std::vector<TokenChoice>& tokens) {
+  Json content = Json::array();
+  for (const TokenChoice& t : tokens) {
+    Json top = Json::array();
+    for (const auto& [piece, logprob] : t.top) {
+      top.push_back(Json{{"token", piece}, {"logprob", logprob}, {"bytes", piece_bytes(piece)}});
+    }
+    content.push_back(Json{{"token", t.piece},
+                           {"logprob", t.logprob},
+                           {"bytes", piece_bytes(t.piece)},
+                           {"top_logprobs", std::move(top)}});
+  }
+  return Json{{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
+// Completions: parallel lists of tokens, their log-probabilities, the alternatives as
+// {token: logprob} (the likelier of two tokens with the same text is kept) and each token's
+// offset in the text, counted in characters (a character's first byte counts it).
+Json completion_logprobs(const std::vector<TokenChoice>& tokens) {
+  Json pieces = Json::array(), logprobs = Json::array(), tops = Json::array(),
+       offsets = Json::array();
+  int64_t offset = 0;
+  for (const TokenChoice& t : tokens) {
+    pieces.push_back(t.piece);
+    logprobs.push_back(t.logprob);
+    Json top = Json::object();
+    for (const auto& [piece, logprob] : t.top) {
+      if (!top.contains(piece)) top[piece] = logprob;
+    }
+    tops.push_back(std::move(top));
+    offsets.push_back(offset);
+    for (unsigned char c : t.piece) offset += (c & 0xC0) != 0x80;
+  }
+  return Json{{"tokens", std::move(pieces)},
+              {"token_logprobs", std::move(logprobs)},
+              {"top_logprobs", std::move(tops)},
+              {"text_offset", std::move(offsets)}};
+}
+
 }  // namespace
 
 const char* finish_reason(StopReason reason) {
@@ -53,7 +99,12 @@ std::string completion_body(const ResponseHead& head, const std::vector<Choice>&
     } else {
       choice["text"] = c.text;
     }
-    choice["logprobs"] = nullptr;
+    if (c.logprobs) {
+      choice["logprobs"] =
+          is_chat(head) ? chat_logprobs(*c.logprobs) : completion_logprobs(*c.logprobs);
+    } else {
+      choice["logprobs"] = nullptr;
+    }
     choice["finish_reason"] = finish_reason(c.stop_reason);
     if (c.score) choice["score"] = *c.score;
     list.push_back(std::move(choice));

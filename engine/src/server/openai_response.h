@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hearth/generation.h"
@@ -17,11 +18,20 @@ struct Usage {
   int64_t prompt_tokens = 0, completion_tokens = 0;
 };
 
+// A generated token as the response shows it: its text (bytes, possibly part of a character)
+// and log-probability, with the most likely tokens of its step.
+struct TokenChoice {
+  std::string piece;
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;
+};
+
 struct Choice {
   int32_t index = 0;
   std::string text;
   StopReason stop_reason = StopReason::max_tokens;
   std::optional<double> score;  // beam search's score, as hearth's extension field
+  std::optional<std::vector<TokenChoice>> logprobs;  // when the request asked for them
 };
 
 // What every body of one response shares.

@@ -82,6 +82,24 @@ await check("chat.completions.create streamed gives the same reply", async () =>
   assert.equal(content, reply.content);
 });
 
+await check("logprobs in both shapes", async () => {
+  const completion = await client.completions.create({
+    model, prompt: "Once upon a time", max_tokens: 6, temperature: 0, logprobs: 2,
+  });
+  const lp = completion.choices[0].logprobs;
+  assert.equal(lp.tokens.length, 6);
+  assert.equal(lp.tokens.join(""), completion.choices[0].text);
+  assert.ok(lp.token_logprobs.every((x) => x <= 0));
+  assert.ok(lp.top_logprobs.every((top) => Object.keys(top).length <= 2));
+  const chat = await client.chat.completions.create({
+    model, messages, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2,
+  });
+  const content = chat.choices[0].logprobs.content;
+  assert.equal(content.length, chat.usage.completion_tokens);
+  assert.equal(content.map((t) => t.token).join(""), chat.choices[0].message.content);
+  assert.ok(content.every((t) => t.top_logprobs.length === 2 && t.top_logprobs[0].token === t.token));
+});
+
 await check("n choices with a seed", async () => {
   const a = await client.completions.create({
     model, prompt: "The dog", max_tokens: 8, n: 3, seed: 11, temperature: 1,
