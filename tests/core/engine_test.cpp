@@ -279,3 +279,18 @@ TEST_CASE("logprobs are the log-softmax of each step's logits, one per token",
   g.logprobs = 21;
   CHECK_THROWS_WITH(engine->generate("Once", g), Catch::Contains("logprobs"));
 }
+
+TEST_CASE("a polled request hands over its log-probabilities once", "[engine][sampling]") {
+  auto engine = load(test::model_path());
+  GenerationOptions g = greedy(10);
+  g.logprobs = 1;
+  Request r = engine->submit("Once upon a time", g);
+  const GenerationResult result = r.wait();
+  const std::vector<TokenLogprob> taken = r.take_logprobs();
+  REQUIRE(taken.size() == result.logprobs.size());
+  for (size_t i = 0; i < taken.size(); ++i) {
+    CHECK(taken[i].token == result.logprobs[i].token);
+    CHECK(taken[i].logprob == result.logprobs[i].logprob);
+  }
+  CHECK(r.take_logprobs().empty());
+}

@@ -328,6 +328,45 @@ TEST_CASE("logprobs: each token's log-probability and alternatives, as the engin
     CHECK(t["top_logprobs"][1]["logprob"].get<double>() <= t["logprob"].get<double>());
   }
   CHECK(reply == c["message"]["content"]);
+  // Streamed: each chunk carries the tokens made since the previous one, never fewer than its
+  // text needs; together they are the whole answer's, with text_offset counted on.
+  const test::HttpResponse stream =
+      s.call("POST", "/v1/completions",
+             R"({"prompt":"Once upon a time","max_tokens":12,"temperature":0,"logprobs":3,)"
+             R"("stream":true})");
+  REQUIRE(stream.status == 200);
+  Json tokens = Json::array(), token_logprobs = Json::array(), top_logprobs = Json::array(),
+       offsets = Json::array();
+  std::string streamed_text, streamed_pieces;
+  for (const Json& event : sse_events(stream.body)) {
+    const Json& ch = event["choices"][0];
+    streamed_text += ch["text"].get<std::string>();
+    REQUIRE(ch["logprobs"].is_object());
+    for (size_t i = 0; i < ch["logprobs"]["tokens"].size(); ++i) {
+      tokens.push_back(ch["logprobs"]["tokens"][i]);
+      streamed_pieces += ch["logprobs"]["tokens"][i].get<std::string>();
+      token_logprobs.push_back(ch["logprobs"]["token_logprobs"][i]);
+      top_logprobs.push_back(ch["logprobs"]["top_logprobs"][i]);
+      offsets.push_back(ch["logprobs"]["text_offset"][i]);
+    }
+    CHECK(streamed_pieces.starts_with(streamed_text));
+  }
+  CHECK(streamed_text == direct.text);
+  CHECK(tokens == lp["tokens"]);
+  CHECK(token_logprobs == lp["token_logprobs"]);
+  CHECK(top_logprobs == lp["top_logprobs"]);
+  CHECK(offsets == lp["text_offset"]);
+  const test::HttpResponse chat_stream = s.call(
+      "POST", "/v1/chat/completions",
+      R"({"messages":[{"role":"user","content":"Tell a story"}],"max_tokens":6,"temperature":0,)"
+      R"("logprobs":true,"top_logprobs":2,"stream":true})");
+  REQUIRE(chat_stream.status == 200);
+  Json streamed_content = Json::array();
+  for (const Json& event : sse_events(chat_stream.body)) {
+    for (const Json& t : event["choices"][0]["logprobs"]["content"]) streamed_content.push_back(t);
+  }
+  CHECK(streamed_content == content);
+
   // Without the field, logprobs is null.
   const Json plain =
       Json::parse(s.call("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":2})").body);
@@ -391,7 +430,7 @@ TEST_CASE("malformed requests get the right status and a message naming the fiel
       {R"({"prompt":"x","frobnicate":true})", 400, "frobnicate"},
       {R"({"prompt":"x","logprobs":6})", 400, "logprobs"},
       {R"({"prompt":"x","logprobs":"2"})", 400, "logprobs"},
-      {R"({"prompt":"x","logprobs":1,"stream":true})", 400, "logprobs"},
+      {R"({"prompt":"x","logprobs":-1})", 400, "logprobs"},
       {R"({"prompt":"x","logprobs":1,"echo":true})", 400, "logprobs"},
       {R"({"prompt":"x","logprobs":1,"beams":2})", 400, "logprobs"},
       {R"({"prompt":"x","presence_penalty":0.5})", 400, "presence_penalty"},

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hearth/generation.h"
 
@@ -72,6 +73,10 @@ class Request {
 
   // Text produced since the previous call, for callers that poll instead of using on_text.
   std::string take_text();
+  // With GenerationOptions::logprobs: those of the tokens generated since the previous call.
+  // A token's comes no later than the first on_text call after it, which may be before its
+  // text (held back while it may be part of a stop string or of a character).
+  std::vector<TokenLogprob> take_logprobs();
 
  private:
   std::shared_ptr<detail::RequestShared> shared_;

@@ -39,6 +39,12 @@ void LiveRequest::emit_text(const std::string& text) {
   if (!text_refused_ && callbacks_.on_text && !callbacks_.on_text(text)) text_refused_ = true;
 }
 
+void LiveRequest::keep_logprob(const TokenLogprob& logprob) {
+  result_.logprobs.push_back(logprob);
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  shared_->untaken_logprobs.push_back(logprob);
+}
+
 bool LiveRequest::accept(int32_t token) {
   result_.tokens.push_back(token);
   bool stopped = false;
@@ -59,7 +65,8 @@ bool LiveRequest::apply(const SearchStep& step, int32_t context) {
     result_.hypotheses.push_back(
         Hypothesis{tokenizer_.decode(scored.tokens), scored.tokens, scored.score});
   }
-  for (int32_t token : step.tokens) {
+  for (size_t i = 0; i < step.tokens.size(); ++i) {
+    const int32_t token = step.tokens[i];
     if (limit_reached()) {
       finish(StopReason::max_tokens);
       return true;
@@ -68,6 +75,8 @@ bool LiveRequest::apply(const SearchStep& step, int32_t context) {
       finish(StopReason::end_of_generation);
       return true;
     }
+    // Before accept(), whose text callback may be where a caller takes it.
+    if (i < step.logprobs.size()) keep_logprob(step.logprobs[i]);
     if (!accept(token)) return true;
   }
   for (const BatchToken& row : step.rows) {

@@ -74,6 +74,7 @@ class LiveRequest {
 
  private:
   bool limit_reached() const;
+  void keep_logprob(const TokenLogprob& logprob);  // in the result and for take_logprobs()
   // One generated token: streamed text; false when it ends the request (stop string, or the
   // text callback asked to stop).
   bool accept(int32_t token);

@@ -75,4 +75,9 @@ std::string Request::take_text() {
   return std::exchange(shared_->untaken_text, {});
 }
 
+std::vector<TokenLogprob> Request::take_logprobs() {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return std::exchange(shared_->untaken_logprobs, {});
+}
+
 }  // namespace hearth

@@ -41,9 +41,10 @@ struct RequestShared {
   mutable std::mutex mutex;
   std::condition_variable done_changed;
   RequestState state = RequestState::queued;
-  GenerationResult result;   // complete once the state is finished or cancelled
-  std::exception_ptr error;  // set when failed
-  std::string untaken_text;  // for take_text()
+  GenerationResult result;                     // complete once the state is finished or cancelled
+  std::exception_ptr error;                    // set when failed
+  std::string untaken_text;                    // for take_text()
+  std::vector<TokenLogprob> untaken_logprobs;  // for take_logprobs()
 };
 
 }  // namespace detail

@@ -384,10 +384,6 @@ void Scheduler::run_strategy(LiveRequest& r, std::span<const float> logits) {
   }
   const bool ended = r.apply(out, engine_.context_size);
   const auto& tokens = r.result().tokens;
-  // apply() keeps a prefix of the step's tokens; their log-probabilities go with them.
-  for (size_t i = 0; i < out.logprobs.size() && before + i < tokens.size(); ++i) {
-    r.result().logprobs.push_back(std::move(out.logprobs[i]));
-  }
   for (size_t i = before; i < tokens.size(); ++i) {
     hearth_event e = engine_.make_event(HEARTH_EVENT_TOKEN, r.id());
     e.prompt_tokens = static_cast<int32_t>(r.prompt().size());

@@ -46,7 +46,8 @@ struct ChoiceRun {
   PreparedChoice prepared;
   std::optional<hearth::Request> request;
   bool done = false;
-  bool first_event = true;  // chat: the first chunk carries the role
+  bool first_event = true;          // chat: the first chunk carries the role
+  int64_t streamed_characters = 0;  // completions: text_offset of the next streamed logprob
 };
 
 // A completion in flight on this connection.
@@ -320,8 +321,21 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     Generation* gen = current(serial);
     if (!gen || closed_ || text.empty()) return;
     ChoiceRun& run = gen->runs[choice];
-    queue_event(chunk_event(gen->head, run.prepared.index, text, run.first_event, std::nullopt));
+    const int64_t offset = run.streamed_characters;
+    auto logprobs = streamed_logprobs(run);
+    queue_event(chunk_event(gen->head, run.prepared.index, text, run.first_event, std::nullopt,
+                            logprobs.get(), offset));
     run.first_event = false;
+  }
+
+  // A stream's chunk carries the log-probabilities of the tokens made since the previous one,
+  // when the request asked for them; completions count their text_offset on.
+  std::unique_ptr<std::vector<TokenChoice>> streamed_logprobs(ChoiceRun& run) {
+    if (run.prepared.generation.logprobs < 0 || !run.request) return nullptr;
+    auto tokens =
+        std::make_unique<std::vector<TokenChoice>>(token_choices(run.request->take_logprobs()));
+    for (const TokenChoice& t : *tokens) run.streamed_characters += character_count(t.piece);
+    return tokens;
   }
 
   void on_choice_done(uint64_t serial, size_t choice) {
@@ -336,7 +350,10 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       } catch (const Error& e) {
         queue_event(error_event(error_body(ApiError(500, e.what()))));
       }
-      queue_event(chunk_event(gen->head, run.prepared.index, "", run.first_event, reason));
+      const int64_t offset = run.streamed_characters;
+      auto logprobs = streamed_logprobs(run);
+      queue_event(chunk_event(gen->head, run.prepared.index, "", run.first_event, reason,
+                              logprobs.get(), offset));
       run.first_event = false;
     }
     if (--gen->remaining == 0) finish_generation();
@@ -387,7 +404,9 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     if (result.hypotheses.empty()) {
       out.push_back(
           {run.prepared.index, echo + result.text, result.stop_reason, std::nullopt, std::nullopt});
-      if (run.prepared.generation.logprobs >= 0) out.back().logprobs = token_choices(result);
+      if (run.prepared.generation.logprobs >= 0) {
+        out.back().logprobs = token_choices(result.logprobs);
+      }
       return;
     }
     // Beam search: the n best hypotheses are this prompt's n choices.
@@ -403,10 +422,10 @@ class Session final : public SessionControl, public std::enable_shared_from_this
     }
   }
 
-  std::vector<TokenChoice> token_choices(const GenerationResult& result) const {
+  std::vector<TokenChoice> token_choices(const std::vector<TokenLogprob>& logprobs) const {
     std::vector<TokenChoice> tokens;
-    tokens.reserve(result.logprobs.size());
-    for (const TokenLogprob& t : result.logprobs) {
+    tokens.reserve(logprobs.size());
+    for (const TokenLogprob& t : logprobs) {
       TokenChoice c{server_.engine.token_piece(t.token), t.logprob, {}};
       for (const auto& [token, logprob] : t.top) {
         c.top.emplace_back(server_.engine.token_piece(token), logprob);

@@ -364,7 +364,6 @@ ApiRequest parse_api_request(Endpoint endpoint, std::string_view text,
   }
   if (r.generation.logprobs >= 0) {
     if (r.beams > 0) refuse("logprobs", "cannot be used with beam search ('beams' or 'best_of')");
-    if (r.stream) refuse("logprobs", "cannot be streamed: ask without \"stream\": true");
     if (r.echo) refuse("logprobs", "cannot be used with echo (the prompt's are not computed)");
   }
   refuse_unless_neutral(f);

@@ -55,10 +55,9 @@ Json chat_logprobs(const std::vector<TokenChoice>& tokens) {
 // Completions: parallel lists of tokens, their log-probabilities, the alternatives as
 // {token: logprob} (the likelier of two tokens with the same text is kept) and each token's
 // offset in the text, counted in characters (a character's first byte counts it).
-Json completion_logprobs(const std::vector<TokenChoice>& tokens) {
+Json completion_logprobs(const std::vector<TokenChoice>& tokens, int64_t offset) {
   Json pieces = Json::array(), logprobs = Json::array(), tops = Json::array(),
        offsets = Json::array();
-  int64_t offset = 0;
   for (const TokenChoice& t : tokens) {
     pieces.push_back(t.piece);
     logprobs.push_back(t.logprob);
@@ -68,7 +67,7 @@ Json completion_logprobs(const std::vector<TokenChoice>& tokens) {
     }
     tops.push_back(std::move(top));
     offsets.push_back(offset);
-    for (unsigned char c : t.piece) offset += (c & 0xC0) != 0x80;
+    offset += character_count(t.piece);
   }
   return Json{{"tokens", std::move(pieces)},
               {"token_logprobs", std::move(logprobs)},
@@ -77,6 +76,12 @@ Json completion_logprobs(const std::vector<TokenChoice>& tokens) {
 }
 
 }  // namespace
+
+int64_t character_count(const std::string& piece) {
+  int64_t n = 0;
+  for (unsigned char c : piece) n += (c & 0xC0) != 0x80;
+  return n;
+}
 
 const char* finish_reason(StopReason reason) {
   switch (reason) {
@@ -101,7 +106,7 @@ std::string completion_body(const ResponseHead& head, const std::vector<Choice>&
     }
     if (c.logprobs) {
       choice["logprobs"] =
-          is_chat(head) ? chat_logprobs(*c.logprobs) : completion_logprobs(*c.logprobs);
+          is_chat(head) ? chat_logprobs(*c.logprobs) : completion_logprobs(*c.logprobs, 0);
     } else {
       choice["logprobs"] = nullptr;
     }
@@ -115,7 +120,8 @@ std::string completion_body(const ResponseHead& head, const std::vector<Choice>&
 }
 
 std::string chunk_event(const ResponseHead& head, int32_t index, std::string_view text, bool first,
-                        const std::optional<StopReason>& finish) {
+                        const std::optional<StopReason>& finish,
+                        const std::vector<TokenChoice>* logprobs, int64_t offset) {
   Json j = head_json(head, true);
   Json choice{{"index", index}};
   if (is_chat(head)) {
@@ -126,7 +132,12 @@ std::string chunk_event(const ResponseHead& head, int32_t index, std::string_vie
   } else {
     choice["text"] = std::string(text);
   }
-  choice["logprobs"] = nullptr;
+  if (logprobs) {
+    choice["logprobs"] =
+        is_chat(head) ? chat_logprobs(*logprobs) : completion_logprobs(*logprobs, offset);
+  } else {
+    choice["logprobs"] = nullptr;
+  }
   choice["finish_reason"] = finish ? Json(finish_reason(*finish)) : Json(nullptr);
   j["choices"] = Json::array({std::move(choice)});
   return "data: " + dump(j) + "\n\n";

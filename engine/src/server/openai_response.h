@@ -51,8 +51,14 @@ std::string completion_body(const ResponseHead& head, const std::vector<Choice>&
 // One server-sent event ("data: {...}\n\n") carrying `text` for choice `index`; chat's
 // first event of a choice also carries the assistant role. With `finish`, the event ends the
 // choice. `usage` events carry no choices.
+// With `logprobs`, the event carries those tokens' (completions: their text_offset counted
+// from `offset` characters).
 std::string chunk_event(const ResponseHead& head, int32_t index, std::string_view text, bool first,
-                        const std::optional<StopReason>& finish);
+                        const std::optional<StopReason>& finish,
+                        const std::vector<TokenChoice>* logprobs = nullptr, int64_t offset = 0);
+
+// The characters of a token's text (a character's first byte counts it), for text_offset.
+int64_t character_count(const std::string& piece);
 std::string usage_event(const ResponseHead& head, const Usage& usage);
 inline constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
 std::string error_event(const std::string& error_json);

@@ -98,6 +98,12 @@ await check("logprobs in both shapes", async () => {
   assert.equal(content.length, chat.usage.completion_tokens);
   assert.equal(content.map((t) => t.token).join(""), chat.choices[0].message.content);
   assert.ok(content.every((t) => t.top_logprobs.length === 2 && t.top_logprobs[0].token === t.token));
+  const stream = await client.completions.create({
+    model, prompt: "Once upon a time", max_tokens: 6, temperature: 0, logprobs: 2, stream: true,
+  });
+  const streamed = [];
+  for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.tokens ?? []));
+  assert.deepEqual(streamed, lp.tokens);
 });
 
 await check("n choices with a seed", async () => {
