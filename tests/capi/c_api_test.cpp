@@ -192,6 +192,45 @@ TEST_CASE("requests stream, poll, cancel and fail through the C API", "[capi]") 
   hearth_request_free(live);
 }
 
+TEST_CASE("log-probabilities through the C API", "[capi]") {
+  hearth_engine* e = load();
+  hearth_generation_params g = greedy(8);
+  g.logprobs = 3;
+  hearth_request* r = nullptr;
+  REQUIRE(hearth_submit(e, "Once upon a time", &g, nullptr, nullptr, &r) == HEARTH_OK);
+  REQUIRE(hearth_request_wait(r, -1) == HEARTH_OK);
+  REQUIRE(hearth_request_logprob_count(r) == hearth_request_generated_tokens(r));
+  for (int32_t i = 0; i < hearth_request_logprob_count(r); ++i) {
+    INFO("token " << i);
+    int32_t token = -1, best = -1, second = -1;
+    const float logprob = hearth_request_logprob(r, i, &token);
+    CHECK(token >= 0);
+    CHECK(logprob <= 0);
+    REQUIRE(hearth_request_top_logprob_count(r, i) == 3);
+    CHECK(hearth_request_top_logprob(r, i, 0, &best) == logprob);  // greedy: the likeliest
+    CHECK(best == token);
+    CHECK(hearth_request_top_logprob(r, i, 1, &second) <= logprob);
+    CHECK(second != token);
+  }
+  int32_t none = 0;
+  CHECK(hearth_request_logprob(r, 99, &none) == 0);
+  CHECK(none == -1);
+  CHECK(hearth_request_top_logprob(r, 0, 3, &none) == 0);
+  CHECK(none == -1);
+  hearth_request_free(r);
+  // Without the field (an older struct) or at -1: none.
+  g.struct_size = offsetof(hearth_generation_params, logprobs);
+  REQUIRE(hearth_submit(e, "Once upon a time", &g, nullptr, nullptr, &r) == HEARTH_OK);
+  REQUIRE(hearth_request_wait(r, -1) == HEARTH_OK);
+  CHECK(hearth_request_logprob_count(r) == 0);
+  hearth_request_free(r);
+  g = greedy(4);
+  g.logprobs = 21;
+  CHECK(hearth_submit(e, "Once", &g, nullptr, nullptr, &r) != HEARTH_OK);
+  CHECK(std::string(hearth_last_error()).find("logprobs") != std::string::npos);
+  hearth_engine_free(e);
+}
+
 TEST_CASE("beam search through the C API returns scored hypotheses", "[capi]") {
   hearth_engine* e = load("trie_beam");
   hearth_generation_params g = greedy(10);

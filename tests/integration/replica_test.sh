@@ -201,6 +201,7 @@ wait "$pid_b"
 check "replica b stopped by SIGTERM exits 0" test $? = 0
 wait "$load_pid"
 check "SIGTERM of one replica mid-run loses no request" grep -q " failed 0$" term.txt || cat term.txt
-check "and b said what it served" grep -q "stopped: [1-9][0-9]* HTTP requests" b.log
+check "and b said what it served, no KV block left in requests" \
+  grep -q "stopped: [1-9][0-9]* HTTP requests, .* 0 KV blocks live in requests, [1-9][0-9]* in knowledge sets" b.log
 
 [ "$failures" = 0 ]

@@ -145,6 +145,9 @@ typedef struct hearth_generation_params {
   int32_t num_return_sequences; /* hypotheses kept, at most num_beams (default 1) */
   float length_penalty;         /* score = log-probability / length^length_penalty (1) */
   const char* knowledge;        /* a knowledge set to ask the prompt on (cag plugin); NULL */
+  /* -1 = none (default); 0..20: each generated token's log-probability under the model, with
+   * that many likeliest tokens of its step (sampling only; see hearth_request_logprob). */
+  int32_t logprobs;
 } hearth_generation_params;
 
 /* Thread-safe. */
@@ -186,6 +189,15 @@ HEARTH_API uint64_t hearth_request_seed(const hearth_request* request);
 HEARTH_API int32_t hearth_request_hypothesis_count(const hearth_request* request);
 HEARTH_API const char* hearth_request_hypothesis_text(const hearth_request* request, int32_t index);
 HEARTH_API double hearth_request_hypothesis_score(const hearth_request* request, int32_t index);
+/* With params.logprobs >= 0: one entry per generated token. hearth_request_logprob gives
+ * token `index`'s log-probability and its id in *token (when not NULL); _top_ gives the
+ * `rank`-th likeliest token of that step (0 = likeliest). Out of range: 0, *token = -1. */
+HEARTH_API int32_t hearth_request_logprob_count(const hearth_request* request);
+HEARTH_API float hearth_request_logprob(const hearth_request* request, int32_t index,
+                                        int32_t* token);
+HEARTH_API int32_t hearth_request_top_logprob_count(const hearth_request* request, int32_t index);
+HEARTH_API float hearth_request_top_logprob(const hearth_request* request, int32_t index,
+                                            int32_t rank, int32_t* token);
 
 /* Cancels the request if it is going, waits for it to end (no callback runs afterwards) and
  * frees the handle. Not from a callback. NULL does nothing. */

@@ -325,6 +325,7 @@ hearth_generation_params hearth_generation_default_params(void) {
   p.ignore_eos = d.ignore_eos;
   p.num_return_sequences = 1;
   p.length_penalty = 1.0f;
+  p.logprobs = d.logprobs;
   return p;
 }
 
@@ -360,6 +361,7 @@ hearth_status hearth_submit(hearth_engine* e, const char* prompt,
     g.add_bos = p.add_bos;
     g.parse_special = p.parse_special;
     g.ignore_eos = p.ignore_eos;
+    g.logprobs = p.logprobs;
     if (p.num_beams < 0) throw hearth::Error("hearth_submit: params->num_beams must be >= 0");
     if (p.num_beams > 0) {
       g.strategy = "trie_beam";
@@ -477,6 +479,37 @@ double hearth_request_hypothesis_score(const hearth_request* r, int32_t index) {
   const auto* result = result_of(r);
   if (!result || index < 0 || static_cast<size_t>(index) >= result->hypotheses.size()) return 0;
   return result->hypotheses[static_cast<size_t>(index)].score;
+}
+
+namespace {
+const hearth::TokenLogprob* logprob_at(const hearth_request* r, int32_t index) {
+  const auto* result = result_of(r);
+  if (!result || index < 0 || static_cast<size_t>(index) >= result->logprobs.size()) {
+    return nullptr;
+  }
+  return &result->logprobs[static_cast<size_t>(index)];
+}
+}  // namespace
+
+int32_t hearth_request_logprob_count(const hearth_request* r) {
+  const auto* result = result_of(r);
+  return result ? static_cast<int32_t>(result->logprobs.size()) : 0;
+}
+float hearth_request_logprob(const hearth_request* r, int32_t index, int32_t* token) {
+  const hearth::TokenLogprob* t = logprob_at(r, index);
+  if (token) *token = t ? t->token : -1;
+  return t ? t->logprob : 0;
+}
+int32_t hearth_request_top_logprob_count(const hearth_request* r, int32_t index) {
+  const hearth::TokenLogprob* t = logprob_at(r, index);
+  return t ? static_cast<int32_t>(t->top.size()) : 0;
+}
+float hearth_request_top_logprob(const hearth_request* r, int32_t index, int32_t rank,
+                                 int32_t* token) {
+  const hearth::TokenLogprob* t = logprob_at(r, index);
+  const bool ok = t && rank >= 0 && static_cast<size_t>(rank) < t->top.size();
+  if (token) *token = ok ? t->top[static_cast<size_t>(rank)].first : -1;
+  return ok ? t->top[static_cast<size_t>(rank)].second : 0;
 }
 
 void hearth_request_free(hearth_request* r) {

@@ -132,6 +132,8 @@ int serve_command(int argc, char** argv) {
     }
   }
 
+  // What the knowledge sets' prefixes hold, so that the stop line tells requests' blocks apart.
+  const int32_t knowledge_blocks = engine->kv_cache_stats().used_blocks;
   auto running = Server::start(*engine, config.server, config.generation);
   std::fprintf(stderr, "hearth serve: model '%s' on %s, listening on %s (port %u)\n",
                printable(running->model_id()).c_str(),
@@ -148,9 +150,10 @@ int serve_command(int argc, char** argv) {
   const KvCacheStats kv = engine->kv_cache_stats();
   std::fprintf(stderr,
                "hearth serve: stopped: %llu HTTP requests, %llu completion tokens, %d KV blocks "
-               "live\n",
+               "live in requests, %d in knowledge sets\n",
                static_cast<unsigned long long>(stats.requests),
-               static_cast<unsigned long long>(stats.completion_tokens), kv.used_blocks);
+               static_cast<unsigned long long>(stats.completion_tokens),
+               kv.used_blocks - knowledge_blocks, knowledge_blocks);
   return 0;
 }
 
