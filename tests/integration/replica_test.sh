@@ -192,9 +192,13 @@ check "replica a restarts on its port" grep -q "listening on" a2.log
 check "and loads the set from the cache again" grep -q "knowledge set 'library' loaded from its cache" a2.log
 sleep 5.5  # nginx tries a again after fail_timeout
 : >upstreams.log
-load 4 6 >term.txt &
+load 4 15 >term.txt &
 load_pid=$!
-sleep 2
+# Until a has answered one of them (nginx logs a request when it is answered).
+for _ in $(seq 1 120); do
+  grep -q "127.0.0.1:$port_a 200" upstreams.log && break
+  sleep 0.1
+done
 check "a answers again after its restart" grep -q "127.0.0.1:$port_a 200" upstreams.log
 kill -TERM "$pid_b"
 wait "$pid_b"
