@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <vector>
 
 namespace hearth {
@@ -22,18 +21,21 @@ TokenLogprob token_logprob(std::span<const float> logits, int32_t token, int32_t
   TokenLogprob out;
   out.token = token;
   out.logprob = logprob_of(token);
+  // The likeliest `top` in one pass, kept sorted best first: a token displaces the kept ones
+  // only when its logit is strictly higher, so ties stay with the lower id.
   const auto n = std::min<size_t>(static_cast<size_t>(std::max(top, 0)), logits.size());
-  if (n > 0) {
-    std::vector<int32_t> ids(logits.size());
-    std::iota(ids.begin(), ids.end(), 0);
-    const auto better = [&](int32_t a, int32_t b) {
-      return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
-             (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
-    };
-    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(), better);
-    out.top.reserve(n);
-    for (size_t i = 0; i < n; ++i) out.top.emplace_back(ids[i], logprob_of(ids[i]));
+  std::vector<int32_t> best;
+  best.reserve(n + 1);
+  for (size_t t = 0; t < logits.size() && n > 0; ++t) {
+    if (best.size() == n && logits[t] <= logits[static_cast<size_t>(best.back())]) continue;
+    auto at = std::upper_bound(best.begin(), best.end(), logits[t], [&](float x, int32_t kept) {
+      return x > logits[static_cast<size_t>(kept)];
+    });
+    best.insert(at, static_cast<int32_t>(t));
+    if (best.size() > n) best.pop_back();
   }
+  out.top.reserve(best.size());
+  for (int32_t t : best) out.top.emplace_back(t, logprob_of(t));
   return out;
 }
 

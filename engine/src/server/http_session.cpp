@@ -320,22 +320,24 @@ class Session final : public SessionControl, public std::enable_shared_from_this
   void on_text(uint64_t serial, size_t choice, const std::string& text) {
     Generation* gen = current(serial);
     if (!gen || closed_ || text.empty()) return;
-    ChoiceRun& run = gen->runs[choice];
-    const int64_t offset = run.streamed_characters;
-    auto logprobs = streamed_logprobs(run);
-    queue_event(chunk_event(gen->head, run.prepared.index, text, run.first_event, std::nullopt,
-                            logprobs.get(), offset));
-    run.first_event = false;
+    queue_event(stream_chunk(gen->head, gen->runs[choice], text, std::nullopt));
   }
 
-  // A stream's chunk carries the log-probabilities of the tokens made since the previous one,
-  // when the request asked for them; completions count their text_offset on.
-  std::unique_ptr<std::vector<TokenChoice>> streamed_logprobs(ChoiceRun& run) {
-    if (run.prepared.generation.logprobs < 0 || !run.request) return nullptr;
-    auto tokens =
-        std::make_unique<std::vector<TokenChoice>>(token_choices(run.request->take_logprobs()));
-    for (const TokenChoice& t : *tokens) run.streamed_characters += character_count(t.piece);
-    return tokens;
+  // One chunk of a choice's stream. When the request asked for them, it carries the
+  // log-probabilities of the tokens made since the previous chunk (completions count their
+  // text_offset on from there).
+  std::string stream_chunk(const ResponseHead& head, ChoiceRun& run, std::string_view text,
+                           const std::optional<StopReason>& finish) {
+    std::optional<std::vector<TokenChoice>> logprobs;
+    const int64_t offset = run.streamed_characters;
+    if (run.prepared.generation.logprobs >= 0 && run.request) {
+      logprobs = token_choices(run.request->take_logprobs());
+      for (const TokenChoice& t : *logprobs) run.streamed_characters += character_count(t.piece);
+    }
+    std::string event = chunk_event(head, run.prepared.index, text, run.first_event, finish,
+                                    logprobs ? &*logprobs : nullptr, offset);
+    run.first_event = false;
+    return event;
   }
 
   void on_choice_done(uint64_t serial, size_t choice) {
@@ -350,11 +352,7 @@ class Session final : public SessionControl, public std::enable_shared_from_this
       } catch (const Error& e) {
         queue_event(error_event(error_body(ApiError(500, e.what()))));
       }
-      const int64_t offset = run.streamed_characters;
-      auto logprobs = streamed_logprobs(run);
-      queue_event(chunk_event(gen->head, run.prepared.index, "", run.first_event, reason,
-                              logprobs.get(), offset));
-      run.first_event = false;
+      queue_event(stream_chunk(gen->head, run, "", reason));
     }
     if (--gen->remaining == 0) finish_generation();
   }

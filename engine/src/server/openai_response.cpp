@@ -75,6 +75,13 @@ Json completion_logprobs(const std::vector<TokenChoice>& tokens, int64_t offset)
               {"text_offset", std::move(offsets)}};
 }
 
+// A choice's "logprobs": null unless the request asked for them.
+Json logprobs_json(const ResponseHead& head, const std::vector<TokenChoice>* tokens,
+                   int64_t offset) {
+  if (!tokens) return nullptr;
+  return is_chat(head) ? chat_logprobs(*tokens) : completion_logprobs(*tokens, offset);
+}
+
 }  // namespace
 
 int64_t character_count(const std::string& piece) {
@@ -104,12 +111,7 @@ std::string completion_body(const ResponseHead& head, const std::vector<Choice>&
     } else {
       choice["text"] = c.text;
     }
-    if (c.logprobs) {
-      choice["logprobs"] =
-          is_chat(head) ? chat_logprobs(*c.logprobs) : completion_logprobs(*c.logprobs, 0);
-    } else {
-      choice["logprobs"] = nullptr;
-    }
+    choice["logprobs"] = logprobs_json(head, c.logprobs ? &*c.logprobs : nullptr, 0);
     choice["finish_reason"] = finish_reason(c.stop_reason);
     if (c.score) choice["score"] = *c.score;
     list.push_back(std::move(choice));
@@ -132,12 +134,7 @@ std::string chunk_event(const ResponseHead& head, int32_t index, std::string_vie
   } else {
     choice["text"] = std::string(text);
   }
-  if (logprobs) {
-    choice["logprobs"] =
-        is_chat(head) ? chat_logprobs(*logprobs) : completion_logprobs(*logprobs, offset);
-  } else {
-    choice["logprobs"] = nullptr;
-  }
+  choice["logprobs"] = logprobs_json(head, logprobs, offset);
   choice["finish_reason"] = finish ? Json(finish_reason(*finish)) : Json(nullptr);
   j["choices"] = Json::array({std::move(choice)});
   return "data: " + dump(j) + "\n\n";
