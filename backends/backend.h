@@ -162,6 +162,17 @@ class Backend {
   // y[t] = W · x[t] for `tokens` rows of x (stride = W.cols()) into y (stride = W.rows()).
   virtual void matmul(const DeviceMatrix& w, const Activation* x_dev, int64_t tokens,
                       Activation* y_dev) = 0;
+  // One product of matmul_shared_input().
+  struct MatmulOutput {
+    const DeviceMatrix* w;
+    Activation* y_dev;
+  };
+  // matmul() of several matrices with the same input (q, k and v; gate and up). The default
+  // runs them one by one; a backend may prepare x once and run the products as one job.
+  virtual void matmul_shared_input(std::span<const MatmulOutput> outputs, const Activation* x_dev,
+                                   int64_t tokens) {
+    for (const MatmulOutput& o : outputs) matmul(*o.w, x_dev, tokens, o.y_dev);
+  }
   // out[t] = row tokens[t] of `table`, one row per row of the pass (embedding lookup). Throws
   // hearth::Error for an id outside the table.
   virtual void embed(const DeviceMatrix& table, Activation* out_dev) = 0;

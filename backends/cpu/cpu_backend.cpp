@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -181,27 +182,60 @@ std::unique_ptr<backend::KvStorage> CpuBackend::create_kv_storage(
 }
 
 void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) {
-  const auto& packed = static_cast<const HostMatrix&>(w).packed();
-  activations_.reserve(packed.type(), tokens, packed.cols());
-  // Small products finish before a second thread would wake up: keep them on this one.
-  constexpr int64_t kParallelMacs = 1 << 18;
-  if (packed.rows() * packed.cols() * tokens < kParallelMacs) {
-    prepare_activations(isa_, packed, x, packed.cols(), activations_, 0, tokens);
-    cpu::matmul(isa_, packed, activations_, tokens, y, packed.rows(), 0, packed.rows());
-    return;
+  const MatmulOutput output{&w, y};
+  matmul_shared_input({&output, 1}, x, tokens);
+}
+
+void CpuBackend::matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x,
+                                     int64_t tokens) {
+  auto packed = [&](size_t i) -> const PackedWeights& {
+    return static_cast<const HostMatrix&>(*outputs[i].w).packed();
+  };
+  for (size_t first = 0; first < outputs.size();) {
+    // A run of matrices whose activations are prepared alike: one type, one width.
+    const PackedWeights& lead = packed(first);
+    size_t last = first + 1;
+    while (last < outputs.size() && packed(last).type() == lead.type() &&
+           packed(last).cols() == lead.cols()) {
+      ++last;
+    }
+    // Each matrix starts on a chunk boundary of the run's row space, so a chunk never spans
+    // two matrices' partial row groups.
+    int64_t run_rows = 0, run_macs = 0;
+    for (size_t i = first; i < last; ++i) {
+      run_rows += (packed(i).rows() + kMatmulChunkRows - 1) / kMatmulChunkRows * kMatmulChunkRows;
+      run_macs += packed(i).rows() * packed(i).cols() * tokens;
+    }
+    auto rows = [&](int64_t begin, int64_t end) {
+      int64_t start = 0;
+      for (size_t i = first; i < last && start < end; ++i) {
+        const PackedWeights& w = packed(i);
+        const int64_t from = std::max(begin, start) - start;
+        const int64_t to = std::min(end - start, w.rows());
+        if (from < to)
+          cpu::matmul(isa_, w, activations_, tokens, outputs[i].y_dev, w.rows(), from, to);
+        start += (w.rows() + kMatmulChunkRows - 1) / kMatmulChunkRows * kMatmulChunkRows;
+      }
+    };
+    activations_.reserve(lead.type(), tokens, lead.cols());
+    // Small products finish before a second thread would wake up: keep them on this one.
+    constexpr int64_t kParallelMacs = 1 << 18;
+    // Quantizing a few rows of activations takes less than handing them to another thread.
+    constexpr int64_t kParallelActivations = 1 << 16;
+    if (run_macs < kParallelMacs || tokens * lead.cols() < kParallelActivations) {
+      prepare_activations(isa_, lead, x, lead.cols(), activations_, 0, tokens);
+    } else {
+      pool_.parallel_for(tokens, 1, [&](int64_t begin, int64_t end) {
+        prepare_activations(isa_, lead, x, lead.cols(), activations_, begin, end);
+      });
+    }
+    if (run_macs < kParallelMacs) {
+      rows(0, run_rows);
+    } else {
+      pool_.parallel_for(run_rows, kMatmulChunkRows, rows);
+    }
+    first = last;
   }
-  // Quantizing a few rows of activations takes less than handing them to another thread.
-  constexpr int64_t kParallelActivations = 1 << 16;
-  if (tokens * packed.cols() < kParallelActivations) {
-    prepare_activations(isa_, packed, x, packed.cols(), activations_, 0, tokens);
-  } else {
-    pool_.parallel_for(tokens, 1, [&](int64_t begin, int64_t end) {
-      prepare_activations(isa_, packed, x, packed.cols(), activations_, begin, end);
-    });
-  }
-  pool_.parallel_for(packed.rows(), kMatmulChunkRows, [&](int64_t begin, int64_t end) {
-    cpu::matmul(isa_, packed, activations_, tokens, y, packed.rows(), begin, end);
-  });
 }
 
 void CpuBackend::embed(const backend::DeviceMatrix& table, float* out) {

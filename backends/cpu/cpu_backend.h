@@ -43,9 +43,16 @@ class CpuBackend final : public backend::Backend {
 
   // Every call runs to completion before it returns, so the pass's host arrays are read in
   // place and end_pass() has nothing to do.
-  void begin_pass(const backend::PassInfo& pass) override { pass_ = pass; }
+  void begin_pass(const backend::PassInfo& pass) override {
+    pass_ = pass;
+    rope_tables_.valid = false;
+  }
 
   void matmul(const backend::DeviceMatrix& w, const float* x, int64_t tokens, float* y) override;
+  // Consecutive matrices of one type and width share one quantization of x and one parallel
+  // region: fewer waits for the other threads, and x is prepared once instead of per matrix.
+  void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x,
+                           int64_t tokens) override;
   void embed(const backend::DeviceMatrix& table, float* out) override;
   void rms_norm(const float* x, const float* weight, int64_t tokens, int64_t dim, float eps,
                 float* out) override;
@@ -67,6 +74,16 @@ class CpuBackend final : public backend::Backend {
   ActivationBuffer activations_;
   std::vector<std::vector<float>> scratch_;  // per thread, grows only
   backend::PassInfo pass_;
+  // cos and sin of every angle of the pass ([token][pair]), for the parameters they were made
+  // with; rebuilt once per pass, not once per layer.
+  struct RopeTables {
+    bool valid = false;
+    float theta = 0;
+    int32_t rope_dims = 0;
+    const float* freq_factors = nullptr;
+    float position_scale = 0;
+    std::vector<float> cos, sin;
+  } rope_tables_;
   // Bytes held by this backend's buffers and packed matrices, which report back when freed
   // (they must not outlive it).
   std::atomic<size_t> allocated_{0};

@@ -13,8 +13,16 @@ namespace {
 
 HEARTH_VECTOR_CLONES void rms_norm_row(const float* x, const float* w, int64_t dim, float eps,
                                        float* out) {
+  // A single running sum is one long dependency chain the compiler may not reorder; 64
+  // partial sums let it become four independent vector accumulators.
+  constexpr int64_t kLanes = 64;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= dim; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) lanes[j] += x[i + j] * x[i + j];
   float sum = 0.0f;
-  for (int64_t i = 0; i < dim; ++i) sum += x[i] * x[i];
+  for (; i < dim; ++i) sum += x[i] * x[i];
+  for (int64_t j = 0; j < kLanes; ++j) sum += lanes[j];
   float scale = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
   for (int64_t i = 0; i < dim; ++i) out[i] = x[i] * scale * w[i];
 }
@@ -91,19 +99,34 @@ void CpuBackend::swiglu(const float* gate, const float* up, int64_t count, float
 
 void CpuBackend::rope(float* q, int32_t q_heads, float* k, int32_t k_heads,
                       const backend::RopeParams& rope) {
-  // cos/sin per token are shared by all heads; rope_dims is at most head_dim (<= 256).
-  float cos_table[128], sin_table[128];
   const int32_t head_dim = rope.head_dim, rope_dims = rope.rope_dims, half = rope_dims / 2;
-  const double theta = rope.theta;
   const auto positions = pass_.positions;
-  for (size_t t = 0; t < positions.size(); ++t) {
+  // Every layer of a pass rotates by the same angles: the tables are built by the first.
+  RopeTables& tables = rope_tables_;
+  if (!tables.valid || tables.theta != rope.theta || tables.rope_dims != rope_dims ||
+      tables.freq_factors != rope.freq_factors || tables.position_scale != rope.position_scale) {
+    tables.cos.resize(positions.size() * half);
+    tables.sin.resize(positions.size() * half);
     for (int32_t i = 0; i < half; ++i) {
-      double freq = std::pow(theta, -2.0 * i / rope_dims);
+      double freq = std::pow(double(rope.theta), -2.0 * i / rope_dims);
       if (rope.freq_factors) freq /= rope.freq_factors[i];
-      const double angle = double(positions[t]) * rope.position_scale * freq;
-      cos_table[i] = static_cast<float>(std::cos(angle));
-      sin_table[i] = static_cast<float>(std::sin(angle));
+      for (size_t t = 0; t < positions.size(); ++t) {
+        const double angle = double(positions[t]) * rope.position_scale * freq;
+        tables.cos[t * half + i] = static_cast<float>(std::cos(angle));
+        tables.sin[t * half + i] = static_cast<float>(std::sin(angle));
+      }
     }
+    tables = {true,
+              rope.theta,
+              rope_dims,
+              rope.freq_factors,
+              rope.position_scale,
+              std::move(tables.cos),
+              std::move(tables.sin)};
+  }
+  for (size_t t = 0; t < positions.size(); ++t) {
+    const float* cos_table = tables.cos.data() + t * half;
+    const float* sin_table = tables.sin.data() + t * half;
     for (int32_t h = 0; h < q_heads; ++h) {
       rope_head(q + (t * q_heads + h) * head_dim, rope_dims, cos_table, sin_table, rope.neox);
     }

@@ -201,6 +201,55 @@ TEST_CASE("conformance: matmul of every weight type", "[backend][conformance]") 
   }
 }
 
+TEST_CASE("conformance: matmul_shared_input equals one matmul per matrix",
+          "[backend][conformance]") {
+  // Runs of one type (q, k and v of a Q4_0 file) share a job; a change of type (Q4_K_M's v)
+  // or of width starts another. Sizes above and below the threshold for running in parallel,
+  // row counts off the chunk boundaries.
+  struct Spec {
+    TensorType type;
+    int64_t rows, cols;
+  };
+  const std::vector<Spec> specs = {{TensorType::q4_0, 300, 1024}, {TensorType::q4_0, 37, 1024},
+                                   {TensorType::q4_0, 72, 1024},  {TensorType::q8_0, 70, 1024},
+                                   {TensorType::q8_0, 16, 1024},  {TensorType::f16, 5, 1024},
+                                   {TensorType::q4_0, 3, 64}};
+  for (const Target& target : targets()) {
+    auto b = create(target);
+    std::mt19937 rng(11);
+    std::vector<std::unique_ptr<backend::DeviceMatrix>> matrices;
+    for (const Spec& s : specs) {
+      const Weights w = random_weights(s.type, s.rows, s.cols, rng);
+      matrices.push_back(b->load_matrix(s.type, w.raw.data(), s.rows, s.cols));
+    }
+    for (int64_t tokens : {1, 4, 9}) {
+      // Each slice of consecutive matrices of one width, as a layer would pass them.
+      for (size_t first = 0; first < specs.size(); ++first) {
+        for (size_t last = first + 1; last <= specs.size(); ++last) {
+          if (specs[last - 1].cols != specs[first].cols) break;
+          INFO(target.name() << ", matrices " << first << ".." << last - 1 << ", " << tokens
+                             << " tokens");
+          const std::vector<float> x = random_values(tokens * specs[first].cols, rng);
+          DeviceArray x_dev(*b, x);
+          std::vector<DeviceArray> together, alone;
+          std::vector<Backend::MatmulOutput> outputs;
+          for (size_t i = first; i < last; ++i) {
+            together.emplace_back(*b, tokens * specs[i].rows);
+            alone.emplace_back(*b, tokens * specs[i].rows);
+          }
+          for (size_t i = first; i < last; ++i) {
+            outputs.push_back({matrices[i].get(), together[i - first].get()});
+            b->matmul(*matrices[i], x_dev.get(), tokens, alone[i - first].get());
+          }
+          b->matmul_shared_input(outputs, x_dev.get(), tokens);
+          for (size_t i = 0; i < outputs.size(); ++i)
+            REQUIRE(together[i].read() == alone[i].read());
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("conformance: embed looks rows up for every weight type", "[backend][conformance]") {
   for (const Target& target : targets()) {
     auto b = create(target);

@@ -125,9 +125,9 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
   };
 
   backend_.rms_norm(x_, f32(w.attn_norm), n, dim, c.rms_eps, h_);
-  backend_.matmul(*w.wq, h_, n, q_);
-  backend_.matmul(*w.wk, h_, n, k_);
-  backend_.matmul(*w.wv, h_, n, v_);
+  const backend::Backend::MatmulOutput qkv[] = {
+      {w.wq.get(), q_}, {w.wk.get(), k_}, {w.wv.get(), v_}};
+  backend_.matmul_shared_input(qkv, h_, n);
   if (c.qkv_bias) {
     backend_.add_bias(q_, f32(w.q_bias), n, q_dim);
     backend_.add_bias(k_, f32(w.k_bias), n, kv_dim);
@@ -147,8 +147,8 @@ void ForwardPass::run_layer(int32_t layer, int64_t n) {
   backend_.add(x_, h_, n * dim);
 
   backend_.rms_norm(x_, f32(w.ffn_norm), n, dim, c.rms_eps, h_);
-  backend_.matmul(*w.w_gate, h_, n, gate_);
-  backend_.matmul(*w.w_up, h_, n, up_);
+  const backend::Backend::MatmulOutput gate_up[] = {{w.w_gate.get(), gate_}, {w.w_up.get(), up_}};
+  backend_.matmul_shared_input(gate_up, h_, n);
   backend_.swiglu(gate_, up_, n * c.ffn_dim, gate_);
   backend_.matmul(*w.w_down, gate_, n, h_);
   backend_.add(x_, h_, n * dim);
