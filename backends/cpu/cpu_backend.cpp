@@ -186,6 +186,14 @@ void CpuBackend::matmul(const backend::DeviceMatrix& w, const float* x, int64_t 
   matmul_shared_input({&output, 1}, x, tokens);
 }
 
+namespace {
+// A matrix's rows in the row space of a shared job: whole chunks, so a chunk never spans two
+// matrices' partial row groups.
+int64_t whole_chunks(int64_t rows) {
+  return (rows + kMatmulChunkRows - 1) / kMatmulChunkRows * kMatmulChunkRows;
+}
+}  // namespace
+
 void CpuBackend::matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x,
                                      int64_t tokens) {
   auto packed = [&](size_t i) -> const PackedWeights& {
@@ -199,11 +207,9 @@ void CpuBackend::matmul_shared_input(std::span<const MatmulOutput> outputs, cons
            packed(last).cols() == lead.cols()) {
       ++last;
     }
-    // Each matrix starts on a chunk boundary of the run's row space, so a chunk never spans
-    // two matrices' partial row groups.
     int64_t run_rows = 0, run_macs = 0;
     for (size_t i = first; i < last; ++i) {
-      run_rows += (packed(i).rows() + kMatmulChunkRows - 1) / kMatmulChunkRows * kMatmulChunkRows;
+      run_rows += whole_chunks(packed(i).rows());
       run_macs += packed(i).rows() * packed(i).cols() * tokens;
     }
     auto rows = [&](int64_t begin, int64_t end) {
@@ -214,7 +220,7 @@ void CpuBackend::matmul_shared_input(std::span<const MatmulOutput> outputs, cons
         const int64_t to = std::min(end - start, w.rows());
         if (from < to)
           cpu::matmul(isa_, w, activations_, tokens, outputs[i].y_dev, w.rows(), from, to);
-        start += (w.rows() + kMatmulChunkRows - 1) / kMatmulChunkRows * kMatmulChunkRows;
+        start += whole_chunks(w.rows());
       }
     };
     activations_.reserve(lead.type(), tokens, lead.cols());

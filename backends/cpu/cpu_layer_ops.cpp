@@ -39,7 +39,7 @@ HEARTH_VECTOR_CLONES void swiglu_rows(const float* gate, const float* up, int64_
   }
 }
 
-// Rotation of one head; `inv_freq[i]` = theta^(-2i/rope_dims) precomputed per call.
+// Rotation of one head by one token's angles (cos_table[i], sin_table[i] for pair i).
 void rope_head(float* head, int32_t rope_dims, const float* cos_table, const float* sin_table,
                bool neox) {
   int32_t half = rope_dims / 2;
@@ -116,13 +116,11 @@ void CpuBackend::rope(float* q, int32_t q_heads, float* k, int32_t k_heads,
         tables.sin[t * half + i] = static_cast<float>(std::sin(angle));
       }
     }
-    tables = {true,
-              rope.theta,
-              rope_dims,
-              rope.freq_factors,
-              rope.position_scale,
-              std::move(tables.cos),
-              std::move(tables.sin)};
+    tables.valid = true;
+    tables.theta = rope.theta;
+    tables.rope_dims = rope_dims;
+    tables.freq_factors = rope.freq_factors;
+    tables.position_scale = rope.position_scale;
   }
   for (size_t t = 0; t < positions.size(); ++t) {
     const float* cos_table = tables.cos.data() + t * half;
