@@ -1,13 +1,19 @@
 #include "backend_registry.h"
 
 #include "cpu/cpu_backend.h"
+#if HEARTH_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#endif
 
 namespace hearth::backend {
 
 std::span<const BackendEntry> backends() {
   // A backend joins the build here, one line each (within its CMake option's #if).
   static const BackendEntry all[] = {
-      cpu::backend_entry(),
+    cpu::backend_entry(),
+#if HEARTH_HAVE_CUDA
+    cuda::backend_entry(),
+#endif
   };
   return all;
 }

@@ -15,8 +15,9 @@ namespace hearth::backend {
 
 // Options every backend accepts; each reads what applies to it.
 struct BackendOptions {
-  int threads = 0;      // host threads (CPU backend); 0 = all physical cores
-  std::string kernels;  // a kernel path from BackendEntry::kernel_paths(); "" = the fastest
+  int threads = 0;       // host threads (CPU backend); 0 = all physical cores
+  std::string kernels;   // a kernel path from BackendEntry::kernel_paths(); "" = the fastest
+  int device_index = 0;  // which device of a GPU backend ("cuda:1")
 };
 
 struct BackendEntry {
@@ -24,7 +25,10 @@ struct BackendEntry {
   // Throws hearth::Error when the device is absent or the options do not apply.
   std::function<std::unique_ptr<Backend>(const BackendOptions&)> create;
   // The kernel paths this machine can run (CPU: reference, avx2, avx512), fastest last.
+  // Empty when the backend cannot run here (a GPU backend without a device).
   std::function<std::vector<std::string>()> kernel_paths;
+  // Why kernel_paths() is empty ("" when it is not): what the device query answered.
+  std::function<std::string()> unavailable_reason = [] { return std::string(); };
 };
 
 // Every backend built in, the CPU first.

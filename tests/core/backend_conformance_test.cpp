@@ -668,3 +668,24 @@ TEST_CASE("conformance: the CPU backend is registered with every path this machi
   CHECK(backend::find_backend("no such device") == nullptr);
   CHECK_THROWS_WITH(cpu->create({1, "sse9"}), Catch::Contains("unknown kernel path"));
 }
+
+TEST_CASE("conformance: a backend that cannot run here says why and refuses to start",
+          "[backend][conformance]") {
+  for (const auto& entry : backend::backends()) {
+    INFO(entry.name);
+    if (!entry.kernel_paths().empty()) {
+      CHECK(entry.unavailable_reason().empty());
+      if (entry.name != "cpu") {  // a GPU backend: an index past its devices is refused
+        CHECK_THROWS_WITH(entry.create({1, "", 999}), Catch::Contains("no such device"));
+      }
+      continue;
+    }
+    // The suite's cases above ran no target of this backend: the test output says so.
+    const std::string why = entry.unavailable_reason();
+    WARN(entry.name << " backend built in but not run here (" << why
+                    << "): its conformance cases are skipped");
+    CHECK_FALSE(why.empty());
+    CHECK_THROWS_WITH(entry.create({1, "", 0}),
+                      Catch::Contains(entry.name + ":0") && Catch::Contains(why));
+  }
+}

@@ -214,6 +214,12 @@ TEST_CASE("every setting is checked against one definition, with its place in th
              Catch::StartsWith("d.toml:4:15:") && Catch::Contains("\"avx9\" is not one of"));
   CHECK_THAT(refusal("runtime", "device = \"\""),
              Catch::StartsWith("d.toml:4:10:") && Catch::Contains("device"));
+  CHECK_THAT(refusal("runtime", "device = \"cuda:x\""),
+             Catch::StartsWith("d.toml:4:10:") && Catch::Contains("\"cuda:x\" is not a device"));
+  CHECK_THAT(refusal("runtime", "device = \"tpu:0\""), Catch::Contains("is not a device"));
+  CHECK(refusal("runtime", "device = \"cuda:1\"").empty());
+  CHECK(refusal("runtime", "device = \"hip\"").empty());
+  CHECK(refusal("runtime", "device = \"auto\"").empty());
   CHECK_THAT(refusal("sampling", "top_p = 0.0"),
              Catch::StartsWith("d.toml:4:9:") && Catch::Contains("outside (0, 1]"));
   CHECK_THAT(refusal("sampling", "temperature = -1"), Catch::StartsWith("d.toml:4:"));

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <optional>
 
+#include "backend_registry.h"
 #include "hearth/error.h"
 #include "test_paths.h"
 
@@ -211,6 +212,36 @@ TEST_CASE("a prompt's continuation keeps its leading space", "[engine]") {
   auto all = prompt;
   all.insert(all.end(), result.tokens.begin(), result.tokens.end());
   CHECK(engine->detokenize(prompt) + result.text == engine->detokenize(all));
+}
+
+TEST_CASE("a GPU device gives the reference text; absent, it is a clear error", "[engine][gpu]") {
+  const std::string expected =
+      read_text(test::source_path("examples/models/expected-greedy-from-bos.txt"));
+  EngineOptions o;
+  o.model_path = test::model_path();
+  o.device = "auto";
+  CHECK_FALSE(Engine::load(o)->model_info().device.empty());
+  for (const char* name : {"cuda", "hip"}) {
+    INFO(name);
+    o.device = std::string(name) + ":0";
+    const backend::BackendEntry* entry = backend::find_backend(name);
+    if (!entry) {
+      CHECK_THROWS_WITH(Engine::load(o),
+                        Catch::Contains("no " + std::string(name) + " backend in this build"));
+      continue;
+    }
+    if (entry->kernel_paths().empty()) {
+      WARN(name << ": " << entry->unavailable_reason() << "; the device run is skipped");
+      CHECK_THROWS_WITH(Engine::load(o),
+                        Catch::Contains(o.device) && Catch::Contains(entry->unavailable_reason()));
+      continue;
+    }
+    auto engine = Engine::load(o);
+    CHECK(engine->model_info().device == o.device);
+    CHECK(engine->generate("", greedy(kReferenceTokens)).text == expected);
+  }
+  o.device = "gpu";
+  CHECK_THROWS_WITH(Engine::load(o), Catch::Contains("\"gpu\" is not a device"));
 }
 
 TEST_CASE("bad model files and options are clear errors", "[engine]") {

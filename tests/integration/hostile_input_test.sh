@@ -154,7 +154,7 @@ config "$work/isa.toml" '[runtime]' 'cpu_kernels = "avx9"'
 refused "cpu_kernels = \"avx9\"" "isa.toml:4:15: .*\"avx9\" is not one of" \
   "$hearth" run --config "$work/isa.toml"
 config "$work/device.toml" '[runtime]' 'device = ""'
-refused "device = \"\"" "device.toml:4:10: .*'device': \"\" is not one of" \
+refused "device = \"\"" "device.toml:4:10: .*'device': \"\" is not a device" \
   "$hearth" run --config "$work/device.toml"
 config "$work/topp.toml" '[sampling]' 'top_p = 0.0'
 refused "top_p = 0.0" "topp.toml:4:9: \[sampling\] 'top_p' = 0 is outside \(0, 1\]" \

@@ -36,7 +36,7 @@ struct EngineState;  // what an Engine owns; private to the engine library
 struct EngineOptions {
   std::string model_path;
   std::string chat_template_path;               // "" = the model's own tokenizer.chat_template
-  std::string device = "cpu";                   // cpu (more with the GPU backends)
+  std::string device = "cpu";                   // cpu, auto, cuda[:N], hip[:N]
   int32_t threads = 0;                          // 0 = all physical cores
   int32_t context_size = 0;                     // 0 = the model's training context, at least 4096
   size_t kv_cache_bytes = 0;                    // 0 = room for one full context
@@ -59,6 +59,7 @@ struct ModelInfo : ModelShape {
   std::string path;
   int32_t context_size = 0;
   size_t weight_bytes = 0;
+  std::string device;  // where it runs: "cpu", "cuda:0" ("auto" resolved)
   std::string device_description;
   size_t device_memory_bytes = 0;  // the device's total memory (0 = unknown)
 };

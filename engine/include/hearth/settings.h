@@ -31,7 +31,9 @@ inline constexpr IntRange kv_cache_mib{0, int64_t{1} << 30};
 inline constexpr IntRange kv_block_tokens{1, 1024};
 inline constexpr std::string_view kv_cache_types[] = {"f16", "f32"};
 inline constexpr std::string_view cpu_kernels[] = {"", "reference", "avx2", "avx512"};
-inline constexpr std::string_view devices[] = {"cpu", "auto"};
+// Devices: "cpu", "auto" (a GPU backend's first device when one is built in and present, else
+// the CPU), or a GPU backend with an optional device index: "cuda", "cuda:1", "hip:0".
+inline constexpr std::string_view device_backends[] = {"cpu", "cuda", "hip"};
 
 // Generation.
 inline constexpr IntRange max_tokens{-1, int64_t{1} << 24};  // -1 = until end of text
@@ -67,6 +69,8 @@ std::string check(double value, RealRange range);
 // (1e-50 becomes 0).
 std::string check_float(double value, RealRange range);
 std::string check(std::string_view value, std::span<const std::string_view> choices);
+// "" when `device` is a device name as described at device_backends, else why not.
+std::string check_device(std::string_view device);
 
 // Whole option sets, as the C++ API receives them: throw hearth::Error naming the setting.
 void validate(const EngineOptions& options);

@@ -15,15 +15,27 @@
 
 namespace hearth {
 
-// The options were validated (settings::validate): device is cpu or auto, and cpu_kernels is
-// empty or one of the paths' names. "auto" is the CPU until a GPU backend is built in; a
-// device index ("cuda:0") names its backend before the colon.
-std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options) {
-  const std::string name =
-      options.device == "auto" ? "cpu" : options.device.substr(0, options.device.find(':'));
+// The options were validated (settings::check_device): cpu, auto, or a backend name with an
+// optional device index ("cuda:1"). "auto" is the first GPU backend built in that finds a
+// device, else the CPU.
+std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options,
+                                                 std::string& device) {
+  if (options.device == "auto") {
+    for (const backend::BackendEntry& entry : backend::backends()) {
+      if (entry.name == "cpu" || entry.kernel_paths().empty()) continue;
+      device = entry.name + ":0";
+      return entry.create({options.threads, options.cpu_kernels, 0});
+    }
+    device = "cpu";
+    return backend::find_backend("cpu")->create({options.threads, options.cpu_kernels, 0});
+  }
+  const size_t colon = options.device.find(':');
+  const std::string name = options.device.substr(0, colon);
+  const int index = colon == std::string::npos ? 0 : std::stoi(options.device.substr(colon + 1));
   const backend::BackendEntry* entry = backend::find_backend(name);
-  if (!entry) throw Error("device '" + options.device + "': no such backend in this build");
-  return entry->create({options.threads, options.cpu_kernels});
+  if (!entry) throw Error("device '" + options.device + "': no " + name + " backend in this build");
+  device = name == "cpu" ? name : name + ":" + std::to_string(index);
+  return entry->create({options.threads, options.cpu_kernels, index});
 }
 
 Engine::Engine(std::unique_ptr<detail::EngineState> impl) : impl_(std::move(impl)) {}
@@ -46,8 +58,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
         options.model_path + ": vocabulary has " + std::to_string(impl->text_tokenizer->n_vocab()) +
         " tokens but token_embd.weight has " + std::to_string(impl->config.vocab_size) + " rows");
   }
-  impl->backend = create_backend(options);
-  impl->device = options.device == "auto" ? "cpu" : options.device;
+  impl->backend = create_backend(options, impl->device);
   impl->context_size = options.context_size > 0
                            ? options.context_size
                            : std::max(impl->config.context_train, settings::default_context_floor);
@@ -133,6 +144,7 @@ std::unique_ptr<Engine> Engine::load(const EngineOptions& options) {
   impl->describe_model();
   for (auto& plugin : impl->plugins) plugin->set_phase(hearth_host::Phase::ready);
   const backend::DeviceInfo device = impl->backend->info();
+  info.device = impl->device;
   info.device_description = device.description;
   info.device_memory_bytes = device.total_bytes;
   impl->load_seconds =

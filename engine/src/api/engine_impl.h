@@ -109,7 +109,8 @@ struct detail::EngineState final : plugins::EngineServices {
 ModelChatTemplate read_chat_template(const gguf::File& file, const Vocabulary& vocab,
                                      const std::string& template_path);
 
-// Creates the backend named by options.device ("cpu").
-std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options);
+// Creates the backend named by options.device and sets `device` to the device it runs on
+// ("cpu", "cuda:0"; "auto" resolved).
+std::unique_ptr<backend::Backend> create_backend(const EngineOptions& options, std::string& device);
 
 }  // namespace hearth

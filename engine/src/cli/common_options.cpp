@@ -17,6 +17,8 @@ void add_engine_options(ArgParser& p, EngineOptions& o) {
            &o.context_size, settings::context_size);
   p.option({"-b", "--batch-size"}, "N", "prompt tokens per forward pass (default 512)",
            &o.max_batch_tokens, settings::batch_size);
+  p.option({"--device"}, "DEV", "cpu (default), cuda, cuda:N, hip:N, or auto (a GPU if present)",
+           &o.device);
   p.option({"--kernels"}, "ISA", "force CPU kernels: reference, avx2, avx512", &o.cpu_kernels,
            settings::cpu_kernels);
   p.option({"--kv-type"}, "TYPE", "KV cache elements: f16 (default) or f32", &o.kv_cache_type,

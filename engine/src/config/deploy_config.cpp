@@ -25,7 +25,7 @@ using config::where;
 void apply_environment(DeployConfig& c) {
   if (const char* model = std::getenv("HEARTH_MODEL"); model && *model) c.engine.model_path = model;
   if (const char* device = std::getenv("HEARTH_DEVICE"); device && *device) {
-    if (std::string why = settings::check(device, settings::devices); !why.empty()) {
+    if (std::string why = settings::check_device(device); !why.empty()) {
       throw Error("HEARTH_DEVICE: " + why);
     }
     c.engine.device = device;
@@ -179,7 +179,7 @@ DeployConfig parse_deploy_config(std::string_view text, const std::string& path)
   }
   {
     TableReader runtime(path, "runtime", section(path, root, "runtime"));
-    runtime.choice("device", c.engine.device, settings::devices);
+    runtime.device("device", c.engine.device);
     runtime.integer("threads", c.engine.threads, settings::threads);
     runtime.integer("context_size", c.engine.context_size, settings::context_size);
     runtime.integer("batch_size", c.engine.max_batch_tokens, settings::batch_size);

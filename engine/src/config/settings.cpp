@@ -1,5 +1,6 @@
 #include "hearth/settings.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "hearth/error.h"
@@ -64,6 +65,20 @@ std::string check(std::string_view value, std::span<const std::string_view> choi
   return "\"" + std::string(value) + "\" is not one of " + quoted_choices(choices);
 }
 
+std::string check_device(std::string_view device) {
+  if (device == "auto" || device == "cpu") return {};
+  const std::string_view name = device.substr(0, device.find(':'));
+  const bool gpu = name == "cuda" || name == "hip";
+  if (gpu && name.size() == device.size()) return {};
+  const std::string_view index = gpu ? device.substr(name.size() + 1) : std::string_view{};
+  const bool digits =
+      !index.empty() && index.size() <= 3 &&
+      std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (gpu && digits) return {};
+  return "\"" + std::string(device) +
+         "\" is not a device: give cpu, auto, cuda, cuda:N, hip or hip:N (N a device index)";
+}
+
 void validate(const EngineOptions& o) {
   require("threads", o.threads, threads);
   require("context_size", o.context_size, context_size);
@@ -71,7 +86,7 @@ void validate(const EngineOptions& o) {
   require("kv_block_tokens", o.kv_block_tokens, kv_block_tokens);
   require_choice("kv_cache_type", o.kv_cache_type, kv_cache_types);
   require_choice("cpu_kernels", o.cpu_kernels, cpu_kernels);
-  require_choice("device", o.device, devices);
+  if (std::string why = check_device(o.device); !why.empty()) throw Error("device: " + why);
 }
 
 void validate(const SamplingOptions& s) {

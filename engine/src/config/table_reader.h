@@ -68,6 +68,15 @@ class TableReader {
       out = std::move(v);
     }
   }
+  // A device name (settings::check_device).
+  void device(const std::string& key, std::string& out) {
+    if (auto* n = get(key)) {
+      std::string v = typed<std::string>(key, *n, "a string");
+      if (std::string why = settings::check_device(v); !why.empty())
+        fail(*n, "'" + key + "': " + why);
+      out = std::move(v);
+    }
+  }
   template <typename Int>
   void integer(const std::string& key, Int& out, settings::IntRange range) {
     if (auto* n = get(key)) {

@@ -1,0 +1,20 @@
+// CUDA runtime results as hearth::Error: a failed call names the operation and the runtime's
+// message; running out of device memory is ErrorCode::out_of_memory.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "hearth/error.h"
+
+namespace hearth::cuda {
+
+inline void check(cudaError_t result, const char* what) {
+  if (result == cudaSuccess) return;
+  const ErrorCode code =
+      result == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::failed;
+  throw Error(std::string("cuda: ") + what + ": " + cudaGetErrorString(result), code);
+}
+
+}  // namespace hearth::cuda
