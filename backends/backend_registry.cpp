@@ -1,7 +1,7 @@
 #include "backend_registry.h"
 
 #include "cpu/cpu_backend.h"
-#if HEARTH_HAVE_CUDA
+#if HEARTH_HAVE_CUDA || HEARTH_HAVE_HIP
 #include "cuda/cuda_backend.h"
 #endif
 
@@ -13,6 +13,9 @@ std::span<const BackendEntry> backends() {
     cpu::backend_entry(),
 #if HEARTH_HAVE_CUDA
     cuda::backend_entry(),
+#endif
+#if HEARTH_HAVE_HIP
+    hip::backend_entry(),
 #endif
   };
   return all;

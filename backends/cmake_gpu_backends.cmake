@@ -1,10 +1,13 @@
 # GPU backends. AUTO builds a backend when its compiler is found; ON requires it; OFF skips it.
-# Sets HEARTH_HAVE_CUDA (and enables the CUDA language) when the CUDA backend is built.
-# The HIP backend will compile the same sources through backends/cuda/vendor.h; it is not part
-# of this version, so HEARTH_HIP only reports whether hipcc was found.
+# Sets HEARTH_HAVE_CUDA (and enables the CUDA language) and HEARTH_HAVE_HIP for
+# backends/cuda, which builds both from the same sources (HIP through cuda/gpu_vendor.h).
 set(HEARTH_CUDA_ARCHITECTURES "80;90" CACHE STRING
   "GPU architectures the CUDA backend is compiled for (80: A100, 90: H100/H200)")
+# Debian 12's ROCm 5.2 device libraries cover gfx900-gfx90a, gfx940 and gfx1010-gfx1036.
+set(HEARTH_HIP_ARCHITECTURES "gfx90a;gfx940;gfx1030" CACHE STRING
+  "GPU architectures the HIP backend is compiled for")
 set(HEARTH_HAVE_CUDA OFF)
+set(HEARTH_HAVE_HIP OFF)
 foreach(kind CUDA HIP)
   if(kind STREQUAL "CUDA")
     find_program(HEARTH_${kind}_COMPILER nvcc HINTS /usr/local/cuda/bin)
@@ -16,6 +19,9 @@ foreach(kind CUDA HIP)
   endif()
   if(HEARTH_FUZZ AND NOT HEARTH_${kind} STREQUAL "OFF")
     message(STATUS "hearth: ${kind} backend off (fuzzing builds host code only)")
+  elseif(HEARTH_SANITIZE AND kind STREQUAL "HIP" AND NOT HEARTH_HIP STREQUAL "ON")
+    # The HIP runtime (libamdhip64) is not built for the sanitizers' leak checks.
+    message(STATUS "hearth: HIP backend off in sanitizer builds (HEARTH_HIP=ON forces it)")
   elseif(HEARTH_${kind}_COMPILER AND NOT HEARTH_${kind} STREQUAL "OFF" AND kind STREQUAL "CUDA")
     set(CMAKE_CUDA_COMPILER ${HEARTH_CUDA_COMPILER})
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
@@ -26,8 +32,16 @@ foreach(kind CUDA HIP)
     set(HEARTH_HAVE_CUDA ON)
     message(STATUS "hearth: CUDA backend on (${HEARTH_CUDA_COMPILER}, sm ${CMAKE_CUDA_ARCHITECTURES})")
   elseif(HEARTH_${kind}_COMPILER AND NOT HEARTH_${kind} STREQUAL "OFF")
-    message(STATUS "hearth: ${kind} compiler found (${HEARTH_${kind}_COMPILER}); "
-                   "the ${kind} backend is not part of this version")
+    find_library(HEARTH_AMDHIP64 amdhip64)
+    if(NOT HEARTH_AMDHIP64)
+      if(HEARTH_HIP STREQUAL "ON")
+        message(FATAL_ERROR "HEARTH_HIP=ON but libamdhip64 was not found (libamdhip64-dev)")
+      endif()
+      message(STATUS "hearth: HIP backend off (hipcc found, libamdhip64 not)")
+    else()
+      set(HEARTH_HAVE_HIP ON)
+      message(STATUS "hearth: HIP backend on (${HEARTH_HIP_COMPILER}, ${HEARTH_HIP_ARCHITECTURES})")
+    endif()
   else()
     message(STATUS "hearth: ${kind} backend off")
   endif()

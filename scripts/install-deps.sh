@@ -5,6 +5,8 @@
 # tests/server/openai_client/package-lock.json) against `hearth serve` in its test; nginx
 # fronts two replicas in the replica test; python3-yaml reads the Kubernetes examples. oneDNN
 # (libdnnl-dev) is optional and not installed here: only a comparison benchmark uses it.
+# hipcc, libamdhip64-dev and rocm-device-libs (hipcc fails without it) build the HIP backend;
+# the CUDA backend builds when nvcc is at /usr/local/cuda (not a Debian package).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
@@ -12,6 +14,7 @@ apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config python3 python3-numpy \
   libboost-dev libboost-filesystem-dev libtomlplusplus-dev catch2 libpcre2-dev \
   nlohmann-json3-dev chromium python3-jinja2 python3-yaml \
+  hipcc libamdhip64-dev rocm-device-libs \
   >/dev/null
 # Debian's nginx starts a server on port 80 when it is installed; the tests start their own,
 # so services are kept from starting while it is installed (policy-rc.d exit 101: "denied").

@@ -16,7 +16,7 @@
 #include "gguf/fp16.h"
 #include "hearth/tensor_type.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 namespace {
 
 // Scores of the attention kernel at most (floats); longer batches run in several launches.
@@ -79,15 +79,16 @@ class CudaBackend final : public backend::Backend {
     description_ = prop.name;
   }
   ~CudaBackend() override {
-    cudaStreamSynchronize(context_.stream);
-    cudaStreamDestroy(context_.stream);
+    (void)cudaStreamSynchronize(context_.stream);
+    (void)cudaStreamDestroy(context_.stream);
   }
 
   backend::DeviceInfo info() const override {
     context_.use();
     size_t free_bytes = 0, total_bytes = 0;
     check(cudaMemGetInfo(&free_bytes, &total_bytes), "reading the device's memory");
-    return {"cuda:" + std::to_string(context_.index), description_, total_bytes, free_bytes};
+    return {HEARTH_GPU_NAME ":" + std::to_string(context_.index), description_, total_bytes,
+            free_bytes};
   }
   size_t allocated_bytes() const override { return context_.allocated; }
 
@@ -176,8 +177,8 @@ std::unique_ptr<backend::DeviceMatrix> CudaBackend::load_matrix(TensorType type,
                                                                 int64_t cols, backend::MatrixUse) {
   const DeviceFormat format = device_format(type);
   if ((format == DeviceFormat::q8_0 || format == DeviceFormat::q4_0) && cols % kBlockValues) {
-    throw Error("cuda: a " + tensor_type_name(static_cast<uint32_t>(type)) + " matrix of " +
-                std::to_string(cols) + " columns is not whole blocks of 32");
+    throw Error(HEARTH_GPU_NAME ": a " + tensor_type_name(static_cast<uint32_t>(type)) +
+                " matrix of " + std::to_string(cols) + " columns is not whole blocks of 32");
   }
   const size_t row = row_bytes(format, cols);
   auto data = std::make_unique<CudaBuffer>(context_, row * size_t(rows));
@@ -189,7 +190,8 @@ std::unique_ptr<backend::DeviceMatrix> CudaBackend::load_matrix(TensorType type,
     // next is decoded (the upload copies pageable memory before it returns).
     const auto traits = tensor_type_traits(static_cast<uint32_t>(type));
     if (!traits) {
-      throw Error("cuda: unsupported tensor type " + tensor_type_name(static_cast<uint32_t>(type)));
+      throw Error(HEARTH_GPU_NAME ": unsupported tensor type " +
+                  tensor_type_name(static_cast<uint32_t>(type)));
     }
     const size_t stored_row = size_t(cols / traits->block_values) * traits->block_bytes;
     const int64_t slice = std::max<int64_t>(1, int64_t(kConversionBytes / row));
@@ -310,33 +312,35 @@ int device_count(std::string* why) {
   int count = 0;
   const cudaError_t result = cudaGetDeviceCount(&count);
   if (result != cudaSuccess) {
-    if (why) *why = std::string("no CUDA device: ") + cudaGetErrorString(result);
-    cudaGetLastError();  // the query's error is not sticky; clear it for later calls
+    if (why) *why = std::string("no " HEARTH_GPU_VENDOR " device: ") + cudaGetErrorString(result);
+    (void)cudaGetLastError();  // the query's error is not sticky; clear it for later calls
     return 0;
   }
-  if (count == 0 && why) *why = "no CUDA device: the driver reports none";
+  if (count == 0 && why) *why = "no " HEARTH_GPU_VENDOR " device: the driver reports none";
   return count;
 }
 
 std::unique_ptr<backend::Backend> create(const backend::BackendOptions& options) {
-  if (!options.kernels.empty() && options.kernels != "cuda") {
-    throw Error("cuda: unknown kernel path '" + options.kernels + "' (cuda)");
+  if (!options.kernels.empty() && options.kernels != HEARTH_GPU_NAME) {
+    throw Error(HEARTH_GPU_NAME ": unknown kernel path '" + options.kernels +
+                "' (" HEARTH_GPU_NAME ")");
   }
   std::string why;
   const int count = device_count(&why);
-  const std::string name = "cuda:" + std::to_string(options.device_index);
+  const std::string name = HEARTH_GPU_NAME ":" + std::to_string(options.device_index);
   if (count == 0) throw Error(name + ": " + why);
   if (options.device_index < 0 || options.device_index >= count) {
     throw Error(name + ": no such device (this machine has " + std::to_string(count) +
-                " CUDA device" + (count == 1 ? "" : "s") +
-                ", cuda:0 to cuda:" + std::to_string(count - 1) + ")");
+                " " HEARTH_GPU_VENDOR " device" + (count == 1 ? "" : "s") +
+                ", " HEARTH_GPU_NAME ":0 to " HEARTH_GPU_NAME ":" + std::to_string(count - 1) +
+                ")");
   }
   return std::make_unique<CudaBackend>(options.device_index);
 }
 
 std::vector<std::string> kernel_paths() {
   if (device_count(nullptr) == 0) return {};
-  return {"cuda"};
+  return {HEARTH_GPU_NAME};
 }
 
 std::string unavailable_reason() {
@@ -347,6 +351,8 @@ std::string unavailable_reason() {
 
 }  // namespace
 
-backend::BackendEntry backend_entry() { return {"cuda", create, kernel_paths, unavailable_reason}; }
+backend::BackendEntry backend_entry() {
+  return {HEARTH_GPU_NAME, create, kernel_paths, unavailable_reason};
+}
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

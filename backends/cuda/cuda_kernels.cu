@@ -2,13 +2,12 @@
 // shape the conformance suite checks, with the memory access of decode (a warp streaming each
 // weight row once) in place; tensor-core GEMM, fused quantized dot products and flash-decoding
 // splits are the next steps and change only this file.
-#include <cuda_runtime.h>
-
 #include <cmath>
 
 #include "cuda/cuda_kernels.h"
+#include "cuda/gpu_vendor.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 namespace {
 
 constexpr int kWarp = 32;
@@ -411,4 +410,4 @@ void launch_kv_from_canonical(void* layer, KvLayerGeometry geometry, bool f16, c
   kv_canonical(layer, geometry, f16, table, tokens, const_cast<void*>(canonical), false, stream);
 }
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

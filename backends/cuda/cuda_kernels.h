@@ -3,14 +3,13 @@
 // pointers are device pointers unless named `host`. Activations are f32 rows.
 #pragma once
 
-#include <cuda_runtime_api.h>
-
 #include <cstddef>
 #include <cstdint>
 
 #include "cuda/device_formats.h"
+#include "cuda/gpu_vendor.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 
 // y[t] = W x[t] for `tokens` rows of x (stride cols) into y (stride rows): a warp per output
 // row and up to 8 tokens at a time for few tokens (decode), tiles through shared memory for
@@ -67,4 +66,4 @@ void launch_kv_to_canonical(const void* layer, KvLayerGeometry geometry, bool f1
 void launch_kv_from_canonical(void* layer, KvLayerGeometry geometry, bool f16, const int32_t* table,
                               int32_t tokens, const void* canonical, cudaStream_t stream);
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

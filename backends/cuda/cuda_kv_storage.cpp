@@ -5,12 +5,12 @@
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_kernels.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 
 CudaKvStorage::CudaKvStorage(DeviceContext& context, const backend::KvStorageDesc& desc)
     : context_(context), desc_(desc), table_(context), staging_(context) {
   if (desc.head_dim <= 0 || desc.head_dim > 256) {
-    throw Error("cuda: KV cache head size " + std::to_string(desc.head_dim) +
+    throw Error(HEARTH_GPU_NAME ": KV cache head size " + std::to_string(desc.head_dim) +
                 " is outside the attention kernel's 1..256");
   }
   size_t bytes = 0;
@@ -21,8 +21,9 @@ CudaKvStorage::CudaKvStorage(DeviceContext& context, const backend::KvStorageDes
   try {
     buffer_ = std::make_unique<CudaBuffer>(context, bytes);
   } catch (const Error& e) {
-    throw Error("KV cache of " + std::to_string(bytes >> 20) + " MiB does not fit on cuda:" +
-                    std::to_string(context.index) + " (" + e.what() + ")",
+    throw Error("KV cache of " + std::to_string(bytes >> 20) +
+                    " MiB does not fit on " HEARTH_GPU_NAME ":" + std::to_string(context.index) +
+                    " (" + e.what() + ")",
                 ErrorCode::out_of_memory);
   }
 }
@@ -86,4 +87,4 @@ void CudaKvStorage::write_rows(std::span<const int32_t> blocks, int32_t tokens, 
   check(cudaGetLastError(), "writing KV rows");
 }
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

@@ -9,7 +9,7 @@
 #include "cuda/cuda_memory.h"
 #include "cuda/device_formats.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 
 class CudaKvStorage final : public backend::KvStorage {
  public:
@@ -36,4 +36,4 @@ class CudaKvStorage final : public backend::KvStorage {
   mutable ScratchBuffer table_, staging_;
 };
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

@@ -2,7 +2,7 @@
 
 #include "cuda/cuda_check.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 
 void DeviceContext::use() const { check(cudaSetDevice(index), "cudaSetDevice"); }
 
@@ -29,8 +29,8 @@ CudaBuffer::CudaBuffer(DeviceContext& context, size_t bytes) : context_(context)
 
 CudaBuffer::~CudaBuffer() {
   // Memory queued work may still read is freed only once the stream has drained.
-  cudaStreamSynchronize(context_.stream);
-  cudaFree(data_);
+  (void)cudaStreamSynchronize(context_.stream);
+  (void)cudaFree(data_);
   context_.allocated -= size_;
 }
 
@@ -42,4 +42,4 @@ void* ScratchBuffer::reserve(size_t bytes) {
   return buffer_->data();
 }
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

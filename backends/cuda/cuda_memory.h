@@ -2,15 +2,14 @@
 // memory held; and the buffer type every allocation goes through.
 #pragma once
 
-#include <cuda_runtime_api.h>
-
 #include <atomic>
 #include <cstddef>
 #include <memory>
 
 #include "backend.h"
+#include "cuda/gpu_vendor.h"
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 
 struct DeviceContext {
   int index = 0;
@@ -54,4 +53,4 @@ class ScratchBuffer {
   std::unique_ptr<CudaBuffer> buffer_;
 };
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE

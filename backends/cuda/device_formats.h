@@ -18,15 +18,22 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__)
-#include <cuda_fp16.h>
+#if defined(__CUDACC__) || defined(__HIPCC__)
+#include "cuda/gpu_vendor.h"
+#define HEARTH_GPU_COMPILER 1
 #define HEARTH_HD __host__ __device__
 #else
 #include "gguf/fp16.h"
 #define HEARTH_HD
 #endif
+#if defined(HEARTH_HIP)
+#include "cuda/gpu_vendor.h"  // the HIP build's namespace, whatever the include order
+#endif
+#ifndef HEARTH_GPU_NAMESPACE
+#define HEARTH_GPU_NAMESPACE cuda  // the CUDA build, and host code outside a GPU build (tests)
+#endif
 
-namespace hearth::cuda {
+namespace hearth::HEARTH_GPU_NAMESPACE {
 
 enum class DeviceFormat : int32_t { f32, f16, bf16, q8_0, q4_0 };
 
@@ -40,7 +47,7 @@ HEARTH_HD inline uint16_t load_u16(const uint8_t* p) {
 }
 
 HEARTH_HD inline float half_value(uint16_t bits) {
-#if defined(__CUDACC__)
+#if defined(HEARTH_GPU_COMPILER)
   __half_raw raw;
   raw.x = bits;
   return __half2float(__half(raw));
@@ -140,4 +147,4 @@ struct KvLayerGeometry {
   }
 };
 
-}  // namespace hearth::cuda
+}  // namespace hearth::HEARTH_GPU_NAMESPACE
