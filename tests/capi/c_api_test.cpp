@@ -58,6 +58,22 @@ TEST_CASE("loading: statuses and messages name what is wrong", "[capi]") {
   CHECK(hearth_engine_load(&p, &e) == HEARTH_INVALID_ARGUMENT);
   CHECK(std::string(hearth_last_error()).find("struct_size") != std::string::npos);
   CHECK(hearth_engine_load(&p, nullptr) == HEARTH_INVALID_ARGUMENT);
+  // A device that is not a device name, and a GPU this machine lacks (or this build: no GPU
+  // backend), are refused by name.
+  p = hearth_engine_default_params();
+  p.model_path = kModel.c_str();
+  p.device = "tpu:0";
+  CHECK(hearth_engine_load(&p, &e) == HEARTH_INVALID_ARGUMENT);
+  CHECK(std::string(hearth_last_error()).find("\"tpu:0\" is not a device") != std::string::npos);
+  p.device = "cuda:7";
+  if (hearth_engine_load(&p, &e) == HEARTH_OK) {
+    hearth_engine_free(e);  // a machine with eight CUDA devices
+  } else {
+    CHECK(std::string(hearth_last_error()).find("cuda:7") != std::string::npos);
+  }
+  p.device = "auto";
+  REQUIRE(hearth_engine_load(&p, &e) == HEARTH_OK);
+  hearth_engine_free(e);
   // The message is the calling thread's own.
   std::string other;
   std::thread([&] { other = hearth_last_error(); }).join();

@@ -82,6 +82,10 @@ typedef struct hearth_engine_params {
   /* Load progress, fraction in [0, 1], on the loading thread. NULL = none. */
   void (*on_load_progress)(float fraction, void* user_data);
   void* user_data;
+  /* Where the model runs: "cpu", "auto", "cuda", "cuda:N", "hip", "hip:N" (the C++ API's
+   * EngineOptions::device). NULL = "cpu". A device asked for and absent is
+   * HEARTH_INVALID_ARGUMENT, the message naming it. */
+  const char* device;
 } hearth_engine_params;
 
 /* Thread-safe. */

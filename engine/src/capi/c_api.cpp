@@ -216,6 +216,7 @@ hearth_status hearth_engine_load(const hearth_engine_params* given, hearth_engin
     o.context_size = p.context_size;
     o.max_batch_tokens = p.batch_size;
     o.kv_cache_bytes = p.kv_cache_bytes;
+    if (p.device) o.device = p.device;
     if (p.on_load_progress) {
       o.on_load_progress = [f = p.on_load_progress, u = p.user_data](float x) { f(x, u); };
     }
